@@ -1,0 +1,21 @@
+// Bundles each target with esbuild and copies the WASM files next to the bundles.
+// usage: node scripts/build.mjs [--watch]
+import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+mkdirSync('dist', { recursive: true });
+copyFileSync(require.resolve('web-tree-sitter/tree-sitter.wasm'), 'dist/tree-sitter.wasm');
+copyFileSync(join(dirname(require.resolve('tree-sitter-c/package.json')), 'tree-sitter-c.wasm'), 'dist/tree-sitter-c.wasm');
+
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'es2022' };
+const targets = [
+  // The CLI bundle is also the worker-thread entry (it checks isMainThread).
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs' },
+];
+if (existsSync('src/vscode/extension.ts')) {
+  targets.push({ ...common, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'] });
+}
+await Promise.all(targets.filter((t) => existsSync(t.entryPoints[0])).map((t) => esbuild.build(t)));

@@ -1,0 +1,62 @@
+/**
+ * Plain-data types shared by every part of the core. No `vscode`, no Node APIs:
+ * hosts convert these to their own types (see src/vscode/convert.ts).
+ *
+ * Positions: `line` is 1-based, `column` is 1-based and counts UTF-16 code
+ * units (the unit web-tree-sitter indexes strings in); `offset` is a 0-based
+ * UTF-16 index into the file's text.
+ */
+
+export interface Position {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+export interface Span {
+  start: Position;
+  end: Position;
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** One step of a finding's path trace: "lock taken here", "branch taken", "returned here". */
+export interface TraceStep {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface Finding {
+  /** Exact rule id, e.g. `lock-leak`. */
+  rule: string;
+  severity: Severity;
+  file: string;
+  span: Span;
+  /** Name of the function the finding is in. */
+  function: string;
+  message: string;
+  /** Id of the race scenario that explains the finding, or null. */
+  scenario: string | null;
+  trace: TraceStep[];
+}
+
+export interface FileStats {
+  functions: number;
+  functionsWithParseDamage: number;
+  bytes: number;
+}
+
+export interface FileResult {
+  file: string;
+  findings: Finding[];
+  stats: FileStats;
+  /** Names of functions still containing ERROR/MISSING nodes after normalisation. */
+  damagedFunctions: string[];
+}
+
+/** Minimal abstract reader handed to the core by each host (Node fs, vscode.workspace.fs, tests). */
+export interface FileReader {
+  readText(path: string): Promise<string | undefined>;
+}
