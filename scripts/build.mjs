@@ -11,11 +11,16 @@ copyFileSync(require.resolve('web-tree-sitter/tree-sitter.wasm'), 'dist/tree-sit
 copyFileSync(join(dirname(require.resolve('tree-sitter-c/package.json')), 'tree-sitter-c.wasm'), 'dist/tree-sitter-c.wasm');
 
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'es2022' };
+// web-tree-sitter's ESM build reads import.meta.url, which esbuild empties in CJS output.
+const cjsMeta = {
+  banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__importMetaUrl' },
+};
 const targets = [
   // The CLI bundle is also the worker-thread entry (it checks isMainThread).
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs' },
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', ...cjsMeta },
 ];
 if (existsSync('src/vscode/extension.ts')) {
-  targets.push({ ...common, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'] });
+  targets.push({ ...common, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'], ...cjsMeta });
 }
 await Promise.all(targets.filter((t) => existsSync(t.entryPoints[0])).map((t) => esbuild.build(t)));

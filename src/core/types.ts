@@ -46,6 +46,8 @@ export interface FileStats {
   functions: number;
   functionsWithParseDamage: number;
   bytes: number;
+  /** Functions the lock analysis gave up on (too many paths, internal error): no findings from them. */
+  functionsNotAnalysed?: number;
 }
 
 export interface FileResult {

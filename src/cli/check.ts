@@ -1,0 +1,213 @@
+/** `refscope check`: analyse the C files under the PATHs and report findings. */
+import { availableParallelism } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { builtinCatalog, catalogWithUserConfig, ConfigError, type Catalog } from '../core/catalog/index';
+import { collectFiles } from './files';
+import { formatJson } from './format/json';
+import { formatSarif } from './format/sarif';
+import { compareFindings, type Report, type ReportFinding, type SkippedFile } from './format/shared';
+import { formatText } from './format/text';
+import { CliError, type CliIO } from './io';
+import { runPool } from './pool';
+import { VERSION } from './version';
+
+export const CHECK_USAGE = `usage: refscope check [--format text|json|sarif] [--root DIR] [--jobs N] [--config FILE] PATH...
+
+Analyse the C files (.c, .h) under each PATH (files or directories, recursively)
+for locking bugs: lock-leak, double-lock, unlock-unheld, sleep-in-atomic.
+
+options:
+  --format FMT    text (default), json or sarif
+  --root DIR      workspace root whose headers feed knowledge about functions
+                  (default: the current directory); also the SARIF %SRCROOT%
+  --jobs N        worker threads (default: available cores)
+  --config FILE   catalog extensions (default: DIR/.refscope.json if present)
+  -h, --help      show this help
+
+exit status: 0 no findings, 1 findings, 2 usage or I/O error`;
+
+export type Format = 'text' | 'json' | 'sarif';
+
+export interface CheckOptions {
+  format: Format;
+  root: string | undefined;
+  jobs: number;
+  config: string | undefined;
+  paths: string[];
+  help: boolean;
+}
+
+export function parseCheckArgs(argv: string[]): CheckOptions {
+  const o: CheckOptions = { format: 'text', root: undefined, jobs: availableParallelism(), config: undefined, paths: [], help: false };
+  let onlyPaths = false;
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i]!;
+    if (onlyPaths || !a.startsWith('-') || a === '-') {
+      o.paths.push(a);
+      continue;
+    }
+    if (a === '--') {
+      onlyPaths = true;
+      continue;
+    }
+    let value: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) {
+      value = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    const take = (): string => {
+      if (value !== undefined) return value;
+      const v = argv[++i];
+      if (v === undefined) throw new CliError(`option ${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '--format':
+      case '-f': {
+        const f = take();
+        if (f !== 'text' && f !== 'json' && f !== 'sarif') throw new CliError(`unknown format '${f}' (expected text, json or sarif)`);
+        o.format = f;
+        break;
+      }
+      case '--root':
+        o.root = take();
+        break;
+      case '--jobs':
+      case '-j': {
+        const v = take();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < 1) throw new CliError(`--jobs needs a positive integer, got '${v}'`);
+        o.jobs = n;
+        break;
+      }
+      case '--config':
+      case '-c':
+        o.config = take();
+        break;
+      case '--help':
+      case '-h':
+        o.help = true;
+        break;
+      default:
+        throw new CliError(`unknown option '${a}' (see refscope check --help)`);
+    }
+  }
+  return o;
+}
+
+function loadCatalog(configPath: string | undefined, root: string, cwd: string): Catalog {
+  let path: string;
+  let shown: string;
+  if (configPath !== undefined) {
+    path = resolve(cwd, configPath);
+    shown = configPath;
+    if (!existsSync(path)) throw new CliError(`config file not found: ${configPath}`);
+  } else {
+    path = resolve(root, '.refscope.json');
+    shown = path;
+    if (!existsSync(path)) return builtinCatalog();
+  }
+  let text: string;
+  try {
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read config file ${shown}: ${(e as Error).message}`);
+  }
+  try {
+    return catalogWithUserConfig(text, shown);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`invalid config: ${e.message.split('\n')[0]}`);
+    throw e;
+  }
+}
+
+export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
+  const t0 = performance.now();
+  const o = parseCheckArgs(argv);
+  if (o.help) {
+    io.stdout(CHECK_USAGE + '\n');
+    return 0;
+  }
+  if (o.paths.length === 0) throw new CliError('no PATH given (usage: refscope check [options] PATH...)');
+  const root = resolve(io.cwd, o.root ?? '.');
+  if (o.root !== undefined) {
+    let ok = false;
+    try {
+      ok = statSync(root).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new CliError(`--root is not a directory: ${o.root}`);
+  }
+  const catalog = loadCatalog(o.config, root, io.cwd);
+  const files = collectFiles(o.paths, io.cwd);
+  const { outcomes, headersSummarized } = await runPool(files, o.jobs, catalog, root, io.cwd);
+
+  const findings: ReportFinding[] = [];
+  const skippedFiles: SkippedFile[] = [];
+  const damagedFunctions: string[] = [];
+  let functions = 0;
+  let damaged = 0;
+  let notAnalysed = 0;
+  let bytes = 0;
+  let analysed = 0;
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
+    const r = outcomes[i]!;
+    if (r.kind === 'io-error') throw new CliError(r.message);
+    if (r.kind === 'skipped') {
+      skippedFiles.push({ file: file.display, reason: r.reason });
+      continue;
+    }
+    analysed++;
+    functions += r.functions;
+    damaged += r.functionsWithParseDamage;
+    notAnalysed += r.functionsNotAnalysed;
+    bytes += r.bytes;
+    for (const name of r.damagedFunctions) damagedFunctions.push(`${name} (${file.display})`);
+    for (const f of r.findings) {
+      findings.push({
+        rule: f.rule,
+        severity: f.severity,
+        file: file.display,
+        absFile: file.abs,
+        line: f.span.start.line,
+        column: f.span.start.column,
+        endLine: f.span.end.line,
+        endColumn: f.span.end.column,
+        function: f.function,
+        message: f.message,
+        scenario: f.scenario ?? null,
+        trace: f.trace.map((t) => ({ file: t.file, line: t.line, column: t.column, message: t.message })),
+      });
+    }
+  }
+  findings.sort(compareFindings);
+  const report: Report = {
+    findings,
+    root,
+    cwd: io.cwd,
+    toolVersion: VERSION,
+    stats: {
+      files: analysed,
+      functions,
+      functionsWithParseDamage: damaged,
+      bytes,
+      ms: Math.round(performance.now() - t0),
+      functionsNotAnalysed: notAnalysed,
+      skipped: skippedFiles.length,
+      skippedFiles,
+      damagedFunctions,
+      headersSummarized,
+      jobs: Math.max(1, Math.min(o.jobs, files.length)),
+    },
+  };
+  if (o.format === 'json') io.stdout(formatJson(report));
+  else if (o.format === 'sarif') io.stdout(formatSarif(report, (f) => resolve(io.cwd, f)));
+  else io.stdout(formatText(report));
+  return findings.length ? 1 : 0;
+}

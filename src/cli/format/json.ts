@@ -1,0 +1,33 @@
+/** `--format json`: the contract's shape, version 1. */
+import type { Report } from './shared';
+
+export function formatJson(report: Report): string {
+  const findings = report.findings.map((f) => ({
+    rule: f.rule,
+    severity: f.severity,
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    endLine: f.endLine,
+    endColumn: f.endColumn,
+    function: f.function,
+    message: f.message,
+    scenario: f.scenario,
+    trace: f.trace.map((t) => ({ file: t.file, line: t.line, message: t.message })),
+  }));
+  const s = report.stats;
+  const stats = {
+    files: s.files,
+    functions: s.functions,
+    functionsWithParseDamage: s.functionsWithParseDamage,
+    bytes: s.bytes,
+    ms: s.ms,
+    functionsNotAnalysed: s.functionsNotAnalysed,
+    skipped: s.skipped,
+    skippedFiles: s.skippedFiles,
+    damagedFunctions: s.damagedFunctions,
+    headersSummarized: s.headersSummarized,
+    jobs: s.jobs,
+  };
+  return JSON.stringify({ version: 1, findings, stats }, null, 2) + '\n';
+}

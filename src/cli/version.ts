@@ -1,0 +1,4 @@
+import { version } from '../../package.json';
+
+/** The package version (inlined by esbuild). */
+export const VERSION: string = version;

@@ -1,0 +1,1151 @@
+/**
+ * Path-sensitive lock-state dataflow over the CFG.
+ *
+ * A state is one "path fact" set: the multiset of held locks (with acquire site),
+ * locks this function released on the path, locks released that the caller held,
+ * and a few correlated facts about local variables that conditions test
+ * (`ret = mutex_lock_interruptible(l)` pending until `if (ret)`, `locked = 1`...).
+ * States are propagated without merging (equal states are deduplicated); a node
+ * that collects more than MAX_STATES states collapses to imprecise states that
+ * never produce findings. Events (double lock, unheld release, sleep in atomic)
+ * and exit records (for lock-leak and summaries) are plain data.
+ */
+import type { Node } from 'web-tree-sitter';
+import {
+  ATOMIC_KINDS, CHECKED_KINDS, gfpMaySleep, indexCatalog, isSleepingName,
+  type Catalog, type CatalogIndex, type LockKind,
+} from '../catalog/index';
+import { buildCfg, splitArgs, type Cfg, type CfgNode, type GuardInfo } from '../cfg/build';
+import type { FunctionSummary, LockEffect } from '../index/summaries';
+import type { ParsedFile } from '../parse/source';
+import { functionName } from '../parse/source';
+import type { TraceStep } from '../types';
+import { lineStarts } from '../util/text';
+import { keyField, keyIdentifiers, keyRoot, lockClass, lockKey, rerootKey } from './lockid';
+
+export const MAX_STATES = 32;
+const MAX_WORK = 40000;
+const MAX_TRACE = 24;
+
+export type LockRule = 'double-lock' | 'unlock-unheld' | 'sleep-in-atomic';
+
+export interface Loc {
+  line: number;
+  column: number;
+  offset: number;
+  endLine: number;
+  endColumn: number;
+  endOffset: number;
+}
+
+export interface LockEvent {
+  rule: LockRule;
+  at: Loc;
+  message: string;
+  lockKey: string;
+  trace: TraceStep[];
+}
+
+export interface HeldLock {
+  key: string;
+  text: string;
+  cls: string;
+  kind: LockKind | 'unknown';
+  mode?: 'read' | 'write';
+  line: number;
+  /** Might or might not be held (conditional acquire not yet resolved, stale identity...). */
+  uncertain: boolean;
+  /** Held by the caller on entry (annotation, lockdep_assert_held). */
+  fromCaller: boolean;
+  via?: string;
+}
+
+export interface ExitRecord {
+  held: HeldLock[];
+  released: string[];
+  callerReleased: string[];
+  at: Loc | null;
+  retClass: 'error' | 'success' | 'unknown' | 'void';
+  trace: TraceStep[];
+  imprecise: boolean;
+}
+
+export interface FunctionAnalysis {
+  name: string;
+  line: number;
+  events: LockEvent[];
+  exits: ExitRecord[];
+  annotations: FunctionSummary['annotations'];
+  summary: FunctionSummary;
+  /** Analysis gave up (too complex / internal error): no findings from this function. */
+  failed?: string;
+  analysed: boolean;
+}
+
+export interface FileAnalysis {
+  functions: FunctionAnalysis[];
+  summaries: FunctionSummary[];
+  failures: number;
+}
+
+type Val = 'Z' | 'NZ' | 'NEG';
+interface Pending {
+  held: HeldLock;
+  success: 'zero' | 'nonzero';
+}
+type Fact = { v: Val } | { p: Pending };
+
+interface State {
+  held: HeldLock[];
+  released: string[];
+  /** Locks whose conditional acquisition failed on this path. */
+  failed: string[];
+  callerReleased: string[];
+  facts: Map<string, Fact>;
+  trace: TraceStep[];
+  ret: Loc | null;
+  retClass: ExitRecord['retClass'];
+  imprecise: boolean;
+}
+
+/* ------------------------------------------------------------------ effects */
+
+interface CallEffect {
+  t: 'call';
+  name: string;
+  node: Node;
+  args: Node[];
+  assignTo: string | null;
+  /** The call's value is used by something else than a plain assignment/statement. */
+  valueUsed: boolean;
+}
+interface AssignEffect {
+  t: 'assign';
+  name: string;
+  value: Val | 'unknown' | 'call';
+}
+type Effect = CallEffect | AssignEffect;
+
+function stripParens(n: Node): Node {
+  let cur = n;
+  while (cur.type === 'parenthesized_expression' && cur.namedChildCount === 1) cur = cur.namedChild(0)!;
+  return cur;
+}
+
+function constValue(n: Node): Val | 'unknown' {
+  const e = stripParens(n);
+  const t = e.text;
+  if (e.type === 'number_literal') return /^0+[uUlL]*$|^0x0+$/i.test(t) ? 'Z' : 'NZ';
+  if (e.type === 'true') return 'NZ';
+  if (e.type === 'false' || e.type === 'null' || t === 'NULL') return 'Z';
+  if (e.type === 'unary_expression' && e.child(0)?.type === '-') {
+    const a = e.childForFieldName('argument');
+    if (a && (a.type === 'number_literal' || /^E[A-Z0-9]+$/.test(a.text))) return 'NEG';
+  }
+  if (e.type === 'call_expression' && e.childForFieldName('function')?.text === 'ERR_PTR') return 'NZ';
+  return 'unknown';
+}
+
+function collectEffects(n: Node, out: Effect[], used: boolean): void {
+  switch (n.type) {
+    case 'compound_statement': // statement expressions: conservative, not looked into
+    case 'sizeof_expression':
+    case 'string_literal':
+    case 'comment':
+      return;
+    case 'parenthesized_expression':
+      for (const c of n.namedChildren) if (c) collectEffects(c, out, used);
+      return;
+    case 'call_expression': {
+      const fn = n.childForFieldName('function');
+      const argl = n.childForFieldName('arguments');
+      const args = argl ? argl.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment') : [];
+      if (fn && fn.type !== 'identifier') collectEffects(fn, out, true);
+      for (const a of args) collectEffects(a, out, true);
+      if (fn && fn.type === 'identifier') out.push({ t: 'call', name: fn.text, node: n, args, assignTo: null, valueUsed: used });
+      return;
+    }
+    case 'assignment_expression': {
+      const l = n.childForFieldName('left');
+      const r = n.childForFieldName('right');
+      const op = n.childForFieldName('operator')?.text ?? '=';
+      if (r) collectEffects(r, out, true);
+      if (l && l.type !== 'identifier') collectEffects(l, out, true);
+      if (l && l.type === 'identifier') {
+        const last = out[out.length - 1];
+        const rr = r ? stripParens(r) : null;
+        if (op === '=' && rr && rr.type === 'call_expression' && last && last.t === 'call' && last.node.id === rr.id) {
+          last.assignTo = l.text;
+          last.valueUsed = false;
+          out.push({ t: 'assign', name: l.text, value: 'call' });
+        } else out.push({ t: 'assign', name: l.text, value: op === '=' && r ? constValue(r) : 'unknown' });
+      }
+      return;
+    }
+    case 'update_expression': {
+      const a = n.childForFieldName('argument');
+      if (a && a.type === 'identifier') out.push({ t: 'assign', name: a.text, value: 'unknown' });
+      else if (a) collectEffects(a, out, true);
+      return;
+    }
+    case 'init_declarator': {
+      const d = n.childForFieldName('declarator');
+      const v = n.childForFieldName('value');
+      if (v) collectEffects(v, out, true);
+      const name = d ? declName(d) : null;
+      if (name) {
+        const last = out[out.length - 1];
+        const vv = v ? stripParens(v) : null;
+        if (vv && vv.type === 'call_expression' && last && last.t === 'call' && last.node.id === vv.id) {
+          last.assignTo = name;
+          last.valueUsed = false;
+          out.push({ t: 'assign', name, value: 'call' });
+        } else out.push({ t: 'assign', name, value: v ? constValue(v) : 'unknown' });
+      }
+      return;
+    }
+    case 'declaration': {
+      for (const c of n.namedChildren) {
+        if (!c) continue;
+        if (c.type === 'init_declarator') collectEffects(c, out, false);
+        else if (c.type === 'identifier' || c.type.endsWith('declarator')) {
+          const name = declName(c);
+          if (name) out.push({ t: 'assign', name, value: 'unknown' });
+        }
+      }
+      return;
+    }
+    case 'expression_statement':
+    case 'return_statement':
+      for (const c of n.namedChildren) if (c) collectEffects(c, out, n.type === 'return_statement');
+      return;
+    default:
+      for (const c of n.namedChildren) if (c) collectEffects(c, out, true);
+  }
+}
+
+function declName(d: Node): string | null {
+  let cur: Node | null = d;
+  for (let i = 0; cur && i < 8; i++) {
+    if (cur.type === 'identifier') return cur.text;
+    cur = cur.childForFieldName('declarator');
+  }
+  return null;
+}
+
+/* ------------------------------------------------------------ function ctx */
+
+interface FnCtx {
+  name: string;
+  idx: CatalogIndex;
+  text: string;
+  starts: number[];
+  file: string;
+  params: string[];
+  types: Map<string, string>;
+  aliases: Map<string, string>;
+  locals: Set<string>;
+  tracked: Set<string>;
+  summaries: ReadonlyMap<string, FunctionSummary>;
+  knowledge: ReadonlyMap<string, FunctionSummary> | undefined;
+  events: Map<string, LockEvent>;
+  maySleep: { reason: string } | null;
+  effects: Map<number, Effect[]>;
+}
+
+function locOf(ctx: FnCtx, start: number, end: number): Loc {
+  const a = posOf(ctx.starts, start);
+  const b = posOf(ctx.starts, end);
+  return { line: a.line, column: a.column, offset: start, endLine: b.line, endColumn: b.column, endOffset: end };
+}
+
+function posOf(starts: number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - starts[lo]! + 1 };
+}
+
+function nodeLoc(ctx: FnCtx, n: Node): Loc {
+  return locOf(ctx, n.startIndex, n.endIndex);
+}
+
+function orig(ctx: FnCtx, n: Node): string {
+  return ctx.text.slice(n.startIndex, n.endIndex);
+}
+
+function structTypeOf(typeNode: Node | null): string | null {
+  if (!typeNode) return null;
+  if (typeNode.type === 'struct_specifier' || typeNode.type === 'union_specifier') return typeNode.childForFieldName('name')?.text ?? null;
+  if (typeNode.type === 'type_identifier') return typeNode.text;
+  return null;
+}
+
+function prepass(fn: Node, ctx: FnCtx): void {
+  const decl = fn.childForFieldName('declarator');
+  const fdecl = decl ? findFunctionDeclarator(decl) : null;
+  const plist = fdecl?.childForFieldName('parameters');
+  if (plist) {
+    for (const p of plist.namedChildren) {
+      if (!p || p.type !== 'parameter_declaration') continue;
+      const d = p.childForFieldName('declarator');
+      const name = d ? declName(d) : null;
+      ctx.params.push(name ?? '');
+      const t = structTypeOf(p.childForFieldName('type'));
+      if (name && t) ctx.types.set(name, t);
+    }
+  }
+  const body = fn.childForFieldName('body');
+  if (!body) return;
+  const assigned = new Map<string, number>();
+  for (const a of body.descendantsOfType('assignment_expression')) {
+    const l = a?.childForFieldName('left');
+    if (l && l.type === 'identifier') assigned.set(l.text, (assigned.get(l.text) ?? 0) + 1);
+  }
+  for (const d of body.descendantsOfType('declaration')) {
+    if (!d) continue;
+    const t = structTypeOf(d.childForFieldName('type'));
+    for (const c of d.namedChildren) {
+      if (!c) continue;
+      const inner = c.type === 'init_declarator' ? c.childForFieldName('declarator') : c;
+      const name = inner ? declName(inner) : null;
+      if (!name) continue;
+      ctx.locals.add(name);
+      if (t) ctx.types.set(name, t);
+      if (c.type === 'init_declarator' && !assigned.has(name)) {
+        const v = c.childForFieldName('value');
+        const vs = v ? stripParens(v) : null;
+        if (vs && (vs.type === 'pointer_expression' || vs.type === 'field_expression') && /->|\./.test(vs.text)) {
+          ctx.aliases.set(name, lockKey(orig(ctx, vs)));
+        }
+      }
+    }
+  }
+}
+
+function findFunctionDeclarator(d: Node): Node | null {
+  let cur: Node | null = d;
+  for (let i = 0; cur && i < 8; i++) {
+    if (cur.type === 'function_declarator') return cur;
+    cur = cur.childForFieldName('declarator');
+  }
+  return null;
+}
+
+/* --------------------------------------------------------------- lock refs */
+
+function refFromText(ctx: FnCtx, text: string, kind: LockKind | 'unknown', mode?: 'read' | 'write'): { key: string; cls: string; text: string; kind: LockKind | 'unknown'; mode?: 'read' | 'write' } {
+  let key = lockKey(text);
+  const root = keyRoot(key);
+  if (root && ctx.aliases.has(root) && !key.slice(key.indexOf(root) + root.length).startsWith('(')) key = rerootKey(key, ctx.aliases.get(root)!);
+  return { key, cls: lockClass(key, ctx.types), text: text.trim(), kind, ...(mode ? { mode } : {}) };
+}
+
+function noIdentityRef(kind: LockKind): { key: string; cls: string; text: string; kind: LockKind } {
+  return { key: `<${kind}>`, cls: `<${kind}>`, text: kind === 'rcu' ? 'rcu_read_lock' : kind === 'irq' ? 'interrupts disabled' : kind === 'bh' ? 'bottom halves disabled' : 'preemption disabled', kind };
+}
+
+/** Translate a summary's param-relative key to a key at the call site. */
+function effectKey(ctx: FnCtx, lock: string, args: Node[]): string | null {
+  const m = /^(\*?)\$(\d+)(.*)$/.exec(lock);
+  if (!m) return lock;
+  const a = args[Number(m[2])];
+  if (!a) return null;
+  const base = lockKey(orig(ctx, a));
+  if (m[1]) return m[3] ? null : `*${base}`;
+  return base + m[3]!;
+}
+
+/* ------------------------------------------------------------ state utils */
+
+function stateKey(s: State): string {
+  let k = s.imprecise ? 'I|' : '|';
+  for (const h of s.held) k += `${h.key}${h.uncertain ? '?' : ''}${h.fromCaller ? '^' : ''},`;
+  k += '|';
+  if (s.imprecise) return k;
+  k += s.released.join(',') + '|' + s.failed.join(',') + '|' + s.callerReleased.join(',') + '|';
+  const fk = [...s.facts.entries()].map(([n, f]) => ('v' in f ? `${n}=${f.v}` : `${n}~${f.p.held.key}`)).sort();
+  k += fk.join(',');
+  k += `|${s.retClass}`;
+  return k;
+}
+
+function clone(s: State): State {
+  return {
+    held: s.held.slice(),
+    released: s.released.slice(),
+    failed: s.failed.slice(),
+    callerReleased: s.callerReleased.slice(),
+    facts: new Map(s.facts),
+    trace: s.trace.slice(),
+    ret: s.ret,
+    retClass: s.retClass,
+    imprecise: s.imprecise,
+  };
+}
+
+function addSorted(list: string[], v: string): string[] {
+  if (list.includes(v)) return list;
+  return [...list, v].sort();
+}
+
+function pushTrace(ctx: FnCtx, s: State, line: number, column: number, message: string): void {
+  s.trace.push({ file: ctx.file, line, column, message });
+  if (s.trace.length > MAX_TRACE) {
+    const i = s.trace.findIndex((t) => !t.message.includes(' acquired'));
+    s.trace.splice(i >= 0 ? i : 0, 1);
+  }
+}
+
+function emit(ctx: FnCtx, s: State, rule: LockRule, at: Loc, message: string, key: string, final: string): void {
+  if (s.imprecise) return;
+  const id = `${rule}:${at.offset}:${key}`;
+  if (ctx.events.has(id)) return;
+  const trace = [...s.trace, { file: ctx.file, line: at.line, column: at.column, message: final }];
+  ctx.events.set(id, { rule, at, message, lockKey: key, trace });
+}
+
+const NESTABLE: ReadonlySet<string> = new Set(['rcu', 'srcu', 'preempt', 'irq', 'bh', 'unknown', 'semaphore']);
+
+function describe(h: { kind: string; text: string }): string {
+  if (h.kind === 'rcu' || h.kind === 'irq' || h.kind === 'bh' || h.kind === 'preempt') return h.text;
+  return `${h.kind === 'unknown' ? 'lock' : h.kind} '${h.text}'`;
+}
+
+function acquire(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: Loc, uncertain: boolean, via: string): void {
+  const checked = (CHECKED_KINDS as readonly string[]).includes(ref.kind);
+  if (checked && !uncertain) {
+    const prev = s.held.find((h) => h.key === ref.key && !h.uncertain);
+    if (prev && !(ref.kind === 'rwlock' && ref.mode === 'read' && prev.mode === 'read')) {
+      emit(ctx, s, 'double-lock', at, `${describe(ref)} is acquired by ${via}() while already held (${prev.fromCaller ? 'held on entry' : `acquired at line ${prev.line}`})`,
+        ref.key, `${via}() acquires ${ref.text} again: self-deadlock`);
+      return;
+    }
+  }
+  if (s.held.filter((h) => h.key === ref.key).length >= 3) return;
+  s.failed = s.failed.filter((k) => k !== ref.key);
+  s.held = [...s.held, { ...ref, line: at.line, uncertain, fromCaller: false, via }];
+  if (!uncertain && (checked || (ATOMIC_KINDS as readonly string[]).includes(ref.kind))) pushTrace(ctx, s, at.line, at.column, `${describe(ref)} acquired by ${via}()`);
+}
+
+function release(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: Loc, via: string, report: boolean): void {
+  let i = -1;
+  for (let j = s.held.length - 1; j >= 0; j--) if (s.held[j]!.key === ref.key) { i = j; break; }
+  if (i < 0 && ref.cls !== ref.key) {
+    for (let j = s.held.length - 1; j >= 0; j--) if (s.held[j]!.cls === ref.cls) { i = j; break; }
+  }
+  if (i < 0 && NESTABLE.has(ref.kind)) {
+    for (let j = s.held.length - 1; j >= 0; j--) if (s.held[j]!.kind === ref.kind && ref.kind !== 'unknown' && ref.kind !== 'semaphore') { i = j; break; }
+  }
+  if (i >= 0) {
+    const h = s.held[i]!;
+    s.held = s.held.filter((_, j) => j !== i);
+    if (!h.fromCaller && !h.uncertain && !NESTABLE.has(h.kind)) {
+      s.released = addSorted(s.released, h.key);
+      pushTrace(ctx, s, at.line, at.column, `${describe(h)} released by ${via}()`);
+    }
+    if (h.fromCaller) s.callerReleased = addSorted(s.callerReleased, h.key);
+    return;
+  }
+  // pending conditional acquire of the same lock: the code knows better than we do
+  for (const [n, f] of s.facts) {
+    if ('p' in f && f.p.held.key === ref.key) {
+      s.facts.delete(n);
+      return;
+    }
+  }
+  if ((s.released.includes(ref.key) || s.failed.includes(ref.key)) && report && (CHECKED_KINDS as readonly string[]).includes(ref.kind)) {
+    emit(ctx, s, 'unlock-unheld', at, `${describe(ref)} is released by ${via}() but is not held on this path (already released, or its acquisition failed)`,
+      ref.key, `${via}() releases ${ref.text} again`);
+    return;
+  }
+  if (!s.released.includes(ref.key) && !s.failed.includes(ref.key)) s.callerReleased = addSorted(s.callerReleased, ref.key);
+}
+
+function atomicHeld(s: State): HeldLock | undefined {
+  for (let j = s.held.length - 1; j >= 0; j--) {
+    const h = s.held[j]!;
+    if (!h.uncertain && (ATOMIC_KINDS as readonly string[]).includes(h.kind)) return h;
+  }
+  return undefined;
+}
+
+/** Why a call may sleep, or null. */
+function sleepReason(ctx: FnCtx, e: CallEffect): string | null {
+  const idx = ctx.idx;
+  if (isSleepingName(idx, e.name)) return `${e.name}()`;
+  const g = idx.gfpCalls.get(e.name);
+  if (g !== undefined) {
+    const a = e.args[g];
+    if (a && gfpMaySleep(idx, a.text) === true) return `${e.name}(${a.text.replace(/\s+/g, ' ')})`;
+    return null;
+  }
+  if (idx.lockOps.has(e.name)) return null;
+  const sum = ctx.summaries.get(e.name) ?? ctx.knowledge?.get(e.name);
+  if (sum && sum.maySleep) return `${e.name}() (may sleep: ${sum.sleepReason ?? 'summary'})`;
+  return null;
+}
+
+function killVar(ctx: FnCtx, s: State, name: string, value: AssignEffect['value']): void {
+  // locks whose identity depends on the variable are no longer the same object
+  if (s.held.some((h) => keyIdentifiers(h.key).includes(name) && !h.fromCaller)) {
+    s.held = s.held.map((h) => (keyIdentifiers(h.key).includes(name) && !h.fromCaller ? { ...h, key: `${h.key}#${name}`, uncertain: true } : h));
+  }
+  if (s.released.some((k) => keyIdentifiers(k).includes(name))) s.released = s.released.filter((k) => !keyIdentifiers(k).includes(name));
+  if (s.failed.some((k) => keyIdentifiers(k).includes(name))) s.failed = s.failed.filter((k) => !keyIdentifiers(k).includes(name));
+  const f = s.facts.get(name);
+  if (f && 'p' in f && value !== 'call') {
+    // the result of a conditional acquire was overwritten before being tested
+    s.held = [...s.held, { ...f.p.held, uncertain: true }];
+  }
+  if (!ctx.tracked.has(name)) {
+    if (f) s.facts.delete(name);
+    return;
+  }
+  if (value === 'Z' || value === 'NZ' || value === 'NEG') s.facts.set(name, { v: value });
+  else if (value !== 'call') s.facts.delete(name);
+}
+
+function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): void {
+  const idx = ctx.idx;
+  const at = nodeLoc(ctx, e.node);
+  const sr = sleepReason(ctx, e);
+  if (sr) {
+    const a = atomicHeld(s);
+    if (a) {
+      emit(ctx, s, 'sleep-in-atomic', at, `${sr} may sleep but is called while ${a.kind === 'spinlock' || a.kind === 'rwlock' || a.kind === 'seqlock' || a.kind === 'local_lock' ? `${describe(a)} is held (acquired at line ${a.line})` : `${describe(a)} (since line ${a.line})`}`,
+        a.key, `${sr} may sleep in atomic context`);
+    } else if (!s.imprecise && !s.held.some((h) => h.uncertain && (ATOMIC_KINDS as readonly string[]).includes(h.kind))) {
+      ctx.maySleep ??= { reason: sr };
+    }
+  }
+  const op = idx.lockOps.get(e.name);
+  if (op) {
+    const arg = op.lockArg >= 0 ? e.args[op.lockArg] : undefined;
+    if (op.lockArg >= 0 && !arg) return;
+    const ref = arg ? refFromText(ctx, orig(ctx, arg), op.kind, op.mode) : noIdentityRef(op.kind);
+    if (op.op === 'release') return release(ctx, s, ref, at, e.name, true);
+    if (op.cond) {
+      if (condInBranch) return; // resolved by the branch
+      if (e.assignTo && !e.valueUsed) {
+        const prev = s.facts.get(e.assignTo);
+        if (prev && 'p' in prev) s.held = [...s.held, { ...prev.p.held, uncertain: true }];
+        s.facts.set(e.assignTo, { p: { held: { ...ref, line: at.line, uncertain: false, fromCaller: false, via: e.name }, success: op.cond } });
+        return;
+      }
+      return acquire(ctx, s, ref, at, true, e.name);
+    }
+    return acquire(ctx, s, ref, at, false, e.name);
+  }
+  if (idx.assertHeld.has(e.name)) {
+    const arg = e.args[0];
+    if (!arg || e.name === 'lockdep_assert') return;
+    const ref = refFromText(ctx, orig(ctx, arg), 'unknown');
+    if (!s.held.some((h) => h.key === ref.key)) s.held = [...s.held, { ...ref, line: at.line, uncertain: false, fromCaller: true }];
+    return;
+  }
+  const sum = ctx.summaries.get(e.name) ?? ctx.knowledge?.get(e.name);
+  if (sum && sum.name !== ctx.name) {
+    for (const eff of sum.releases) {
+      const k = effectKey(ctx, eff.lock, e.args);
+      if (k === null) continue;
+      const ref = { key: k, cls: eff.cls, text: k, kind: eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) };
+      release(ctx, s, ref, at, e.name, sum.definition);
+    }
+    for (const eff of sum.acquires) {
+      const k = effectKey(ctx, eff.lock, e.args);
+      if (k === null) continue;
+      acquire(ctx, s, { key: k, cls: eff.cls, text: k, kind: eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) }, at, !sum.definition && eff.kind === 'unknown', e.name);
+    }
+    for (const eff of sum.condAcquires) {
+      const k = effectKey(ctx, eff.lock, e.args);
+      if (k === null) continue;
+      s.held = [...s.held, { key: k, cls: eff.cls, text: k, kind: eff.kind, line: at.line, uncertain: true, fromCaller: false, via: e.name }];
+    }
+  }
+}
+
+function applyEffects(ctx: FnCtx, s: State, effects: Effect[], skipCall: Node | null): void {
+  for (const e of effects) {
+    if (e.t === 'assign') killVar(ctx, s, e.name, e.value);
+    else applyCall(ctx, s, e, skipCall !== null && e.node.id === skipCall.id);
+  }
+}
+
+function effectsOf(ctx: FnCtx, n: Node): Effect[] {
+  let eff = ctx.effects.get(n.id);
+  if (!eff) {
+    eff = [];
+    collectEffects(n, eff, false);
+    ctx.effects.set(n.id, eff);
+  }
+  return eff;
+}
+
+/* ----------------------------------------------------------------- branches */
+
+type Rel = 'Z' | 'NZ' | 'NEG' | 'NONNEG' | 'POS' | 'NONPOS';
+
+interface Atom {
+  subject: { call: CallEffect } | { var: string } | { value: Val } | null;
+  /** Relation that holds for the subject on the true edge; its complement on the false edge. */
+  trueRel: Rel;
+  falseRel: Rel;
+}
+
+const COMPLEMENT: Record<Rel, Rel> = { Z: 'NZ', NZ: 'Z', NEG: 'NONNEG', NONNEG: 'NEG', POS: 'NONPOS', NONPOS: 'POS' };
+
+function analyseAtom(ctx: FnCtx, atom: Node, effects: Effect[]): Atom {
+  let e = stripParens(atom);
+  let rel: Rel = 'NZ';
+  if (e.type === 'binary_expression') {
+    const op = e.childForFieldName('operator')?.type ?? '';
+    const l = e.childForFieldName('left');
+    const r = e.childForFieldName('right');
+    if (l && r && constValue(r) === 'Z' && ['==', '!=', '<', '>=', '>', '<='].includes(op)) {
+      rel = ({ '==': 'Z', '!=': 'NZ', '<': 'NEG', '>=': 'NONNEG', '>': 'POS', '<=': 'NONPOS' } as Record<string, Rel>)[op]!;
+      e = stripParens(l);
+    } else return { subject: null, trueRel: 'NZ', falseRel: 'Z' };
+  }
+  if (e.type === 'assignment_expression') {
+    const l = e.childForFieldName('left');
+    if (l && l.type === 'identifier') return { subject: { var: l.text }, trueRel: rel, falseRel: COMPLEMENT[rel] };
+    return { subject: null, trueRel: rel, falseRel: COMPLEMENT[rel] };
+  }
+  if (e.type === 'identifier') {
+    if (e.text === 'NULL' || e.text === 'false' || e.text === 'true') return { subject: { value: e.text === 'true' ? 'NZ' : 'Z' }, trueRel: rel, falseRel: COMPLEMENT[rel] };
+    return { subject: { var: e.text }, trueRel: rel, falseRel: COMPLEMENT[rel] };
+  }
+  const cv = constValue(e);
+  if (cv !== 'unknown') return { subject: { value: cv }, trueRel: rel, falseRel: COMPLEMENT[rel] };
+  if (e.type === 'call_expression') {
+    const last = effects[effects.length - 1];
+    if (last && last.t === 'call' && last.node.id === e.id) {
+      const name = last.name;
+      if (name === 'likely' || name === 'unlikely' || name === 'WARN_ON' || name === 'WARN_ON_ONCE') {
+        const inner = last.args[0];
+        if (inner) return analyseAtom(ctx, inner, effects.slice(0, -1));
+      }
+      return { subject: { call: last }, trueRel: rel, falseRel: COMPLEMENT[rel] };
+    }
+  }
+  return { subject: null, trueRel: rel, falseRel: COMPLEMENT[rel] };
+}
+
+/** Is a value in relation `r` compatible with abstract value v? */
+function compatible(v: Val, r: Rel): boolean {
+  switch (v) {
+    case 'Z': return r === 'Z' || r === 'NONNEG' || r === 'NONPOS';
+    case 'NZ': return r !== 'Z';
+    case 'NEG': return r === 'NZ' || r === 'NEG' || r === 'NONPOS';
+  }
+}
+
+/** Did the conditional acquire succeed, given that its result satisfies r? */
+function succeeded(success: 'zero' | 'nonzero', r: Rel): boolean | undefined {
+  if (success === 'nonzero') {
+    if (r === 'Z' || r === 'NONPOS') return r === 'Z' ? false : undefined;
+    if (r === 'NZ' || r === 'POS' || r === 'NEG') return true;
+    return undefined;
+  }
+  if (r === 'Z' || r === 'NONNEG') return true;
+  if (r === 'NZ' || r === 'NEG' || r === 'POS') return false;
+  return undefined;
+}
+
+function relToVal(r: Rel): Val | null {
+  return r === 'Z' ? 'Z' : r === 'NZ' || r === 'POS' ? 'NZ' : r === 'NEG' ? 'NEG' : null;
+}
+
+function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, taken: boolean): State | null {
+  const s = clone(s0);
+  const subj = atom.subject;
+  const atNode = node.ast!;
+  const where = posOf(ctx.starts, atNode.startIndex);
+  const cond = orig(ctx, atNode).replace(/\s+/g, ' ');
+  const short = cond.length > 60 ? `${cond.slice(0, 57)}...` : cond;
+  let note = '';
+  if (subj && 'value' in subj) {
+    if (!compatible(subj.value, r)) return null;
+  } else if (subj && 'call' in subj) {
+    const op = ctx.idx.lockOps.get(subj.call.name);
+    if (op && op.op === 'acquire' && op.cond) {
+      const ok = succeeded(op.cond, r);
+      const arg = op.lockArg >= 0 ? subj.call.args[op.lockArg] : undefined;
+      const ref = arg ? refFromText(ctx, orig(ctx, arg), op.kind, op.mode) : noIdentityRef(op.kind);
+      const at = nodeLoc(ctx, subj.call.node);
+      if (ok === true) {
+        acquire(ctx, s, ref, at, false, subj.call.name);
+        note = ` (${subj.call.name}() succeeded)`;
+      } else if (ok === undefined) acquire(ctx, s, ref, at, true, subj.call.name);
+      else {
+        note = ` (${subj.call.name}() failed)`;
+        if (!s.held.some((h) => h.key === ref.key)) s.failed = addSorted(s.failed, ref.key);
+      }
+    }
+  } else if (subj && 'var' in subj) {
+    const f = s.facts.get(subj.var);
+    if (f && 'v' in f) {
+      if (!compatible(f.v, r)) return null;
+      const nv = relToVal(r);
+      if (nv && f.v === 'NZ' && nv === 'NEG') s.facts.set(subj.var, { v: 'NEG' });
+    } else if (f && 'p' in f) {
+      const ok = succeeded(f.p.success, r);
+      if (ok === true) {
+        s.facts.delete(subj.var);
+        const h = f.p.held;
+        acquire(ctx, s, { key: h.key, cls: h.cls, text: h.text, kind: h.kind, ...(h.mode ? { mode: h.mode } : {}) }, locOf(ctx, atNode.startIndex, atNode.endIndex), false, h.via ?? 'lock');
+        s.trace[s.trace.length - 1] = { ...s.trace[s.trace.length - 1]!, line: h.line, message: `${describe(h)} acquired by ${h.via ?? 'lock'}() (result in '${subj.var}')` };
+        note = ` (${h.via ?? 'lock'}() succeeded)`;
+      } else if (ok === false) {
+        s.facts.delete(subj.var);
+        note = ` (${f.p.held.via ?? 'lock'}() failed)`;
+        if (!s.held.some((h) => h.key === f.p.held.key)) s.failed = addSorted(s.failed, f.p.held.key);
+      }
+      const nv = relToVal(r);
+      if (ok !== undefined && nv && ctx.tracked.has(subj.var)) s.facts.set(subj.var, { v: nv });
+    } else if (ctx.tracked.has(subj.var)) {
+      const nv = relToVal(r);
+      if (nv) s.facts.set(subj.var, { v: nv });
+    }
+  }
+  pushTrace(ctx, s, where.line, where.column, `${node.construct === 'while' || node.construct === 'for' ? 'loop condition' : 'condition'} '${short}' is ${taken ? 'true' : 'false'}${note}`);
+  return s;
+}
+
+/* ------------------------------------------------------------------- driver */
+
+function retClassOf(ctx: FnCtx, s: State, ret: Node | null): ExitRecord['retClass'] {
+  const e = ret?.namedChild(0);
+  if (!ret || !e) return 'void';
+  const v = constValue(e);
+  if (v === 'NEG') return 'error';
+  const st = stripParens(e);
+  if (v === 'Z') return st.text === 'NULL' || st.type === 'null' || st.type === 'false' ? 'error' : 'success';
+  if (st.type === 'call_expression' && st.childForFieldName('function')?.text === 'ERR_PTR') return 'error';
+  if (st.type === 'identifier') {
+    const f = s.facts.get(st.text);
+    if (f && 'v' in f) return f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'unknown';
+  }
+  void ctx;
+  return 'unknown';
+}
+
+function entryState(ctx: FnCtx, ann: FunctionSummary['annotations']): State {
+  const s: State = { held: [], released: [], failed: [], callerReleased: [], facts: new Map(), trace: [], ret: null, retClass: 'void', imprecise: false };
+  for (const t of [...ann.mustHold, ...ann.releases]) {
+    const ref = refFromText(ctx, t, 'unknown');
+    s.held.push({ ...ref, line: 0, uncertain: false, fromCaller: true });
+  }
+  return s;
+}
+
+function transfer(ctx: FnCtx, cfg: Cfg, node: CfgNode, s: State, out: (to: number, st: State) => void, exits: ExitRecord[]): void {
+  switch (node.kind) {
+    case 'branch': {
+      const ast = node.ast!;
+      const effects = effectsOf(ctx, ast);
+      const atom = analyseAtom(ctx, ast, effects);
+      const base = clone(s);
+      const skip = atom.subject && 'call' in atom.subject ? atom.subject.call.node : null;
+      applyEffects(ctx, base, effects, skip);
+      const t = refineEdge(ctx, base, atom, atom.trueRel, node, true);
+      const f = refineEdge(ctx, base, atom, atom.falseRel, node, false);
+      if (t) out(node.succ[0]!, t);
+      if (f) out(node.succ[1]!, f);
+      return;
+    }
+    case 'exit': {
+      exits.push({
+        held: s.held, released: s.released, callerReleased: s.callerReleased, at: s.ret, retClass: s.retClass, trace: s.trace, imprecise: s.imprecise,
+      });
+      return;
+    }
+    case 'noreturn':
+      return;
+    case 'stmt': {
+      const st = clone(s);
+      applyEffects(ctx, st, effectsOf(ctx, node.ast!), null);
+      for (const n of node.succ) out(n, st);
+      return;
+    }
+    case 'return': {
+      const st = clone(s);
+      if (node.ast) {
+        applyEffects(ctx, st, effectsOf(ctx, node.ast), null);
+        st.ret = nodeLoc(ctx, node.ast);
+        st.retClass = retClassOf(ctx, st, node.ast);
+      } else {
+        const off = ctx.starts[node.line - 1] ?? 0;
+        st.ret = locOf(ctx, off, off);
+        st.retClass = 'void';
+      }
+      for (const n of node.succ) out(n, st);
+      return;
+    }
+    case 'guardAcquire':
+    case 'guardRelease': {
+      const st = clone(s);
+      const g = node.guard!;
+      const gt = ctx.idx.guards.get(g.type);
+      if (gt) {
+        const ref = g.args[0] && !['rcu', 'preempt', 'preempt_notrace', 'irq', 'irqsave'].includes(g.type)
+          ? refFromText(ctx, g.args[0], gt.kind, gt.mode)
+          : noIdentityRef(gt.kind);
+        const at = guardLoc(ctx, g);
+        const via = g.scoped ? `scoped_guard(${g.type})` : `guard(${g.type})`;
+        if (node.kind === 'guardAcquire') acquire(ctx, st, ref, at, gt.conditional === true, via);
+        else release(ctx, st, ref, at, `end of ${via} scope`, false);
+      }
+      for (const n of node.succ) out(n, st);
+      return;
+    }
+    case 'loopHead': {
+      if (node.assigns && node.assigns.length) {
+        const st = clone(s);
+        for (const v of node.assigns) killVar(ctx, st, v, 'unknown');
+        for (const n of node.succ) out(n, st);
+        return;
+      }
+      for (const n of node.succ) out(n, s);
+      return;
+    }
+    default:
+      for (const n of node.succ) out(n, s);
+  }
+  void cfg;
+}
+
+function guardLoc(ctx: FnCtx, g: GuardInfo): Loc {
+  return locOf(ctx, g.offset, g.offset + (g.scoped ? 12 : 5));
+}
+
+function collapse(states: State[]): State {
+  const held: HeldLock[] = [];
+  const first = states[0]!;
+  for (const h of first.held) {
+    const everywhere = states.every((s) => s.held.some((x) => x.key === h.key && !x.uncertain));
+    held.push(everywhere ? h : { ...h, uncertain: true });
+  }
+  for (const s of states) for (const h of s.held) if (!held.some((x) => x.key === h.key)) held.push({ ...h, uncertain: true });
+  return { held, released: [], failed: [], callerReleased: [], facts: new Map(), trace: first.trace, ret: first.ret, retClass: first.retClass, imprecise: true };
+}
+
+function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?: string } {
+  const seen: Map<string, State>[] = cfg.nodes.map(() => new Map());
+  const queue: [number, State][] = [];
+  const exits: ExitRecord[] = [];
+  const push = (to: number, st: State): void => {
+    const m = seen[to]!;
+    let k = stateKey(st);
+    if (m.has(k)) return;
+    if (m.size >= MAX_STATES && !st.imprecise) {
+      st = collapse([st, ...m.values()].slice(0, 8));
+      k = stateKey(st);
+      if (m.has(k)) return;
+    }
+    m.set(k, st);
+    queue.push([to, st]);
+  };
+  push(cfg.entry, entry);
+  let work = 0;
+  while (queue.length) {
+    if (++work > MAX_WORK) return { exits: [], failed: 'too many paths' };
+    const [id, st] = queue.shift()!;
+    transfer(ctx, cfg, cfg.nodes[id]!, st, push, exits);
+  }
+  return { exits };
+}
+
+/* -------------------------------------------------------------- annotations */
+
+export function readAnnotations(text: string, start: number, end: number, idx: CatalogIndex): FunctionSummary['annotations'] {
+  const out: FunctionSummary['annotations'] = { acquires: [], releases: [], mustHold: [], condAcquires: [] };
+  const seg = text.slice(start, end);
+  const re = /\b(__acquires|__releases|__must_hold|__cond_acquires|__cond_acquires_shared|__acquires_shared|__releases_shared)\s*\(/g;
+  for (let m = re.exec(seg); m; m = re.exec(seg)) {
+    const which = idx.annotations.get(m[1]!) ?? (m[1]!.startsWith('__acquires') ? 'acquires' : m[1]!.startsWith('__releases') ? 'releases' : undefined);
+    const a = splitArgs(seg, m.index + m[0].length - 1);
+    if (!which || !a) continue;
+    const arg = m[1]!.startsWith('__cond_acquires') && a.args.length > 1 ? a.args[a.args.length - 1]! : a.args[0];
+    if (arg) out[which].push(arg);
+  }
+  return out;
+}
+
+function hasAnnotations(a: FunctionSummary['annotations']): boolean {
+  return a.acquires.length + a.releases.length + a.mustHold.length + a.condAcquires.length > 0;
+}
+
+/** Param-relative form of a key for summaries; null for locals. */
+function relKey(key: string, params: string[], locals: Set<string>): string | null {
+  if (key.startsWith('<')) return key;
+  const root = keyRoot(key);
+  if (!root) return null;
+  const i = params.indexOf(root);
+  if (i >= 0) {
+    const at = key.indexOf(root);
+    return `${key.slice(0, at)}$${i}${key.slice(at + root.length)}`;
+  }
+  if (locals.has(root) || key.includes('#')) return null;
+  return key;
+}
+
+function annotationEffects(list: string[], params: string[]): LockEffect[] {
+  const out: LockEffect[] = [];
+  for (const t of list) {
+    const key = lockKey(t);
+    const rk = relKey(key, params, new Set()) ?? key;
+    out.push({ lock: rk, kind: 'unknown', cls: key });
+  }
+  return out;
+}
+
+/* ------------------------------------------------------------ file driver */
+
+const CALL_RE = /\b([A-Za-z_]\w*)\s*\(/g;
+
+function calleesOf(text: string): Set<string> {
+  const s = new Set<string>();
+  for (const m of text.matchAll(CALL_RE)) s.add(m[1]!);
+  return s;
+}
+
+interface FnInfo {
+  name: string;
+  node: Node;
+  callees: Set<string>;
+}
+
+/**
+ * Analyse every function of a parsed file bottom-up (callees in the same file
+ * first), producing per-function events/exits and summaries.
+ */
+export function analyzeFunctions(
+  parsed: ParsedFile,
+  file: string,
+  catalog: Catalog,
+  knowledge: ReadonlyMap<string, FunctionSummary> | undefined,
+  wantFindings = true,
+): FileAnalysis {
+  const idx = indexCatalog(catalog);
+  const text = parsed.text;
+  const starts = lineStarts(text);
+  const infos: FnInfo[] = parsed.functions.map((f) => {
+    const body = f.node.childForFieldName('body');
+    return { name: f.name, node: f.node, callees: calleesOf(parsed.text.slice(body ? body.startIndex : f.node.startIndex, f.node.endIndex)) };
+  });
+  const byName = new Map<string, FnInfo>();
+  for (const f of infos) if (!byName.has(f.name)) byName.set(f.name, f);
+  // bottom-up order
+  const order: FnInfo[] = [];
+  const state = new Map<string, number>();
+  const visit = (f: FnInfo): void => {
+    const stack: [FnInfo, Iterator<string>][] = [[f, f.callees.values()]];
+    state.set(f.name, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const nx = top[1].next();
+      if (nx.done) {
+        stack.pop();
+        state.set(top[0].name, 2);
+        order.push(top[0]);
+        continue;
+      }
+      const g = byName.get(nx.value);
+      if (g && !state.has(g.name)) {
+        state.set(g.name, 1);
+        stack.push([g, g.callees.values()]);
+      }
+    }
+  };
+  for (const f of infos) if (!state.has(f.name)) visit(f);
+  for (const f of infos) if (!order.includes(f)) order.push(f);
+
+  const summaries = new Map<string, FunctionSummary>();
+  const results: FunctionAnalysis[] = [];
+  let failures = 0;
+  for (const f of order) {
+    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings);
+    if (r.failed) failures++;
+    results.push(r);
+    if (!summaries.has(f.name)) summaries.set(f.name, r.summary);
+  }
+  // annotated prototypes
+  const protoSummaries: FunctionSummary[] = [];
+  if (/__acquires|__releases|__must_hold|__cond_acquires/.test(text)) {
+    for (const d of parsed.tree.rootNode.descendantsOfType('declaration')) {
+      if (!d) continue;
+      const fdecl = d.namedChildren.find((c) => c && (c.type === 'function_declarator' || c.type === 'pointer_declarator'));
+      const fd = fdecl ? findFunctionDeclarator(fdecl) : null;
+      if (!fd) continue;
+      const ann = readAnnotations(text, d.startIndex, d.endIndex, idx);
+      if (!hasAnnotations(ann)) continue;
+      const nameNode = fd.childForFieldName('declarator');
+      const name = nameNode ? declName(nameNode) ?? nameNode.text : '';
+      if (!name || summaries.has(name)) continue;
+      const params: string[] = [];
+      for (const p of fd.childForFieldName('parameters')?.namedChildren ?? []) {
+        if (!p || p.type !== 'parameter_declaration') continue;
+        const dd = p.childForFieldName('declarator');
+        params.push(dd ? declName(dd) ?? '' : '');
+      }
+      protoSummaries.push({
+        name, file, line: d.startPosition.row + 1, params, definition: false,
+        acquires: annotationEffects(ann.acquires, params), releases: annotationEffects(ann.releases, params),
+        condAcquires: annotationEffects(ann.condAcquires, params), mustHold: annotationEffects(ann.mustHold, params),
+        annotations: ann, maySleep: false,
+      });
+    }
+  }
+  const order2 = new Map(infos.map((f, i) => [f.node.id, i]));
+  results.sort((a, b) => a.line - b.line);
+  void order2;
+  return { functions: results, summaries: [...summaries.values(), ...protoSummaries], failures };
+}
+
+function analyzeOne(
+  f: FnInfo,
+  parsed: ParsedFile,
+  file: string,
+  idx: CatalogIndex,
+  starts: number[],
+  summaries: ReadonlyMap<string, FunctionSummary>,
+  knowledge: ReadonlyMap<string, FunctionSummary> | undefined,
+  wantFindings: boolean,
+): FunctionAnalysis {
+  const fn = f.node;
+  const body = fn.childForFieldName('body');
+  const line = fn.startPosition.row + 1;
+  const ann = readAnnotations(parsed.text, fn.startIndex, body ? body.startIndex : fn.endIndex, idx);
+  const ctx: FnCtx = {
+    name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
+    tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(),
+  };
+  const base: FunctionSummary = {
+    name: f.name, file, line, params: [], definition: true, acquires: [], releases: [], condAcquires: [], mustHold: [],
+    annotations: ann, maySleep: false,
+  };
+  const result: FunctionAnalysis = { name: f.name, line, events: [], exits: [], annotations: ann, summary: base, analysed: false };
+  let interesting = hasAnnotations(ann);
+  let sleepy: string | null = null;
+  for (const c of f.callees) {
+    if (idx.lockOps.has(c) || idx.assertHeld.has(c) || c === 'guard' || c === 'scoped_guard' || c === 'scoped_cond_guard') interesting = true;
+    const s = summaries.get(c) ?? knowledge?.get(c);
+    if (s && s.name !== f.name && (s.acquires.length || s.releases.length || s.condAcquires.length)) interesting = true;
+    if (!sleepy && (isSleepingName(idx, c) || idx.gfpCalls.has(c) || (s && s.maySleep))) sleepy = c;
+  }
+  if (!body) return result;
+  if (!interesting) {
+    if (sleepy) {
+      // cheap path: no locks here, only decide whether the function may sleep
+      ctx.params = [];
+      const effects: Effect[] = [];
+      walkBlocks(body, effects);
+      for (const e of effects) {
+        if (e.t !== 'call') continue;
+        const r = sleepReason(ctx, e);
+        if (r) {
+          base.maySleep = true;
+          base.sleepReason = r;
+          break;
+        }
+      }
+    }
+    prepassParamsOnly(fn, base);
+    return result;
+  }
+  try {
+    prepass(fn, ctx);
+    base.params = ctx.params;
+    const cfg = buildCfg(fn, { text: parsed.text, noreturn: idx.noreturn });
+    for (const n of cfg.nodes) {
+      if (n.kind !== 'branch' || !n.ast) continue;
+      const e = stripParens(n.ast);
+      const subj = e.type === 'binary_expression' ? stripParens(e.childForFieldName('left') ?? e) : e;
+      if (subj.type === 'identifier') ctx.tracked.add(subj.text);
+      else if (subj.type === 'assignment_expression') {
+        const l = subj.childForFieldName('left');
+        if (l?.type === 'identifier') ctx.tracked.add(l.text);
+      }
+    }
+    const { exits, failed } = run(ctx, cfg, entryState(ctx, ann));
+    result.analysed = true;
+    if (failed) {
+      result.failed = failed;
+      return result;
+    }
+    result.exits = exits;
+    result.events = wantFindings ? [...ctx.events.values()] : [];
+    if (ctx.maySleep) {
+      base.maySleep = true;
+      base.sleepReason = ctx.maySleep.reason;
+    }
+    summarizeExits(ctx, exits, base, ann);
+  } catch (e) {
+    result.failed = `internal error: ${(e as Error).message}`;
+  }
+  return result;
+}
+
+/** Effects of every statement of a body, nested blocks included (not statement expressions). */
+function walkBlocks(n: Node, out: Effect[]): void {
+  for (const c of n.namedChildren) {
+    if (!c) continue;
+    if (c.type === 'compound_statement' || c.type.endsWith('_statement') && c.type !== 'expression_statement' && c.type !== 'return_statement') {
+      for (const k of c.namedChildren) {
+        if (!k) continue;
+        if (k.type === 'compound_statement' || (k.type.endsWith('_statement') && k.type !== 'expression_statement' && k.type !== 'return_statement')) walkBlocks({ namedChildren: [k] } as unknown as Node, out);
+        else collectEffects(k, out, false);
+      }
+    } else collectEffects(c, out, false);
+  }
+}
+
+function prepassParamsOnly(fn: Node, base: FunctionSummary): void {
+  const decl = fn.childForFieldName('declarator');
+  const fd = decl ? findFunctionDeclarator(decl) : null;
+  for (const p of fd?.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (!p || p.type !== 'parameter_declaration') continue;
+    const d = p.childForFieldName('declarator');
+    base.params.push(d ? declName(d) ?? '' : '');
+  }
+}
+
+function summarizeExits(ctx: FnCtx, exits: ExitRecord[], base: FunctionSummary, ann: FunctionSummary['annotations']): void {
+  const precise = exits.filter((e) => !e.imprecise);
+  const all = exits;
+  if (all.length) {
+    const first = all[0]!;
+    const heldCertain = (e: ExitRecord, k: string): boolean => e.held.some((h) => h.key === k && !h.uncertain && !h.fromCaller);
+    const seen = new Set<string>();
+    for (const e of all) {
+      for (const h of e.held) {
+        if (h.fromCaller || seen.has(h.key) || !(CHECKED_KINDS as readonly string[]).includes(h.kind)) continue;
+        if (all.some((x) => x.callerReleased.includes(h.key))) continue; // dropped and re-taken: net zero
+        seen.add(h.key);
+        const rk = relKey(h.key, ctx.params, ctx.locals);
+        if (!rk) continue;
+        const eff: LockEffect = { lock: rk, kind: h.kind, cls: h.cls, ...(h.mode ? { mode: h.mode } : {}) };
+        if (precise.length && precise.every((x) => heldCertain(x, h.key)) && all.every((x) => x.held.some((y) => y.key === h.key))) base.acquires.push(eff);
+        else base.condAcquires.push(eff);
+      }
+    }
+    const rel = new Set(first.callerReleased);
+    for (const k of rel) {
+      if (!all.every((x) => x.callerReleased.includes(k) && !x.held.some((h) => h.key === k))) continue;
+      const rk = relKey(k, ctx.params, ctx.locals);
+      if (rk) base.releases.push({ lock: rk, kind: 'unknown', cls: lockClass(k, ctx.types) });
+    }
+  }
+  for (const a of annotationEffects(ann.acquires, ctx.params)) if (!base.acquires.some((x) => x.lock === a.lock)) base.acquires.push(a);
+  for (const a of annotationEffects(ann.releases, ctx.params)) if (!base.releases.some((x) => x.lock === a.lock)) base.releases.push(a);
+  for (const a of annotationEffects(ann.condAcquires, ctx.params)) if (!base.condAcquires.some((x) => x.lock === a.lock)) base.condAcquires.push(a);
+  base.mustHold = annotationEffects(ann.mustHold, ctx.params);
+  void keyField;
+  void functionName;
+}

@@ -1,0 +1,54 @@
+/**
+ * Interprocedural function summaries: net lock effect (relative to parameters:
+ * `$0.lock` is the `lock` field of the first argument), annotations, whether the
+ * function may sleep. Plain data so they cross worker threads and caches.
+ * Same-file summaries are computed inside analyzeFile; the CLI passes summaries
+ * of functions defined in headers and other files as `knowledge`.
+ */
+import type { Catalog, LockKind } from '../catalog/index';
+import type { CParser } from '../parse/parser';
+import { parseKernelC } from '../parse/source';
+import { analyzeFunctions } from '../analysis/locks';
+
+export interface LockEffect {
+  /** Key relative to the parameters (`$0.lock`, `*$1`) or a global's key (`dev_list_lock`). */
+  lock: string;
+  kind: LockKind | 'unknown';
+  /** Lock class (struct type + field) when known, else the key. */
+  cls: string;
+  mode?: 'read' | 'write';
+}
+
+export interface FunctionSummary {
+  name: string;
+  file: string;
+  line: number;
+  /** Parameter names in order. */
+  params: string[];
+  /** A definition (true) or an annotated prototype (false). */
+  definition: boolean;
+  /** Locks held on return on every path (lock wrappers, `__acquires`). */
+  acquires: LockEffect[];
+  /** Locks held on entry and released on every path (unlock wrappers, `__releases`). */
+  releases: LockEffect[];
+  /** Locks held on return on some paths only (conditional lock functions, `__cond_acquires`). */
+  condAcquires: LockEffect[];
+  /** Locks that must be held on entry (`__must_hold`, `lockdep_assert_held`). */
+  mustHold: LockEffect[];
+  /** Annotation arguments as written. */
+  annotations: { acquires: string[]; releases: string[]; mustHold: string[]; condAcquires: string[] };
+  /** The function may sleep (directly or through a callee's summary) outside any atomic section of its own. */
+  maySleep: boolean;
+  /** Why it may sleep, e.g. `msleep` or `kmalloc(GFP_KERNEL)`. */
+  sleepReason?: string;
+}
+
+/** Summaries of every function definition (including `static inline` in headers) and annotated prototype in a file. */
+export function summarizeFile(parser: CParser, text: string, file: string, catalog: Catalog): FunctionSummary[] {
+  const parsed = parseKernelC(parser, text);
+  try {
+    return analyzeFunctions(parsed, file, catalog, undefined, false).summaries;
+  } finally {
+    parsed.dispose();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * lock-leak: a path returns with a lock held that this function acquired, while
+ * other paths of the same function release it (so it is not a lock wrapper), and
+ * the function is not annotated `__acquires`/`__cond_acquires` for it. Functions
+ * that keep the lock exactly on their success returns and drop it on every error
+ * return are conditional lock functions, not leaks.
+ */
+import type { ExitRecord, FunctionAnalysis } from '../analysis/locks';
+import { keyField, lockKey } from '../analysis/lockid';
+import { CHECKED_KINDS } from '../catalog/index';
+import type { Finding } from '../types';
+import { makeFinding } from './common';
+
+function annotatedFor(fa: FunctionAnalysis, key: string): boolean {
+  const list = [...fa.annotations.acquires, ...fa.annotations.condAcquires];
+  return list.some((a) => {
+    const k = lockKey(a);
+    return k === key || keyField(k) === keyField(key);
+  });
+}
+
+function kindName(kind: string): string {
+  return kind === 'unknown' ? 'lock' : kind;
+}
+
+export function lockLeak(fa: FunctionAnalysis, file: string): Finding[] {
+  if (fa.failed) return [];
+  const precise = fa.exits.filter((e) => !e.imprecise && e.at);
+  const out: Finding[] = [];
+  const keys = new Set<string>();
+  for (const e of precise) {
+    for (const h of e.held) {
+      if (!h.uncertain && !h.fromCaller && (CHECKED_KINDS as readonly string[]).includes(h.kind)) keys.add(h.key);
+    }
+  }
+  for (const key of keys) {
+    if (annotatedFor(fa, key)) continue;
+    const leaking: ExitRecord[] = precise.filter((e) => e.held.some((h) => h.key === key && !h.uncertain && !h.fromCaller));
+    const releasing = precise.filter((e) => e.released.includes(key) && !e.held.some((h) => h.key === key));
+    if (releasing.length === 0 || leaking.length === 0) continue; // wrapper, or never released here
+    if (leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) continue; // conditional lock function
+    leaking.sort((a, b) => a.at!.offset - b.at!.offset);
+    const e = leaking[0]!;
+    const h = e.held.find((x) => x.key === key && !x.uncertain)!;
+    const rel = releasing[0]!;
+    out.push(makeFinding('lock-leak', file, fa.name, e.at!,
+      `${kindName(h.kind)} '${h.text}' acquired at line ${h.line} is still held when ${fa.name}() returns here (it is released on the path returning at line ${rel.at!.line})`,
+      [...e.trace, { file, line: e.at!.line, column: e.at!.column, message: `returns with '${h.text}' held` }]));
+  }
+  return out;
+}
