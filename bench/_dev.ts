@@ -10,7 +10,7 @@ void (async () => {
       if (process.env.DUMP) { const s = parseScenario(p, text, f); for (const pr of s.model.programs) { console.log(pr.name, pr.slots); pr.instrs.forEach((i, k) => console.log(k, JSON.stringify({ ...i, src: undefined }), i.src.text)); } }
       const r = runScenario(p, text, f);
       const rn = runScenario(p, text, f, { por: false });
-      console.log(`${r.matches ? 'OK ' : 'BAD'} ${f}: expect ${r.expect} got ${r.verdict} [${r.violations.map((v) => v.kind).join(',')}] states ${r.states} (nopor ${rn.states} ${rn.verdict}) ${r.ms}ms`);
+      console.log(`${r.matches ? 'OK ' : 'BAD'} ${f}: expect ${r.expect} got ${r.verdict} [${r.violations.map((v) => v.kind).join(',')}] states ${r.states} (nopor ${rn.states} ${rn.verdict} [${rn.violations.map((v) => v.kind).join(",")}]) ${r.ms}ms`);
       if (process.env.TRACE) for (const v of r.violations) { console.log(' ', v.kind, v.message); for (const s of v.trace) console.log('    ', s.thread, '|', s.op, '|', s.line, '|', s.note); }
     } catch (e) { console.log('ERR', (e as Error).message); }
   }

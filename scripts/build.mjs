@@ -23,4 +23,14 @@ const targets = [
 if (existsSync('src/vscode/extension.ts')) {
   targets.push({ ...common, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'], ...cjsMeta });
 }
+if (existsSync('src/vscode/browser.ts')) {
+  // Web extension host (a web worker). web-tree-sitter's Node-only branches import
+  // fs/module/path/url behind an environment check that is false in a worker.
+  targets.push({
+    ...common, entryPoints: ['src/vscode/browser.ts'], outfile: 'dist/browser.js', platform: 'browser', format: 'cjs',
+    external: ['vscode', 'fs', 'fs/promises', 'module', 'path', 'url'],
+    banner: { js: "var __importMetaUrl = (typeof self !== 'undefined' && self.location && self.location.href) || 'file:///';" },
+    define: { 'import.meta.url': '__importMetaUrl' },
+  });
+}
 await Promise.all(targets.filter((t) => existsSync(t.entryPoints[0])).map((t) => esbuild.build(t)));

@@ -155,6 +155,7 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   let notAnalysed = 0;
   let bytes = 0;
   let analysed = 0;
+  const times: { file: string; ms: number }[] = [];
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     const r = outcomes[i]!;
@@ -168,6 +169,7 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     damaged += r.functionsWithParseDamage;
     notAnalysed += r.functionsNotAnalysed;
     bytes += r.bytes;
+    times.push({ file: file.display, ms: Math.round(r.ms) });
     for (const name of r.damagedFunctions) damagedFunctions.push(`${name} (${file.display})`);
     for (const f of r.findings) {
       findings.push({
@@ -203,6 +205,7 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       skippedFiles,
       damagedFunctions,
       headersSummarized,
+      slowestFiles: times.sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : 1)).slice(0, 10),
       jobs: Math.max(1, Math.min(o.jobs, files.length)),
     },
   };

@@ -6,12 +6,15 @@
  */
 import { isMainThread, workerData } from 'node:worker_threads';
 import { checkCommand } from './check';
+import { scenariosCommand, simulateCommand } from './simulate';
 import { CliError, type CliIO, type Command } from './io';
 import { VERSION } from './version';
 import { isWorkerInput, runWorker } from './worker';
 
 export const commands: Record<string, Command> = {
   check: checkCommand,
+  simulate: simulateCommand,
+  scenarios: scenariosCommand,
 };
 
 export const USAGE = `usage: refscope <command> [options]
@@ -19,6 +22,10 @@ export const USAGE = `usage: refscope <command> [options]
 commands:
   check [--format text|json|sarif] [--root DIR] [--jobs N] [--config FILE] PATH...
         find locking bugs in kernel C (lock-leak, double-lock, unlock-unheld, sleep-in-atomic)
+  simulate [--format text|json] [--builtin ID] FILE...
+        explore every interleaving of a race scenario (.rsim): safe, or a counterexample trace
+  scenarios [--format text|json]
+        list the built-in race-scenario library
 
   refscope <command> --help   help for one command
   refscope --version          print the version

@@ -14,7 +14,7 @@ export interface WorkerInput {
 }
 
 export type FileOutcome =
-  | { kind: 'ok'; findings: Finding[]; functions: number; functionsWithParseDamage: number; functionsNotAnalysed: number; bytes: number; damagedFunctions: string[] }
+  | { kind: 'ok'; findings: Finding[]; functions: number; functionsWithParseDamage: number; functionsNotAnalysed: number; bytes: number; ms: number; damagedFunctions: string[] }
   | { kind: 'skipped'; reason: string }
   | { kind: 'io-error'; message: string };
 

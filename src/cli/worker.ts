@@ -4,6 +4,7 @@
  * until it is empty, posting one result per file.
  */
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeFile } from '../core/analyze';
 import { nodeParser } from '../node/assets';
@@ -49,6 +50,7 @@ export async function runWorker(): Promise<void> {
         }
         if (text !== undefined) {
           try {
+            const t0 = performance.now();
             const r = analyzeFile(parser, text, file.display, { catalog: input.catalog, knowledge: knowledge.forFile(file.abs, text) });
             outcome = {
               kind: 'ok',
@@ -58,6 +60,7 @@ export async function runWorker(): Promise<void> {
               functionsNotAnalysed: r.stats.functionsNotAnalysed ?? 0,
               bytes: r.stats.bytes,
               damagedFunctions: r.damagedFunctions,
+              ms: performance.now() - t0,
             };
           } catch (e) {
             const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);

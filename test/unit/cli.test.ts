@@ -52,6 +52,7 @@ const stable = (stdout: string): string => {
   const j = JSON.parse(stdout) as { stats: Record<string, unknown> };
   delete j.stats.ms;
   delete j.stats.jobs;
+  delete j.stats.slowestFiles;
   return JSON.stringify(j);
 };
 

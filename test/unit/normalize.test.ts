@@ -501,3 +501,48 @@ test('a function the normaliser cannot repair is still listed, flagged damaged',
     p.dispose();
   }
 });
+
+test('labels before #ifdef, #define inside initializers, typeof and macro-typed declarations, statement macros without ;', async () => {
+  const src = [
+    '#define dbg(fmt, args...) pr_debug(fmt, ##args)',
+    'static int f(struct v *v)',
+    '{',
+    '\tstatic const struct {',
+    '\t\tu8 a;',
+    '\t\tu8 b;',
+    '\t} map[] = {',
+    '#define MAP(x, y) { x, y }',
+    '\t\tMAP(1, 2),',
+    '#undef MAP',
+    '\t};',
+    '\tstatic const int files[] = {',
+    '\t\t1,',
+    '#if CONFIG_X',
+    '\t\t2,',
+    '#endif',
+    '\t\t0',
+    '\t};',
+    '\ttypeof(v->flags) val = READ_ONCE(v->flags);',
+    '\t__typeof__(*v) *copy = v;',
+    '\tBKEY_PADDED_ONSTACK(k, 8) tmp;',
+    '\tDARRAY_PREALLOCATED(struct scatterlist, 4) sgl;',
+    '\tregister u64 x0 asm("x0") = 1;',
+    '\tsize_t off = offsetof(typeof(*v), inner.field);',
+    '\tCHECK_PROPERTY(hpos, HPOS)',
+    '\tCHECK_PROPERTY(vpos, VPOS)',
+    '\treturn 0;',
+    'err_clnt:',
+    '#ifdef CONFIG_9P_FSCACHE',
+    '\tkfree(v->tag);',
+    '#endif',
+    '\treturn -1;',
+    '}',
+  ].join('\n');
+  await clean(src, (p) => {
+    assert.deepEqual(p.functions.map((f) => f.name), ['f']);
+    const decls = nodesOfType(p.functions[0]!.node, 'declaration').map((d) => orig(p, d));
+    assert.ok(decls.some((d) => d.startsWith('typeof(v->flags) val')));
+    assert.ok(decls.some((d) => d.startsWith('BKEY_PADDED_ONSTACK(k, 8) tmp;')));
+    assert.equal(nodesOfType(p.functions[0]!.node, 'labeled_statement').length, 1);
+  });
+});

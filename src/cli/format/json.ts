@@ -27,6 +27,7 @@ export function formatJson(report: Report): string {
     skippedFiles: s.skippedFiles,
     damagedFunctions: s.damagedFunctions,
     headersSummarized: s.headersSummarized,
+    slowestFiles: s.slowestFiles,
     jobs: s.jobs,
   };
   return JSON.stringify({ version: 1, findings, stats }, null, 2) + '\n';

@@ -43,6 +43,8 @@ export interface ReportStats {
   /** `function (file)` for every function still damaged after normalisation. */
   damagedFunctions: string[];
   headersSummarized: number;
+  /** The files that took longest to analyse (worker time, ms), slowest first. */
+  slowestFiles: { file: string; ms: number }[];
   jobs: number;
 }
 

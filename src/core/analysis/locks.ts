@@ -118,6 +118,8 @@ interface CallEffect {
   assignTo: string | null;
   /** The call's value is used by something else than a plain assignment/statement. */
   valueUsed: boolean;
+  /** Per-function memo (location, sleep reason, lock reference): does not depend on the state. */
+  memo?: { loc: Loc; sleep: string | null; ref: LockRefT | null | undefined };
 }
 interface AssignEffect {
   t: 'assign';
@@ -251,6 +253,9 @@ interface FnCtx {
   events: Map<string, LockEvent>;
   maySleep: { reason: string } | null;
   effects: Map<number, Effect[]>;
+  atoms: Map<number, Atom>;
+  atomTexts: Map<number, { where: { line: number; column: number }; short: string; loc: Loc }>;
+  returns: Map<number, { loc: Loc; cls: ExitRecord['retClass']; ident: string | null }>;
 }
 
 function locOf(ctx: FnCtx, start: number, end: number): Loc {
@@ -345,6 +350,21 @@ function refFromText(ctx: FnCtx, text: string, kind: LockKind | 'unknown', mode?
   return { key, cls: lockClass(key, ctx.types), text: text.trim(), kind, ...(mode ? { mode } : {}) };
 }
 
+type LockRefT = ReturnType<typeof refFromText>;
+
+function memoOf(ctx: FnCtx, e: CallEffect): NonNullable<CallEffect['memo']> {
+  if (!e.memo) {
+    const op = ctx.idx.lockOps.get(e.name);
+    let ref: LockRefT | null | undefined;
+    if (op) {
+      const arg = op.lockArg >= 0 ? e.args[op.lockArg] : undefined;
+      ref = op.lockArg >= 0 ? (arg ? refFromText(ctx, orig(ctx, arg), op.kind, op.mode) : null) : noIdentityRef(op.kind);
+    }
+    e.memo = { loc: nodeLoc(ctx, e.node), sleep: sleepReason(ctx, e), ref };
+  }
+  return e.memo;
+}
+
 function noIdentityRef(kind: LockKind): { key: string; cls: string; text: string; kind: LockKind } {
   return { key: `<${kind}>`, cls: `<${kind}>`, text: kind === 'rcu' ? 'rcu_read_lock' : kind === 'irq' ? 'interrupts disabled' : kind === 'bh' ? 'bottom halves disabled' : 'preemption disabled', kind };
 }
@@ -362,16 +382,32 @@ function effectKey(ctx: FnCtx, lock: string, args: Node[]): string | null {
 
 /* ------------------------------------------------------------ state utils */
 
-function stateKey(s: State): string {
+/** Lock-relevant part of a state: states that agree on it are merged (value facts intersected). */
+function lockPart(s: State): string {
   let k = s.imprecise ? 'I|' : '|';
   for (const h of s.held) k += `${h.key}${h.uncertain ? '?' : ''}${h.fromCaller ? '^' : ''},`;
   k += '|';
   if (s.imprecise) return k;
   k += s.released.join(',') + '|' + s.failed.join(',') + '|' + s.callerReleased.join(',') + '|';
-  const fk = [...s.facts.entries()].map(([n, f]) => ('v' in f ? `${n}=${f.v}` : `${n}~${f.p.held.key}`)).sort();
-  k += fk.join(',');
-  k += `|${s.retClass}`;
+  for (const [n, f] of s.facts) if ('p' in f) k += `${n}~${f.p.held.key},`;
+  k += `|${s.retClass}@${s.ret ? s.ret.offset : -1}`;
   return k;
+}
+
+/** Intersection of value facts; null when `b` adds nothing new to `a` (a's facts all hold in b). */
+function mergeFacts(a: Map<string, Fact>, b: Map<string, Fact>): Map<string, Fact> | null {
+  let changed = false;
+  const out = new Map<string, Fact>();
+  for (const [n, f] of a) {
+    if ('p' in f) {
+      out.set(n, f);
+      continue;
+    }
+    const g = b.get(n);
+    if (g && 'v' in g && g.v === f.v) out.set(n, f);
+    else changed = true;
+  }
+  return changed ? out : null;
 }
 
 function clone(s: State): State {
@@ -512,8 +548,9 @@ function killVar(ctx: FnCtx, s: State, name: string, value: AssignEffect['value'
 
 function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): void {
   const idx = ctx.idx;
-  const at = nodeLoc(ctx, e.node);
-  const sr = sleepReason(ctx, e);
+  const memo = memoOf(ctx, e);
+  const at = memo.loc;
+  const sr = memo.sleep;
   if (sr) {
     const a = atomicHeld(s);
     if (a) {
@@ -525,9 +562,8 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
   }
   const op = idx.lockOps.get(e.name);
   if (op) {
-    const arg = op.lockArg >= 0 ? e.args[op.lockArg] : undefined;
-    if (op.lockArg >= 0 && !arg) return;
-    const ref = arg ? refFromText(ctx, orig(ctx, arg), op.kind, op.mode) : noIdentityRef(op.kind);
+    const ref = memo.ref;
+    if (!ref) return;
     if (op.op === 'release') return release(ctx, s, ref, at, e.name, true);
     if (op.cond) {
       if (condInBranch) return; // resolved by the branch
@@ -661,13 +697,21 @@ function relToVal(r: Rel): Val | null {
   return r === 'Z' ? 'Z' : r === 'NZ' || r === 'POS' ? 'NZ' : r === 'NEG' ? 'NEG' : null;
 }
 
+function atomText(ctx: FnCtx, node: CfgNode): { where: { line: number; column: number }; short: string; loc: Loc } {
+  let t = ctx.atomTexts.get(node.id);
+  if (!t) {
+    const n = node.ast!;
+    const cond = orig(ctx, n).replace(/\s+/g, ' ');
+    t = { where: posOf(ctx.starts, n.startIndex), short: cond.length > 60 ? `${cond.slice(0, 57)}...` : cond, loc: nodeLoc(ctx, n) };
+    ctx.atomTexts.set(node.id, t);
+  }
+  return t;
+}
+
 function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, taken: boolean): State | null {
   const s = clone(s0);
   const subj = atom.subject;
-  const atNode = node.ast!;
-  const where = posOf(ctx.starts, atNode.startIndex);
-  const cond = orig(ctx, atNode).replace(/\s+/g, ' ');
-  const short = cond.length > 60 ? `${cond.slice(0, 57)}...` : cond;
+  const { where, short, loc: atLoc } = atomText(ctx, node);
   let note = '';
   if (subj && 'value' in subj) {
     if (!compatible(subj.value, r)) return null;
@@ -675,9 +719,10 @@ function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, ta
     const op = ctx.idx.lockOps.get(subj.call.name);
     if (op && op.op === 'acquire' && op.cond) {
       const ok = succeeded(op.cond, r);
-      const arg = op.lockArg >= 0 ? subj.call.args[op.lockArg] : undefined;
-      const ref = arg ? refFromText(ctx, orig(ctx, arg), op.kind, op.mode) : noIdentityRef(op.kind);
-      const at = nodeLoc(ctx, subj.call.node);
+      const memo = memoOf(ctx, subj.call);
+      const ref = memo.ref;
+      const at = memo.loc;
+      if (!ref) return s;
       if (ok === true) {
         acquire(ctx, s, ref, at, false, subj.call.name);
         note = ` (${subj.call.name}() succeeded)`;
@@ -698,7 +743,7 @@ function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, ta
       if (ok === true) {
         s.facts.delete(subj.var);
         const h = f.p.held;
-        acquire(ctx, s, { key: h.key, cls: h.cls, text: h.text, kind: h.kind, ...(h.mode ? { mode: h.mode } : {}) }, locOf(ctx, atNode.startIndex, atNode.endIndex), false, h.via ?? 'lock');
+        acquire(ctx, s, { key: h.key, cls: h.cls, text: h.text, kind: h.kind, ...(h.mode ? { mode: h.mode } : {}) }, atLoc, false, h.via ?? 'lock');
         s.trace[s.trace.length - 1] = { ...s.trace[s.trace.length - 1]!, line: h.line, message: `${describe(h)} acquired by ${h.via ?? 'lock'}() (result in '${subj.var}')` };
         note = ` (${h.via ?? 'lock'}() succeeded)`;
       } else if (ok === false) {
@@ -719,7 +764,7 @@ function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, ta
 
 /* ------------------------------------------------------------------- driver */
 
-function retClassOf(ctx: FnCtx, s: State, ret: Node | null): ExitRecord['retClass'] {
+function retClassOf(ret: Node | null): ExitRecord['retClass'] {
   const e = ret?.namedChild(0);
   if (!ret || !e) return 'void';
   const v = constValue(e);
@@ -727,11 +772,6 @@ function retClassOf(ctx: FnCtx, s: State, ret: Node | null): ExitRecord['retClas
   const st = stripParens(e);
   if (v === 'Z') return st.text === 'NULL' || st.type === 'null' || st.type === 'false' ? 'error' : 'success';
   if (st.type === 'call_expression' && st.childForFieldName('function')?.text === 'ERR_PTR') return 'error';
-  if (st.type === 'identifier') {
-    const f = s.facts.get(st.text);
-    if (f && 'v' in f) return f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'unknown';
-  }
-  void ctx;
   return 'unknown';
 }
 
@@ -749,7 +789,11 @@ function transfer(ctx: FnCtx, cfg: Cfg, node: CfgNode, s: State, out: (to: numbe
     case 'branch': {
       const ast = node.ast!;
       const effects = effectsOf(ctx, ast);
-      const atom = analyseAtom(ctx, ast, effects);
+      let atom = ctx.atoms.get(node.id);
+      if (!atom) {
+        atom = analyseAtom(ctx, ast, effects);
+        ctx.atoms.set(node.id, atom);
+      }
       const base = clone(s);
       const skip = atom.subject && 'call' in atom.subject ? atom.subject.call.node : null;
       applyEffects(ctx, base, effects, skip);
@@ -777,8 +821,19 @@ function transfer(ctx: FnCtx, cfg: Cfg, node: CfgNode, s: State, out: (to: numbe
       const st = clone(s);
       if (node.ast) {
         applyEffects(ctx, st, effectsOf(ctx, node.ast), null);
-        st.ret = nodeLoc(ctx, node.ast);
-        st.retClass = retClassOf(ctx, st, node.ast);
+        let r = ctx.returns.get(node.id);
+        if (!r) {
+          const e = node.ast.namedChild(0);
+          const se = e ? stripParens(e) : null;
+          r = { loc: nodeLoc(ctx, node.ast), cls: retClassOf(node.ast), ident: se && se.type === 'identifier' ? se.text : null };
+          ctx.returns.set(node.id, r);
+        }
+        st.ret = r.loc;
+        st.retClass = r.cls;
+        if (r.cls === 'unknown' && r.ident) {
+          const f = st.facts.get(r.ident);
+          if (f && 'v' in f) st.retClass = f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'unknown';
+        }
       } else {
         const off = ctx.starts[node.line - 1] ?? 0;
         st.ret = locOf(ctx, off, off);
@@ -841,11 +896,19 @@ function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?
   const exits: ExitRecord[] = [];
   const push = (to: number, st: State): void => {
     const m = seen[to]!;
-    let k = stateKey(st);
-    if (m.has(k)) return;
+    let k = lockPart(st);
+    const existing = m.get(k);
+    if (existing) {
+      const merged = mergeFacts(existing.facts, st.facts);
+      if (!merged) return;
+      const ns = { ...existing, facts: merged };
+      m.set(k, ns);
+      queue.push([to, ns]);
+      return;
+    }
     if (m.size >= MAX_STATES && !st.imprecise) {
       st = collapse([st, ...m.values()].slice(0, 8));
-      k = stateKey(st);
+      k = lockPart(st);
       if (m.has(k)) return;
     }
     m.set(k, st);
@@ -853,9 +916,10 @@ function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?
   };
   push(cfg.entry, entry);
   let work = 0;
-  while (queue.length) {
+  for (let qi = 0; qi < queue.length; qi++) {
     if (++work > MAX_WORK) return { exits: [], failed: 'too many paths' };
-    const [id, st] = queue.shift()!;
+    const [id, st] = queue[qi]!;
+    if (seen[id]!.get(lockPart(st)) !== st) continue; // superseded by a merged state
     transfer(ctx, cfg, cfg.nodes[id]!, st, push, exits);
   }
   return { exits };
@@ -1024,7 +1088,7 @@ function analyzeOne(
   const ann = readAnnotations(parsed.text, fn.startIndex, body ? body.startIndex : fn.endIndex, idx);
   const ctx: FnCtx = {
     name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
-    tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(),
+    tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(),
   };
   const base: FunctionSummary = {
     name: f.name, file, line, params: [], definition: true, acquires: [], releases: [], condAcquires: [], mustHold: [],
@@ -1092,17 +1156,17 @@ function analyzeOne(
   return result;
 }
 
+const CONTAINERS: ReadonlySet<string> = new Set([
+  'compound_statement', 'if_statement', 'else_clause', 'while_statement', 'for_statement', 'do_statement',
+  'switch_statement', 'case_statement', 'labeled_statement',
+]);
+
 /** Effects of every statement of a body, nested blocks included (not statement expressions). */
 function walkBlocks(n: Node, out: Effect[]): void {
   for (const c of n.namedChildren) {
     if (!c) continue;
-    if (c.type === 'compound_statement' || c.type.endsWith('_statement') && c.type !== 'expression_statement' && c.type !== 'return_statement') {
-      for (const k of c.namedChildren) {
-        if (!k) continue;
-        if (k.type === 'compound_statement' || (k.type.endsWith('_statement') && k.type !== 'expression_statement' && k.type !== 'return_statement')) walkBlocks({ namedChildren: [k] } as unknown as Node, out);
-        else collectEffects(k, out, false);
-      }
-    } else collectEffects(c, out, false);
+    if (CONTAINERS.has(c.type)) walkBlocks(c, out);
+    else collectEffects(c, out, false);
   }
 }
 

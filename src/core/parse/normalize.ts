@@ -524,6 +524,12 @@ function normalizeUnsafe(text: string): string {
     }
     return false;
   };
+  /** Next live code token, also skipping attribute words not yet blanked. */
+  const nextCode = (t: number): number => {
+    let k = t + 1;
+    while (k < n && (dead[k] || kind[k] === T_PP || (kind[k] === T_IDENT && ATTRS.has(word(k))))) k++;
+    return k;
+  };
   const nextLive = (t: number): number => {
     let k = t + 1;
     while (k < n && (dead[k] || kind[k] === T_PP)) k++;
@@ -560,6 +566,12 @@ function normalizeUnsafe(text: string): string {
           killRange(i, match[o]!);
           i = match[o]!;
         } else kill(i);
+        continue;
+      }
+      if ((w === 'asm' || w === '__asm__' || w === '__asm') && hasArgs && prev >= 0 && ((kind[prev] === T_IDENT && !KEYWORDS.has(word(prev))) || ch(prev) === 93)) {
+        // register variable / symbol rename: `register u64 x0 asm("x0") = v;`
+        killRange(i, match[o]!);
+        i = match[o]!;
         continue;
       }
       if (w === 'asm_inline') {
@@ -599,6 +611,32 @@ function normalizeUnsafe(text: string): string {
           iterHead = i;
           continue; // the `(` is handled below as C_ITER
         }
+        // 10. an upper-case statement macro used without `;` (`CHECK_PROPERTY(hpos, HPOS)` then a new
+        // statement on the next line, not deeper indented): `{}` over its name, arguments blanked.
+        if (isUpperMacro(w) && after < n && lineOf(after) > lineOf(close) && indentOf(start[after]) <= indentOf(start[i]) && !typeMacroDecl(close) &&
+          (kind[after] === T_IDENT || ac === 125 || ac === 40 || ac === 42 || word(after) === '++' || word(after) === '--')) {
+          replace(i, '{}');
+          dead[i] = 1;
+          for (let t = o; t <= close; t++) if (!dead[t]) kill(t);
+          prev = close;
+          closedKind[close] = C_COND;
+          i = close;
+          continue;
+        }
+      }
+      // 9. a macro (or typeof) standing for a type in a declaration: `BKEY_PADDED_ONSTACK(k, N) tmp;`,
+      // `DARRAY(struct x) list;`, `typeof(a->b) v = ...;` -> the name stays as a type (typeof becomes `int`)
+      // and its parenthesised arguments are blanked.
+      if (hasArgs && c !== C_CALL && c !== C_ITER && c !== C_PAREN && c !== C_COND && c !== C_BRACKET && (isStmtBoundary(prev) || declStart(prev) || isQualifier(prev))) {
+        const close = match[o]!;
+        const isTypeof = w === 'typeof' || w === '__typeof__' || w === '__typeof' || w === 'typeof_unqual' || w === '__typeof_unqual__';
+        if ((isTypeof || isUpperMacro(w) || w === 'typeof_member') && typeMacroDecl(close, isTypeof)) {
+          if (isTypeof) replace(i, 'int');
+          for (let t = o; t <= close; t++) if (!dead[t]) kill(t);
+          prev = i;
+          i = close;
+          continue;
+        }
       }
       // 7c. `static DEFINE_PER_CPU(struct x, y);` / `static DEFINE_RATELIMIT_STATE(rs, HZ, 10);`: the grammar reads
       // `static NAME(` as a macro type specifier taking one type; without `static` it is a plain call statement.
@@ -616,11 +654,14 @@ function normalizeUnsafe(text: string): string {
           prev = i;
           continue;
         }
-        const w1 = word(o);
-        const o2 = nextLive(o);
+        const o1 = nextCode(i);
+        const w1 = kind[o1] === T_IDENT ? word(o1) : '';
+        let o2 = nextCode(o1);
+        while (ch(o2) === 42) o2 = nextCode(o2);
         const junk =
-          (SPEC_KW.has(w1) && !QUAL_KW.has(w1)) ||
-          (kind[o2] === T_IDENT && !KEYWORDS.has(w1) && !KEYWORDS.has(word(o2)) && !ATTRS.has(w1) && !ATTR_FNS.has(w1) && (ch(nextLive(o2)) === 40 || ch(nextLive(o2)) === 42 && false));
+          w1 !== '' &&
+          ((SPEC_KW.has(w1) && !QUAL_KW.has(w1)) ||
+            (kind[o2] === T_IDENT && !KEYWORDS.has(w1) && !KEYWORDS.has(word(o2)) && !ATTR_FNS.has(w1) && ch(nextCode(o2)) === 40));
         if (junk) {
           kill(i);
           continue;
@@ -672,7 +713,15 @@ function normalizeUnsafe(text: string): string {
           else if (p === iterHead) kindOf = C_ITER;
           else if (BUILTIN_PARENS.has(w) || w.startsWith('__builtin_')) {
             kindOf = C_PAREN;
-            if ((w === 'offsetof' || w === '__builtin_offsetof') && match[i] > i) offsetofMember(i, match[i]!);
+            if ((w === 'offsetof' || w === '__builtin_offsetof') && match[i] > i) {
+              const a0 = nextLive(i);
+              const w0 = kind[a0] === T_IDENT ? word(a0) : '';
+              if (w0.includes('typeof')) {
+                // the grammar wants a type name: `offsetof(typeof(*p), f)` becomes the call `offsetoF(...)`
+                replace(p, w.slice(0, -1) + 'F');
+                kindOf = C_CALL;
+              } else offsetofMember(i, match[i]!);
+            }
           }
           else if (KEYWORDS.has(w)) kindOf = C_PAREN;
           else if (top() === C_TOP) kindOf = isStmtBoundary(prevOf(p)) ? C_MACRO : C_DECL;
@@ -710,7 +759,7 @@ function normalizeUnsafe(text: string): string {
           // inside a function
           if (pc === 61 || pc === 44) kindOf = C_INIT;
           else if (pc === 41 && closedKind[p] === C_PAREN) kindOf = C_INIT; // compound literal
-          else if (p >= 0 && kind[p] === T_IDENT && isTagName(p)) kindOf = C_RECORD;
+          else if (p >= 0 && kind[p] === T_IDENT && (isTagName(p) || TAG_KW.has(word(p)))) kindOf = C_RECORD;
           else kindOf = C_BLOCK;
         }
         ctx.push(kindOf);
@@ -791,6 +840,23 @@ function normalizeUnsafe(text: string): string {
   function lineOf(t: number): number {
     // cheap monotone proxy: the offset of the last newline before the token
     return text.lastIndexOf('\n', start[t]);
+  }
+
+  /** After `)`: `ident ;|=|,|[|)` on the same line (or `*ident` when `star`): the macro call is a declaration's type. */
+  function typeMacroDecl(close: number, star = false): boolean {
+    let a = nextLive(close);
+    if (a >= n) return false;
+    if (star) while (a < n && ch(a) === 42) a = nextLive(a);
+    if (a >= n || kind[a] !== T_IDENT || KEYWORDS.has(word(a)) || lineOf(a) !== lineOf(close)) return false;
+    const b = nextLive(a);
+    const bc = ch(b);
+    return bc === 59 || bc === 61 || bc === 44 || bc === 91;
+  }
+
+  function isQualifier(p: number): boolean {
+    if (p < 0 || kind[p] !== T_IDENT) return false;
+    const w = word(p);
+    return w === 'const' || w === 'volatile' || w === 'static' || w === 'register';
   }
 
   function hasTopLevelComma(open: number, close: number): boolean {
@@ -948,6 +1014,14 @@ function normalizeUnsafe(text: string): string {
     void nameTok;
   }
 
+  function namedVariadic(t: number): void {
+    const r = namedVariadicAt(text, start[t], end[t]);
+    if (r) {
+      blank.fill(1, r[0], r[1]);
+      changed = true;
+    }
+  }
+
   /* 6a: walk #if groups; blank directives + non-first branches of unbalanced groups */
   function fixConditionals(): void {
     interface Group {
@@ -1039,15 +1113,32 @@ function normalizeUnsafe(text: string): string {
   /* 6b: a conditional directive in the middle of an expression: keep the first branch */
   function fixDirectiveInExpression(t: number): void {
     const d = directiveName(t);
-    if (d !== 'if' && d !== 'ifdef' && d !== 'ifndef') return;
     const c = top();
+    const inBody = c === C_FNBODY || c === C_BLOCK;
+    const afterLabel = inBody && ch(prev) === 58; // `err:` then `#ifdef`: a label needs a statement
     const inExpr = c === C_CALL || c === C_COND || c === C_PAREN || c === C_BRACKET || c === C_ITER || c === C_MACRO || c === C_DECL ||
-      ((c === C_FNBODY || c === C_BLOCK) && !isStmtBoundary(prev) && !(prev >= 0 && kind[prev] === T_IDENT && /^[A-Z_0-9]+$/.test(word(prev))));
+      (c === C_INIT && ctx.length > 1) || afterLabel ||
+      (inBody && !isStmtBoundary(prev) && !(prev >= 0 && kind[prev] === T_IDENT && isUpperMacro(word(prev))));
+    if (d === 'define') namedVariadic(t);
     if (!inExpr) return;
+    if (d === 'define' || d === 'undef' || d === 'pragma' || d === 'include' || d === 'error' || d === 'warning') {
+      if (!afterLabel) kill(t);
+      return;
+    }
+    if (d !== 'if' && d !== 'ifdef' && d !== 'ifndef') return;
     const ds = groups.get(t);
     if (!ds || ds.length < 2) return;
     keepFirstBranch(ds);
   }
+}
+
+/** `#define F(args...)`: GNU named variadic parameters; the grammar knows only `...`, so blank the name. */
+function namedVariadicAt(text: string, a: number, b: number): [number, number] | null {
+  const line = text.slice(a, Math.min(b, a + 400));
+  const m = /^#\s*define\s+\w+\(([^)]*?)(\w+)\.\.\.\)/.exec(line);
+  if (!m) return null;
+  const at = a + m[0].length - 4 - m[2]!.length;
+  return [at, at + m[2]!.length];
 }
 
 function blankText(text: string, a: number, b: number): string {

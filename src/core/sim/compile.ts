@@ -602,7 +602,8 @@ export class ModelCompiler {
       return;
     }
     if (x.type === 'unary_expression' && x.child(0)?.type === '-' && x.namedChild(0)?.type === 'identifier') {
-      b.emit({ op: 'assign', dst, value: { const: -1 }, next: b.here + 1, src });
+      // -EINVAL and friends (any negative errno; -1 is reserved for NULL).
+      b.emit({ op: 'assign', dst, value: { const: -22 }, next: b.here + 1, src });
       return;
     }
     if (x.type === 'identifier' || x.type === 'pointer_expression' || x.type === 'cast_expression') {
@@ -747,7 +748,7 @@ export class ModelCompiler {
       case 'refcount_inc':
       case 'atomic_inc':
         need(1);
-        b.emit({ op: 'inc', obj: this.objVar(b, frame, a[0]!), next: seq(), src });
+        b.emit({ op: 'inc', obj: this.objVar(b, frame, a[0]!), ...(name === 'atomic_inc' ? { raw: true } : {}), next: seq(), src });
         return finishValue();
       case 'refcount_dec':
       case 'atomic_dec':
@@ -976,7 +977,7 @@ export class ModelCompiler {
       return;
     }
     if (dst !== null) {
-      // Unknown result: succeeds (0) or fails (-1), chosen nondeterministically.
+      // Unknown result: succeeds (0) or fails (-EINVAL), chosen nondeterministically.
       const ok = b.label();
       const fail = b.label();
       const end = b.label();
@@ -984,7 +985,7 @@ export class ModelCompiler {
       b.place(ok);
       b.emit({ op: 'assign', dst, value: { const: 0 }, next: b.ref(end), src });
       b.place(fail);
-      b.emit({ op: 'assign', dst, value: { const: -1 }, next: b.ref(end), src });
+      b.emit({ op: 'assign', dst, value: { const: -22 }, next: b.ref(end), src });
       b.place(end);
     }
   }

@@ -27,8 +27,8 @@ export interface Footprints {
   own: FP[][];
   /** Union of footprints of everything reachable from [prog][pc] (inclusive). */
   future: FP[][];
-  /** Footprint of a callback's grace-period wait. */
-  gp: FP;
+  /** Footprint of a callback's grace-period wait and start (per callback program). */
+  gp: FP[];
   /** Footprint of a thread's synchronize_rcu wait. */
   syncWait: FP;
   /** Whole-program footprint (for callback programs spawned later). */
@@ -191,7 +191,8 @@ export function computeFootprints(model: SimModel): Footprints {
       return ownOf(pi, i);
     }),
   );
-  const gp: FP = { r: allRcu, w: 0n };
+  // The grace-period transition reads every reader's state and frees the object's rcu_head.
+  const gp: FP[] = model.programs.map((_p, pi) => ({ r: allRcu, w: objBits(pi, 0) }));
   const syncWait: FP = { r: allRcu, w: 0n };
   // Whole-program footprints, then futures; callbacks spawned by call_rcu are
   // part of the spawning op's future (iterate to a fixpoint over nesting).
@@ -203,7 +204,7 @@ export function computeFootprints(model: SimModel): Footprints {
       for (let pc = p.instrs.length - 1; pc >= 0; pc--) {
         const i = p.instrs[pc]!;
         let fp = own[pi]![pc]!;
-        if (i.op === 'call_rcu') fp = union(fp, union(whole[i.cb]!, gp));
+        if (i.op === 'call_rcu') fp = union(fp, union(whole[i.cb]!, gp[i.cb]!));
         for (const s of successors(i)) if (s > pc) fp = union(fp, f[s]!);
         f[pc] = fp;
       }
@@ -227,7 +228,7 @@ export function computeFootprints(model: SimModel): Footprints {
 
 function currentFP(fp: Footprints, st: SimState, actor: number): FP {
   const a = actorOf(st, actor);
-  if (a.gp) return fp.gp;
+  if (a.gp) return fp.gp[a.prog]!;
   if (a.sync) return fp.syncWait;
   return fp.own[a.prog]![a.pc]!;
 }
@@ -236,7 +237,7 @@ function futureFP(fp: Footprints, st: SimState, actor: number): FP {
   const a = actorOf(st, actor);
   if (a.pc < 0) return EMPTY;
   const f = fp.future[a.prog]![a.pc]!;
-  return a.gp ? union(f, fp.gp) : f;
+  return a.gp ? union(f, fp.gp[a.prog]!) : f;
 }
 
 /** The transitions to explore at `st`: the enabled transitions of a smallest persistent set of actors. */

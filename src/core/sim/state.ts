@@ -73,6 +73,10 @@ export interface StepResult {
 }
 
 export const NULL = -1;
+/** Pointer values are OBJ_BASE + site, so they never collide with small integers (0, 1, -EINTR). */
+export const OBJ_BASE = 1 << 20;
+export const ptrTo = (site: number): number => OBJ_BASE + site;
+export const siteOf = (v: number): number => (v >= OBJ_BASE ? v - OBJ_BASE : NULL);
 
 export function holderId(_model: SimModel, st: SimState, actor: number): number {
   if (actor < st.threads.length) return actor;
@@ -284,7 +288,7 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
     return done('grace period elapsed; callback runs');
   }
   const ins = currentInstr(model, a)!;
-  const obj = (v: VarRef): number => readVar(st, a, v);
+  const obj = (v: VarRef): number => siteOf(readVar(st, a, v));
   /** Check that the object a pointer designates is live; returns a violation or null. */
   const live = (v: VarRef, what: string): StepResult | null => {
     const id = obj(v);
@@ -321,7 +325,7 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
       const v = operand(st, a, ins.value);
       writeVar(st, a, ins.dst, v);
       a.pc = ins.next;
-      return done(v >= 0 && 'var' in ins.value ? `points to ${objName(model, v)}` : v === NULL ? '= NULL' : `= ${v}`);
+      return done(v >= OBJ_BASE ? `points to ${objName(model, siteOf(v))}` : v === NULL ? '= NULL' : `= ${v}`);
     }
     case 'alloc': {
       if (ins.sleeps) {
@@ -332,7 +336,7 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
       o.st = ALLOCATED;
       o.rc = 0;
       o.cb = 0;
-      writeVar(st, a, ins.dst, ins.site);
+      writeVar(st, a, ins.dst, ptrTo(ins.site));
       a.pc = ins.next;
       return done(`allocates ${objName(model, ins.site)}`);
     }
@@ -347,10 +351,11 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
       const e = live(ins.obj, 'reference get');
       if (e) return e;
       const o = st.objs[obj(ins.obj)]!;
-      if (o.rc === 0) return bad('increment-from-zero', `${ins.src.text.trim()} increments the refcount of ${objName(model, obj(ins.obj))} from zero: the object is already being released`);
+      if (o.rc === 0 && !ins.raw) return bad('increment-from-zero', `${ins.src.text.trim()} increments the refcount of ${objName(model, obj(ins.obj))} from zero: the object is already being released`);
       o.rc++;
+      if (o.rc === 1 && o.st === RELEASED) o.st = ALLOCATED;
       a.pc = ins.next;
-      return done(`refcount ${o.rc - 1} -> ${o.rc}`);
+      return done(`refcount ${o.rc - 1} -> ${o.rc}${o.rc === 1 ? ' (revived from zero)' : ''}`);
     }
     case 'inc_not_zero': {
       const e = live(ins.obj, 'get_unless_zero');
@@ -418,7 +423,7 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
       const cb = newActor(ins.cb, model.programs[ins.cb]!.slots.length);
       cb.gp = readerSnapshot(st);
       cb.obj = id;
-      cb.vars[0] = id;
+      cb.vars[0] = ptrTo(id);
       st.cbs.push(cb);
       sortCbs(st);
       a.pc = ins.next;
@@ -527,13 +532,13 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
     case 'unpublish_key': {
       const hit = st.entries.find((x) => x.s === ins.struct && x.key === ins.key);
       st.entries = st.entries.filter((x) => !(x.s === ins.struct && x.key === ins.key));
-      if (ins.dst !== undefined) writeVar(st, a, ins.dst, hit ? hit.obj : NULL);
+      if (ins.dst !== undefined) writeVar(st, a, ins.dst, hit ? ptrTo(hit.obj) : NULL);
       a.pc = ins.next;
       return done(hit ? `${objName(model, hit.obj)} removed from ${model.structs[ins.struct]!.name}` : 'no entry');
     }
     case 'lookup': {
       const hit = st.entries.find((x) => x.s === ins.struct && (ins.key === null || x.key === ins.key));
-      writeVar(st, a, ins.dst, hit ? hit.obj : NULL);
+      writeVar(st, a, ins.dst, hit ? ptrTo(hit.obj) : NULL);
       a.pc = ins.next;
       return done(hit ? `finds ${objName(model, hit.obj)}` : 'finds nothing (NULL)');
     }
@@ -567,7 +572,7 @@ export function terminalViolation(model: SimModel, st: SimState): { kind: Violat
     const o = st.objs[id]!;
     if (o.st === UNALLOC || o.st === FREED) continue;
     let owners = st.entries.filter((e) => e.obj === id && model.structs[e.s]!.holdsRef).length;
-    owners += st.globals.filter((g, i) => g === id && model.globals[i]!.holdsRef).length;
+    owners += st.globals.filter((g, i) => siteOf(g) === id && model.globals[i]!.holdsRef).length;
     if (o.rc > owners) return { kind: 'leaked-reference', message: `${objName(model, id)} ends with refcount ${o.rc} but only ${owners} owner(s) hold a reference: a reference was leaked` };
     if (o.rc === 0) return { kind: 'leaked-reference', message: `${objName(model, id)} reached refcount 0 but was never freed` };
   }

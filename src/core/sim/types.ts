@@ -76,7 +76,8 @@ export type Instr =
   | { op: 'assign'; dst: VarRef; value: Operand; next: number; src: SimSource }
   | { op: 'alloc'; dst: VarRef; site: number; sleeps: boolean; next: number; src: SimSource }
   | { op: 'set'; obj: VarRef; value: number; next: number; src: SimSource }
-  | { op: 'inc'; obj: VarRef; next: number; src: SimSource }
+  /** raw: atomic_t, which (unlike kref/refcount_t) lets a zero count be incremented silently. */
+  | { op: 'inc'; obj: VarRef; raw?: boolean; next: number; src: SimSource }
   /** get_unless_zero: `next` on success, `alt` when the count was zero. */
   | { op: 'inc_not_zero'; obj: VarRef; dst?: VarRef; next: number; alt: number; src: SimSource }
   | { op: 'dec'; obj: VarRef; next: number; src: SimSource }

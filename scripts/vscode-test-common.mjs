@@ -1,0 +1,130 @@
+// Shared by the integration-test runners: builds the extension and the test
+// bundle, finds a free port, and drives Debian's Chromium with playwright-core
+// through a workbench page until the suite calls codeAutomationExit.
+import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const workspaceDir = join(root, 'test/integration/workspace');
+export const CHROMIUM = process.env.REFSCOPE_CHROMIUM ?? '/usr/bin/chromium';
+export const SUMMARY_PREFIX = 'refscope-test:';
+
+/** `node scripts/build.mjs`: dist/extension.js, dist/browser.js and the WASM files. */
+export function buildExtension() {
+  const r = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`scripts/build.mjs failed (${r.status})`);
+}
+
+/** Bundles the mocha suite for one host kind; returns the absolute path of the bundle. */
+export async function bundleTests(kind) {
+  const outfile = join(root, 'out', `test-${kind}`, 'index.js');
+  const common = { bundle: true, sourcemap: 'inline', logLevel: 'warning', target: 'es2022', format: 'cjs', outfile, absWorkingDir: root };
+  if (kind === 'web') {
+    await esbuild.build({
+      ...common,
+      entryPoints: [join(root, 'test/integration/index.web.ts')],
+      platform: 'browser',
+      external: ['vscode'],
+      inject: [join(root, 'test/integration/process-shim.ts')],
+      define: { global: 'globalThis' },
+    });
+  } else {
+    await esbuild.build({
+      ...common,
+      entryPoints: [join(root, 'test/integration/index.node.ts')],
+      platform: 'node',
+      external: ['vscode', 'mocha'],
+    });
+  }
+  return outfile;
+}
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * Opens `url` in headless Chromium and waits for the workbench to call
+ * codeAutomationExit(code). Resolves { code, passed, failed, summary, timedOut }.
+ */
+export async function driveWorkbench({ url, route, timeoutMs, screenshot }) {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), `refscope-${route}-chromium-`));
+  // Webviews need third-party cookies (service worker on <uuid>.localhost).
+  mkdirSync(join(profile, 'Default'), { recursive: true });
+  writeFileSync(join(profile, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: 0 } }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+  let summary = null;
+  let passed = 0;
+  let failed = 0;
+  const onLine = (line) => {
+    if (!line.startsWith(SUMMARY_PREFIX)) return;
+    const m = /: (\d+) passed, (\d+) failed$/.exec(line);
+    if (m && line.startsWith(`${SUMMARY_PREFIX} ${route}:`)) {
+      summary = line;
+      passed = Number(m[1]);
+      failed = Number(m[2]);
+    }
+  };
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    let finish;
+    const exited = new Promise((r) => { finish = r; });
+    await page.exposeFunction('codeAutomationLog', (type, args) => {
+      const text = (Array.isArray(args) ? args : [args]).map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+      for (const line of text.split('\n')) {
+        onLine(line);
+        if (line.startsWith(SUMMARY_PREFIX) || process.env.REFSCOPE_TEST_VERBOSE) console.log(`[${route}] ${line}`);
+      }
+    });
+    await page.exposeFunction('codeAutomationExit', (code) => finish({ code }));
+    page.on('pageerror', (err) => { if (process.env.REFSCOPE_TEST_VERBOSE) console.log(`[${route}] page error: ${err.message}`); });
+    await page.goto(url, { timeout: 60000 });
+    let timer;
+    const timeout = new Promise((r) => { timer = setTimeout(() => r({ code: 1, timedOut: true }), timeoutMs); });
+    const result = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    if (screenshot) {
+      try {
+        await page.screenshot({ path: screenshot });
+      } catch {
+        // the page may already be gone after the exit call
+      }
+    }
+    return { ...result, passed, failed, summary };
+  } finally {
+    await context.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** Prints the closing `<route>: N passed, N failed` line and returns the exit code. */
+export function report(route, r) {
+  let { passed, failed } = r;
+  if (r.timedOut) console.error(`${route}: timed out waiting for the suite to finish`);
+  if (!r.summary) {
+    console.error(`${route}: the suite printed no summary (activation or loading failed?)`);
+    failed = Math.max(failed, 1);
+  }
+  if (r.code !== 0 && failed === 0) failed = 1;
+  console.log(`${route}: ${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 && r.code === 0 ? 0 : 1;
+}

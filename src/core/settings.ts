@@ -1,0 +1,151 @@
+/**
+ * Editor settings: ONE schema with defaults, the source of truth for
+ * `package.json` `contributes.configuration` (test/unit/settings.test.ts checks
+ * that they match exactly) and for resolving whatever the user wrote into typed,
+ * validated values (bad values fall back to the default).
+ *
+ * Pure: hosts pass a `get(key)` reader (vscode.workspace.getConfiguration, a JSON file, a test map).
+ */
+import { RULES } from './rules/registry';
+import type { Finding, Severity } from './types';
+
+export const SETTINGS_SECTION = 'refscope';
+
+/** JSON-schema fragment as VS Code's configuration contribution takes it. */
+export interface SettingSchema {
+  type: 'boolean' | 'integer' | 'array' | 'object';
+  default: unknown;
+  markdownDescription: string;
+  minimum?: number;
+  maximum?: number;
+  items?: { type: 'string'; enum: string[] };
+  uniqueItems?: boolean;
+  properties?: Record<string, { type: 'string'; enum: string[]; markdownDescription: string }>;
+  additionalProperties?: boolean;
+  scope?: 'resource' | 'window';
+}
+
+export type SeverityOverride = Severity;
+const SEVERITIES: readonly SeverityOverride[] = ['error', 'warning', 'info'];
+
+export interface RefscopeSettings {
+  enable: boolean;
+  disabledRules: string[];
+  severity: Partial<Record<string, SeverityOverride>>;
+  debounceMs: number;
+  maxFileSizeKB: number;
+}
+
+const ruleIds = (): string[] => RULES.map((r) => r.id);
+
+/** The schema, keyed by full setting name (`refscope.enable`, ...). */
+export function settingsSchema(): Record<string, SettingSchema> {
+  const severityProps: NonNullable<SettingSchema['properties']> = {};
+  for (const r of RULES) {
+    severityProps[r.id] = {
+      type: 'string',
+      enum: [...SEVERITIES],
+      markdownDescription: `Severity of \`${r.id}\` findings (default: ${r.defaultSeverity}). ${r.shortDescription}`,
+    };
+  }
+  return {
+    'refscope.enable': {
+      type: 'boolean',
+      default: true,
+      markdownDescription: 'Analyse open C files and show Refscope findings in the Problems panel.',
+      scope: 'resource',
+    },
+    'refscope.disabledRules': {
+      type: 'array',
+      default: [],
+      items: { type: 'string', enum: ruleIds() },
+      uniqueItems: true,
+      markdownDescription: 'Rule ids whose findings are not reported, e.g. `["sleep-in-atomic"]`.',
+      scope: 'resource',
+    },
+    'refscope.severity': {
+      type: 'object',
+      default: {},
+      properties: severityProps,
+      additionalProperties: false,
+      markdownDescription: 'Severity per rule id, overriding the rule\'s default (`error`, `warning` or `info`).',
+      scope: 'resource',
+    },
+    'refscope.debounceMs': {
+      type: 'integer',
+      default: 300,
+      minimum: 0,
+      maximum: 10000,
+      markdownDescription: 'Delay after the last edit before a file is re-analysed, in milliseconds. Larger files wait longer automatically.',
+      scope: 'window',
+    },
+    'refscope.maxFileSizeKB': {
+      type: 'integer',
+      default: 2048,
+      minimum: 1,
+      maximum: 65536,
+      markdownDescription: 'Files larger than this (in KB of UTF-8) are not analysed in the editor.',
+      scope: 'resource',
+    },
+  };
+}
+
+/** Exactly what `package.json` `contributes.configuration` must contain. */
+export function contributedConfiguration(): { title: string; properties: Record<string, SettingSchema> } {
+  return { title: 'Refscope', properties: settingsSchema() };
+}
+
+function defaultOf<T>(key: string): T {
+  return settingsSchema()[key]!.default as T;
+}
+
+function intIn(v: unknown, s: SettingSchema): number | undefined {
+  if (typeof v !== 'number' || !Number.isInteger(v)) return undefined;
+  if (s.minimum !== undefined && v < s.minimum) return undefined;
+  if (s.maximum !== undefined && v > s.maximum) return undefined;
+  return v;
+}
+
+/**
+ * Typed settings from raw values. `get` receives the key WITHOUT the `refscope.`
+ * prefix (as `getConfiguration('refscope').get(key)` takes it) and may return undefined.
+ */
+export function resolveSettings(get: (key: string) => unknown): RefscopeSettings {
+  const schema = settingsSchema();
+  const enable = get('enable');
+  const disabled = get('disabledRules');
+  const ids = new Set(ruleIds());
+  const severity: Partial<Record<string, SeverityOverride>> = {};
+  const rawSeverity = get('severity');
+  if (rawSeverity && typeof rawSeverity === 'object' && !Array.isArray(rawSeverity)) {
+    for (const [id, v] of Object.entries(rawSeverity as Record<string, unknown>)) {
+      if (ids.has(id) && typeof v === 'string' && (SEVERITIES as readonly string[]).includes(v)) severity[id] = v as SeverityOverride;
+    }
+  }
+  return {
+    enable: typeof enable === 'boolean' ? enable : defaultOf<boolean>('refscope.enable'),
+    disabledRules: Array.isArray(disabled)
+      ? [...new Set(disabled.filter((x): x is string => typeof x === 'string' && ids.has(x)))]
+      : [...defaultOf<string[]>('refscope.disabledRules')],
+    severity,
+    debounceMs: intIn(get('debounceMs'), schema['refscope.debounceMs']!) ?? defaultOf<number>('refscope.debounceMs'),
+    maxFileSizeKB: intIn(get('maxFileSizeKB'), schema['refscope.maxFileSizeKB']!) ?? defaultOf<number>('refscope.maxFileSizeKB'),
+  };
+}
+
+export function defaultSettings(): RefscopeSettings {
+  return resolveSettings(() => undefined);
+}
+
+/** Findings as the settings want them reported: disabled rules dropped, severities overridden. */
+export function applySettings(findings: readonly Finding[], settings: RefscopeSettings): Finding[] {
+  if (!settings.enable) return [];
+  const off = new Set(settings.disabledRules);
+  const out: Finding[] = [];
+  for (const f of findings) {
+    if (off.has(f.rule)) continue;
+    const sev = settings.severity[f.rule];
+    out.push(sev && sev !== f.severity ? { ...f, severity: sev } : f);
+  }
+  return out;
+}

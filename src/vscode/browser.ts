@@ -1,0 +1,11 @@
+/** Web extension host entry (vscode.dev, github.dev): `browser` in package.json. */
+import type * as vscode from 'vscode';
+import { activateRefscope } from './main';
+
+export function activate(context: vscode.ExtensionContext): Promise<void> {
+  return activateRefscope(context, 'web');
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

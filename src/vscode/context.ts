@@ -1,0 +1,29 @@
+/**
+ * The one context object of an activation: the extension context, the log, the
+ * injected parser and the shared document analyzer. Features get it in their
+ * `activate(ctx)` and register what they create with `ctx.register`.
+ */
+import type * as vscode from 'vscode';
+import type { CParser } from '../core/parse/parser';
+import { DocumentAnalyzer } from './analyzer';
+import { Disposable } from './dispose';
+
+export type HostKind = 'desktop' | 'web';
+
+export class RefscopeContext extends Disposable {
+  readonly analyzer: DocumentAnalyzer;
+
+  constructor(
+    readonly extension: vscode.ExtensionContext,
+    readonly log: vscode.LogOutputChannel,
+    readonly parser: CParser,
+    readonly host: HostKind,
+  ) {
+    super();
+    this.analyzer = this._register(new DocumentAnalyzer(parser, log));
+  }
+
+  register<T extends vscode.Disposable>(d: T): T {
+    return this._register(d);
+  }
+}

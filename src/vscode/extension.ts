@@ -1,0 +1,11 @@
+/** Desktop (Node extension host) entry: `main` in package.json. */
+import type * as vscode from 'vscode';
+import { activateRefscope } from './main';
+
+export function activate(context: vscode.ExtensionContext): Promise<void> {
+  return activateRefscope(context, 'desktop');
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

@@ -1,0 +1,17 @@
+/// <reference types="mocha" />
+/**
+ * Test entry for Node extension hosts (code-server's, or a desktop build via
+ * @vscode/test-electron). `mocha` stays external and resolves from node_modules.
+ */
+import Mocha from 'mocha';
+import { finish, makeReporter, type Counts } from './harness';
+
+export async function run(): Promise<void> {
+  const route = process.env.REFSCOPE_TEST_ROUTE ?? 'vscode-node';
+  const counts: Counts = { passed: 0, failed: 0, pending: 0 };
+  const mocha = new Mocha({ ui: 'tdd', timeout: 60000, color: false, reporter: makeReporter(route, counts) as unknown as Mocha.ReporterConstructor });
+  mocha.suite.emit('pre-require', globalThis, 'refscope-integration', mocha);
+  await import('./suite/diagnostics.test');
+  const failures = await new Promise<number>((resolve) => mocha.run(resolve));
+  return finish(counts, failures);
+}

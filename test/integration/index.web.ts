@@ -1,0 +1,16 @@
+/// <reference types="mocha" />
+/**
+ * Test entry for the web extension host (@vscode/test-web). Bundled for the
+ * browser; mocha 11's browser build (mocha 12 never calls back in the worker).
+ */
+import 'mocha/mocha.js';
+import { finish, makeReporter, type Counts } from './harness';
+
+export async function run(): Promise<void> {
+  const counts: Counts = { passed: 0, failed: 0, pending: 0 };
+  mocha.setup({ ui: 'tdd', reporter: makeReporter('vscode-web', counts) as unknown as Mocha.ReporterConstructor, timeout: 60000 });
+  // Loaded only after setup() has put suite()/test() on the global object.
+  await import('./suite/diagnostics.test');
+  const failures = await new Promise<number>((resolve) => mocha.run(resolve));
+  return finish(counts, failures);
+}

@@ -1,0 +1,106 @@
+/// <reference types="mocha" />
+/*
+ * Runs inside a real VS Code (web host of 1.137 via @vscode/test-web, Node host
+ * of 1.100 via code-server, or a desktop build via @vscode/test-electron) with
+ * test/integration/workspace open. Nothing here is mocked: the extension under
+ * test is the built dist/ bundle with the real WASM parser.
+ */
+import assert from 'assert';
+import * as vscode from 'vscode';
+import { ruleMeta } from '../../../src/core/rules/registry';
+import { lineOf, refscopeDiagnostics, replaceLine, waitFor } from './util';
+
+const FIXTURE = 'foo_dev.c';
+
+suite('Refscope diagnostics in a real VS Code', function () {
+  this.timeout(60000);
+  let doc: vscode.TextDocument;
+
+  suiteSetup(async () => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'the fixture workspace folder is open');
+    doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder.uri, FIXTURE));
+    await vscode.window.showTextDocument(doc);
+  });
+
+  suiteTeardown(async () => {
+    // Never save: the fixture on disk must stay as it is.
+    if (doc && doc.isDirty) await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  test('activates on a kernel C file', async () => {
+    assert.strictEqual(doc.languageId, 'c');
+    const ext = vscode.extensions.getExtension('refscope.refscope');
+    assert.ok(ext, 'extension refscope.refscope is installed');
+    await waitFor('the extension to activate', () => ext.isActive);
+  });
+
+  test('reports lock-leak at the error-path return, with rule link and path trace', async () => {
+    const lockLine = lineOf(doc, 'mutex_lock(&fd->lock);');
+    const leakLine = lineOf(doc, 'return -ENOMEM;');
+    const diags = await waitFor('a Refscope diagnostic in foo_dev.c', () => {
+      const d = refscopeDiagnostics(doc.uri);
+      return d.length > 0 && d;
+    });
+    // foo_dev_stop() unlocks on every path: exactly one finding, in foo_dev_start().
+    assert.strictEqual(diags.length, 1, `diagnostics: ${JSON.stringify(diags.map((d) => [d.range.start.line, d.message]))}`);
+    const d = diags[0]!;
+
+    assert.ok(typeof d.code === 'object' && d.code !== null, 'code carries a link target');
+    const code = d.code as { value: string | number; target: vscode.Uri };
+    assert.strictEqual(code.value, 'lock-leak');
+    const help = ruleMeta('lock-leak')?.helpUri;
+    assert.ok(help, 'lock-leak has a help page');
+    assert.strictEqual(code.target.toString(), vscode.Uri.parse(help).toString());
+
+    assert.strictEqual(d.severity, vscode.DiagnosticSeverity.Warning);
+    assert.strictEqual(d.range.start.line, leakLine);
+    assert.strictEqual(d.range.start.character, doc.lineAt(leakLine).text.indexOf('return'));
+    assert.match(d.message, /foo_dev_start\(\) returns here/);
+
+    const trace = d.relatedInformation ?? [];
+    assert.ok(trace.length >= 2, `trace has the acquire and the return (got ${trace.length})`);
+    const first = trace[0]!;
+    const last = trace[trace.length - 1]!;
+    assert.strictEqual(first.location.uri.toString(), doc.uri.toString());
+    assert.strictEqual(first.location.range.start.line, lockLine);
+    assert.match(first.message, /mutex_lock/);
+    assert.strictEqual(last.location.uri.toString(), doc.uri.toString());
+    assert.strictEqual(last.location.range.start.line, leakLine);
+  });
+
+  test('refscope.analyzeFile re-analyses the active file and returns the number of findings', async () => {
+    const n = await vscode.commands.executeCommand<number | undefined>('refscope.analyzeFile');
+    assert.strictEqual(n, 1);
+  });
+
+  test('fixing the bug makes the diagnostic disappear; undoing the fix brings it back', async () => {
+    const leakLine = lineOf(doc, 'return -ENOMEM;');
+    const original = doc.lineAt(leakLine).text;
+    await replaceLine(doc, leakLine, '\t\t{ mutex_unlock(&fd->lock); return -ENOMEM; }');
+    await waitFor('the lock-leak diagnostic to disappear after the fix', () => refscopeDiagnostics(doc.uri).length === 0);
+    assert.strictEqual(await vscode.commands.executeCommand<number | undefined>('refscope.analyzeFile'), 0);
+
+    await replaceLine(doc, leakLine, original);
+    const back = await waitFor('the diagnostic to come back', () => {
+      const d = refscopeDiagnostics(doc.uri);
+      return d.length === 1 && d;
+    });
+    assert.strictEqual(back[0]!.range.start.line, leakLine);
+  });
+
+  test('refscope.disabledRules turns a rule off and back on', async () => {
+    const cfg = vscode.workspace.getConfiguration('refscope');
+    await cfg.update('disabledRules', ['lock-leak'], vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor('lock-leak to be hidden by refscope.disabledRules', () => refscopeDiagnostics(doc.uri).length === 0);
+    } finally {
+      await cfg.update('disabledRules', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('lock-leak to be reported again', () => refscopeDiagnostics(doc.uri).length === 1);
+  });
+
+  test('refscope.showOutput runs', async () => {
+    await vscode.commands.executeCommand('refscope.showOutput');
+  });
+});
