@@ -29,8 +29,9 @@ if (existsSync('src/vscode/browser.ts')) {
   targets.push({
     ...common, entryPoints: ['src/vscode/browser.ts'], outfile: 'dist/browser.js', platform: 'browser', format: 'cjs',
     external: ['vscode', 'fs', 'fs/promises', 'module', 'path', 'url'],
-    banner: { js: "var __importMetaUrl = (typeof self !== 'undefined' && self.location && self.location.href) || 'file:///';" },
-    define: { 'import.meta.url': '__importMetaUrl' },
+    // Any valid absolute URL: the WASM bytes are passed in, nothing is fetched relative to it
+    // (the worker's own location may be a blob: URL, which cannot be a base URL).
+    define: { 'import.meta.url': '"file:///refscope/dist/browser.js"' },
   });
 }
 await Promise.all(targets.filter((t) => existsSync(t.entryPoints[0])).map((t) => esbuild.build(t)));

@@ -13,6 +13,11 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const workspaceDir = join(root, 'test/integration/workspace');
 export const CHROMIUM = process.env.REFSCOPE_CHROMIUM ?? '/usr/bin/chromium';
 export const SUMMARY_PREFIX = 'refscope-test:';
+const t0 = Date.now();
+/** Progress line with the seconds since the runner started (stderr, so stdout stays the summary). */
+export function phase(route, what) {
+  console.error(`[${route}] ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+}
 
 /** `node scripts/build.mjs`: dist/extension.js, dist/browser.js and the WASM files. */
 export function buildExtension() {
@@ -96,12 +101,18 @@ export async function driveWorkbench({ url, route, timeoutMs, screenshot }) {
       }
     });
     await page.exposeFunction('codeAutomationExit', (code) => finish({ code }));
-    page.on('pageerror', (err) => { if (process.env.REFSCOPE_TEST_VERBOSE) console.log(`[${route}] page error: ${err.message}`); });
+    if (process.env.REFSCOPE_TEST_VERBOSE) {
+      page.on('pageerror', (err) => console.log(`[${route}] page error: ${err.message}`));
+      page.on('console', (m) => console.log(`[${route}] console.${m.type()}: ${m.text()}`));
+    }
+    phase(route, 'opening the workbench');
     await page.goto(url, { timeout: 60000 });
+    phase(route, 'workbench page loaded; waiting for the suite');
     let timer;
     const timeout = new Promise((r) => { timer = setTimeout(() => r({ code: 1, timedOut: true }), timeoutMs); });
     const result = await Promise.race([exited, timeout]);
     clearTimeout(timer);
+    phase(route, `suite finished (exit code ${result.code})`);
     if (screenshot) {
       try {
         await page.screenshot({ path: screenshot });

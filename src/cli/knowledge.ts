@@ -95,10 +95,19 @@ class HeaderEntry {
 const EMPTY = new Map<string, FunctionSummary>();
 const DEFINITION_START = /^(?![ \t#/*])[^\n;]*?\b([A-Za-z_]\w*)[ \t]*\(/gm;
 
+const ANNOTATION = /__acquires|__releases|__must_hold|__cond_acquires|__cond_releases/;
+
+/** Names a header may define: definitions (a `{` before the next `;`) and annotated prototypes. */
 export function candidateNames(text: string): Set<string> {
   const out = new Set<string>();
   DEFINITION_START.lastIndex = 0;
-  for (let m = DEFINITION_START.exec(text); m; m = DEFINITION_START.exec(text)) out.add(m[1]!);
+  for (let m = DEFINITION_START.exec(text); m; m = DEFINITION_START.exec(text)) {
+    const from = DEFINITION_START.lastIndex;
+    const semi = text.indexOf(';', from);
+    const brace = text.indexOf('{', from);
+    const end = semi < 0 ? text.length : semi;
+    if ((brace >= 0 && brace < end) || ANNOTATION.test(text.slice(from, end))) out.add(m[1]!);
+  }
   return out;
 }
 
@@ -196,7 +205,7 @@ export class HeaderKnowledge {
       const p = this.resolve(inc, dir);
       if (p) quoted.push(p);
     }
-    const candidates = text.includes('{') ? candidateNames(text) : new Set<string>();
+    const candidates = candidateNames(text);
     const entry = new HeaderEntry(candidates, quoted, () => {
       if (candidates.size === 0) return EMPTY;
       this.summarized++;

@@ -68,9 +68,8 @@ export function processIO(): CliIO {
   };
 }
 
-if (!isMainThread && isWorkerInput(workerData)) {
-  void runWorker();
-} else if (isMainThread && require.main === module) {
+/** Run as a program: arguments from process.argv, exit code into process.exitCode. */
+export function run(): void {
   main(process.argv.slice(2), processIO()).then(
     (code) => {
       process.exitCode = code;
@@ -80,4 +79,11 @@ if (!isMainThread && isWorkerInput(workerData)) {
       process.exitCode = 2;
     },
   );
+}
+
+if (!isMainThread && isWorkerInput(workerData)) {
+  void runWorker();
+} else if (isMainThread && require.main === module) {
+  // `node dist/cli.js ...`; bin/refscope.js calls run() itself.
+  run();
 }

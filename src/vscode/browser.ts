@@ -1,8 +1,8 @@
 /** Web extension host entry (vscode.dev, github.dev): `browser` in package.json. */
 import type * as vscode from 'vscode';
-import { activateRefscope } from './main';
+import { activateRefscope, type RefscopeApi } from './main';
 
-export function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): Promise<RefscopeApi> {
   return activateRefscope(context, 'web');
 }
 

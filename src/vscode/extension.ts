@@ -1,8 +1,8 @@
 /** Desktop (Node extension host) entry: `main` in package.json. */
 import type * as vscode from 'vscode';
-import { activateRefscope } from './main';
+import { activateRefscope, type RefscopeApi } from './main';
 
-export function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): Promise<RefscopeApi> {
   return activateRefscope(context, 'desktop');
 }
 

@@ -15,7 +15,13 @@ const FEATURES: ReadonlyArray<{ name: string; activate(ctx: RefscopeContext): vo
   { name: 'commands', activate: commands.activate },
 ];
 
-export async function activateRefscope(context: vscode.ExtensionContext, host: HostKind): Promise<void> {
+/** What `activate` returns (`vscode.extensions.getExtension('refscope.refscope').exports`). */
+export interface RefscopeApi {
+  /** Which extension host this activation runs in: `main` (desktop, Node) or `browser` (web worker). */
+  readonly host: HostKind;
+}
+
+export async function activateRefscope(context: vscode.ExtensionContext, host: HostKind): Promise<RefscopeApi> {
   const log = vscode.window.createOutputChannel('Refscope', { log: true });
   context.subscriptions.push(log);
   // Registered first so the log can be opened even if the rest fails to start.
@@ -27,6 +33,7 @@ export async function activateRefscope(context: vscode.ExtensionContext, host: H
     context.subscriptions.push(ctx);
     for (const f of FEATURES) f.activate(ctx);
     log.info(`Refscope ${String(context.extension.packageJSON.version ?? '')} active in the ${host} extension host (parser loaded in ${(performance.now() - t0).toFixed(0)} ms)`);
+    return { host };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     log.error('activation failed', e);

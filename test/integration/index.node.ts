@@ -1,4 +1,3 @@
-/// <reference types="mocha" />
 /**
  * Test entry for Node extension hosts (code-server's, or a desktop build via
  * @vscode/test-electron). `mocha` stays external and resolves from node_modules.
@@ -7,6 +6,7 @@ import Mocha from 'mocha';
 import { finish, makeReporter, type Counts } from './harness';
 
 export async function run(): Promise<void> {
+  (globalThis as { refscopeTestHost?: string }).refscopeTestHost = 'desktop';
   const route = process.env.REFSCOPE_TEST_ROUTE ?? 'vscode-node';
   const counts: Counts = { passed: 0, failed: 0, pending: 0 };
   const mocha = new Mocha({ ui: 'tdd', timeout: 60000, color: false, reporter: makeReporter(route, counts) as unknown as Mocha.ReporterConstructor });

@@ -7,6 +7,7 @@ import 'mocha/mocha.js';
 import { finish, makeReporter, type Counts } from './harness';
 
 export async function run(): Promise<void> {
+  (globalThis as { refscopeTestHost?: string }).refscopeTestHost = 'web';
   const counts: Counts = { passed: 0, failed: 0, pending: 0 };
   mocha.setup({ ui: 'tdd', reporter: makeReporter('vscode-web', counts) as unknown as Mocha.ReporterConstructor, timeout: 60000 });
   // Loaded only after setup() has put suite()/test() on the global object.

@@ -4,6 +4,7 @@
  * fixtures written to a temporary directory.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,6 +226,33 @@ describe('refscope check exit codes and errors', () => {
     assert.equal(runCli(['check', '--root', root, join(root, 'a.c')], tmp).code, 0);
   });
 
+  test('a valid config extends the catalog: a custom lock pair is tracked (from --root or --config)', () => {
+    const root = join(tmp, 'customlock');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'a.c'), `struct dev { int lock; int busy; };
+
+int dev_claim(struct dev *d)
+{
+	dev_lock(&d->lock);
+	if (d->busy)
+		return -16;
+	d->busy = 1;
+	dev_unlock(&d->lock);
+	return 0;
+}
+`);
+    const cfg = JSON.stringify({ locks: [{ acquire: 'dev_lock', release: 'dev_unlock', kind: 'spinlock' }] });
+    assert.equal(runCli(['check', 'customlock/a.c'], tmp).code, 0, 'unknown functions are not locks');
+    writeFileSync(join(tmp, 'custom.json'), cfg);
+    const viaFlag = runCli(['check', '--format', 'json', '--config', 'custom.json', 'customlock/a.c'], tmp);
+    assert.equal(viaFlag.code, 1, viaFlag.stderr);
+    assert.deepEqual(json(viaFlag.stdout).findings.map((f) => [f.rule, f.function, f.file, f.line]), [['lock-leak', 'dev_claim', 'customlock/a.c', 7]]);
+    writeFileSync(join(root, '.refscope.json'), cfg);
+    const viaRoot = runCli(['check', '--format', 'json', '--root', 'customlock', 'customlock/a.c'], tmp);
+    assert.equal(viaRoot.code, 1, viaRoot.stderr);
+    assert.equal(stable(viaRoot.stdout), stable(viaFlag.stdout));
+  });
+
   test('--help, --version', () => {
     const h = runCli(['check', '--help']);
     assert.equal(h.code, 0);
@@ -237,5 +265,11 @@ describe('refscope check exit codes and errors', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
     assert.equal(v.stdout, `refscope ${pkg.version}\n`);
     assert.equal(runCli([]).code, 2);
+  });
+
+  test('bin/refscope.js (what npx runs) runs the CLI, workers included', () => {
+    const r = spawnSync(process.execPath, [join(REPO, 'bin', 'refscope.js'), 'check', '--format', 'json', 'examples'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(stable(r.stdout), stable(runCli(['check', '--format', 'json', 'examples']).stdout));
   });
 });

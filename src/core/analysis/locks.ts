@@ -24,6 +24,7 @@ import { lineStarts } from '../util/text';
 import { keyField, keyIdentifiers, keyRoot, lockClass, lockKey, rerootKey } from './lockid';
 
 export const MAX_STATES = 32;
+const DEBUG = (globalThis as { REFSCOPE_DEBUG?: boolean }).REFSCOPE_DEBUG === true;
 const MAX_WORK = 40000;
 const MAX_TRACE = 24;
 
@@ -106,6 +107,8 @@ interface State {
   ret: Loc | null;
   retClass: ExitRecord['retClass'];
   imprecise: boolean;
+  /** Cached lockPart (states are not mutated after being pushed). */
+  lp?: string;
 }
 
 /* ------------------------------------------------------------------ effects */
@@ -253,6 +256,7 @@ interface FnCtx {
   events: Map<string, LockEvent>;
   maySleep: { reason: string } | null;
   effects: Map<number, Effect[]>;
+  relevant: Map<number, Effect[]>;
   atoms: Map<number, Atom>;
   atomTexts: Map<number, { where: { line: number; column: number }; short: string; loc: Loc }>;
   returns: Map<number, { loc: Loc; cls: ExitRecord['retClass']; ident: string | null }>;
@@ -384,6 +388,12 @@ function effectKey(ctx: FnCtx, lock: string, args: Node[]): string | null {
 
 /** Lock-relevant part of a state: states that agree on it are merged (value facts intersected). */
 function lockPart(s: State): string {
+  if (s.lp !== undefined) return s.lp;
+  s.lp = computeLockPart(s);
+  return s.lp;
+}
+
+function computeLockPart(s: State): string {
   let k = s.imprecise ? 'I|' : '|';
   for (const h of s.held) k += `${h.key}${h.uncertain ? '?' : ''}${h.fromCaller ? '^' : ''},`;
   k += '|';
@@ -526,13 +536,30 @@ function sleepReason(ctx: FnCtx, e: CallEffect): string | null {
   return null;
 }
 
-function killVar(ctx: FnCtx, s: State, name: string, value: AssignEffect['value']): void {
-  // locks whose identity depends on the variable are no longer the same object
-  if (s.held.some((h) => keyIdentifiers(h.key).includes(name) && !h.fromCaller)) {
-    s.held = s.held.map((h) => (keyIdentifiers(h.key).includes(name) && !h.fromCaller ? { ...h, key: `${h.key}#${name}`, uncertain: true } : h));
+const idsCache = new Map<string, string[]>();
+function idsOf(key: string): string[] {
+  let v = idsCache.get(key);
+  if (!v) {
+    v = key.endsWith('#') ? [] : keyIdentifiers(key);
+    if (idsCache.size > 5000) idsCache.clear();
+    idsCache.set(key, v);
   }
-  if (s.released.some((k) => keyIdentifiers(k).includes(name))) s.released = s.released.filter((k) => !keyIdentifiers(k).includes(name));
-  if (s.failed.some((k) => keyIdentifiers(k).includes(name))) s.failed = s.failed.filter((k) => !keyIdentifiers(k).includes(name));
+  return v;
+}
+
+function killVar(ctx: FnCtx, s: State, name: string, value: AssignEffect['value']): void {
+  if (!s.held.length && !s.released.length && !s.failed.length && !s.facts.has(name) && !ctx.tracked.has(name)) return;
+  // locks whose identity depends on the variable are no longer the same object
+  if (s.held.some((h) => !h.fromCaller && !h.key.endsWith('#') && idsOf(h.key).includes(name))) {
+    const next: HeldLock[] = [];
+    for (const h of s.held) {
+      if (h.fromCaller || h.key.endsWith('#') || !idsOf(h.key).includes(name)) next.push(h);
+      else if (!next.some((x) => x.key === `${h.key}#`) && !s.held.some((x) => x.key === `${h.key}#`)) next.push({ ...h, key: `${h.key}#`, uncertain: true });
+    }
+    s.held = next;
+  }
+  if (s.released.some((k) => idsOf(k).includes(name))) s.released = s.released.filter((k) => !idsOf(k).includes(name));
+  if (s.failed.some((k) => idsOf(k).includes(name))) s.failed = s.failed.filter((k) => !idsOf(k).includes(name));
   const f = s.facts.get(name);
   if (f && 'p' in f && value !== 'call') {
     // the result of a conditional acquire was overwritten before being tested
@@ -618,6 +645,22 @@ function effectsOf(ctx: FnCtx, n: Node): Effect[] {
     eff = [];
     collectEffects(n, eff, false);
     ctx.effects.set(n.id, eff);
+  }
+  return eff;
+}
+
+/** Effects that can change a state (irrelevant calls dropped). */
+function relevantEffects(ctx: FnCtx, n: Node): Effect[] {
+  let eff = ctx.relevant.get(n.id);
+  if (!eff) {
+    eff = effectsOf(ctx, n).filter((e) => {
+      if (e.t === 'assign') return true;
+      const m = memoOf(ctx, e);
+      if (m.sleep || m.ref !== undefined || ctx.idx.assertHeld.has(e.name)) return true;
+      const sum = ctx.summaries.get(e.name) ?? ctx.knowledge?.get(e.name);
+      return !!sum && sum.name !== ctx.name && (sum.acquires.length + sum.releases.length + sum.condAcquires.length > 0);
+    });
+    ctx.relevant.set(n.id, eff);
   }
   return eff;
 }
@@ -796,7 +839,7 @@ function transfer(ctx: FnCtx, cfg: Cfg, node: CfgNode, s: State, out: (to: numbe
       }
       const base = clone(s);
       const skip = atom.subject && 'call' in atom.subject ? atom.subject.call.node : null;
-      applyEffects(ctx, base, effects, skip);
+      applyEffects(ctx, base, relevantEffects(ctx, ast), skip);
       const t = refineEdge(ctx, base, atom, atom.trueRel, node, true);
       const f = refineEdge(ctx, base, atom, atom.falseRel, node, false);
       if (t) out(node.succ[0]!, t);
@@ -812,15 +855,20 @@ function transfer(ctx: FnCtx, cfg: Cfg, node: CfgNode, s: State, out: (to: numbe
     case 'noreturn':
       return;
     case 'stmt': {
+      const eff = relevantEffects(ctx, node.ast!);
+      if (!eff.length) {
+        for (const n of node.succ) out(n, s);
+        return;
+      }
       const st = clone(s);
-      applyEffects(ctx, st, effectsOf(ctx, node.ast!), null);
+      applyEffects(ctx, st, eff, null);
       for (const n of node.succ) out(n, st);
       return;
     }
     case 'return': {
       const st = clone(s);
       if (node.ast) {
-        applyEffects(ctx, st, effectsOf(ctx, node.ast), null);
+        applyEffects(ctx, st, relevantEffects(ctx, node.ast), null);
         let r = ctx.returns.get(node.id);
         if (!r) {
           const e = node.ast.namedChild(0);
@@ -901,7 +949,7 @@ function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?
     if (existing) {
       const merged = mergeFacts(existing.facts, st.facts);
       if (!merged) return;
-      const ns = { ...existing, facts: merged };
+      const ns: State = { ...existing, facts: merged, lp: k };
       m.set(k, ns);
       queue.push([to, ns]);
       return;
@@ -1034,7 +1082,9 @@ export function analyzeFunctions(
   const results: FunctionAnalysis[] = [];
   let failures = 0;
   for (const f of order) {
+    const t0 = DEBUG ? performance.now() : 0;
     const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings);
+    if (DEBUG && performance.now() - t0 > 100) console.error(`slow ${f.name} ${Math.round(performance.now() - t0)}ms ${r.failed ?? ''}`);
     if (r.failed) failures++;
     results.push(r);
     if (!summaries.has(f.name)) summaries.set(f.name, r.summary);
@@ -1088,7 +1138,7 @@ function analyzeOne(
   const ann = readAnnotations(parsed.text, fn.startIndex, body ? body.startIndex : fn.endIndex, idx);
   const ctx: FnCtx = {
     name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
-    tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(),
+    tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(),
   };
   const base: FunctionSummary = {
     name: f.name, file, line, params: [], definition: true, acquires: [], releases: [], condAcquires: [], mustHold: [],

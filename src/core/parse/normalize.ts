@@ -26,7 +26,7 @@
  *    user's statement (usually compound_statement) }. The while_statement
  *    starts at the macro name, so `text.slice(node.startIndex)` begins with the
  *    macro's real name. An empty argument list `for_each_x()` becomes
- *    `while(1)` over the name and parentheses.
+ *    `while(_)` over the name and parentheses (a non-constant condition).
  * 2. Scoped guards. `scoped_guard(class, args...) stmt` and
  *    `scoped_cond_guard(class, fail, args...) stmt` become `if` padded with
  *    spaces:  scoped_guard(mutex, &l) {  ->  if          (mutex, &l) {
@@ -77,6 +77,35 @@
  *    `,` or `=` (`DEFINE_FREE(name, type, stmt)`, `DEFINE_GUARD(...)`) are blanked.
  *    Inside struct bodies an upper-case `NAME(field, ...);` (`DECLARE_BITMAP(b, N);`)
  *    becomes `int  b ... ;` — a field_declaration named after its first argument.
+ *    `static NAME(a, b);` with an upper-case NAME and several arguments
+ *    (`static DEFINE_PER_CPU(struct x, y);`) loses `static` and parses as an
+ *    expression_statement (call_expression) — the grammar would otherwise read a
+ *    one-type macro_type_specifier and fail. `static DEFINE_MUTEX(m);` (one
+ *    argument) is left alone: a declaration with a parenthesized_declarator.
+ * 8. Declaration-specifier macros at file scope: `STATIC` becomes `static`; an
+ *    unknown word followed by a type keyword or by `type name(` (`EXPORT_FOR_TESTS
+ *    bool f(`, `static forceinline u32 f(`) is blanked.
+ * 9. A macro or `typeof` standing for a declaration's type (`BKEY_PADDED_ONSTACK(k, N) tmp;`,
+ *    `DARRAY(struct x) list;`, `typeof(a->b) v = ...;`, `typeof_member(T, m) v;`): the
+ *    arguments and parentheses are blanked, the macro name stays as the type
+ *    (type_identifier), `typeof` becomes `int`. The result is a `declaration`.
+ * 10. An upper-case statement macro used without `;` (`CHECK_PROPERTY(a, B)` with the
+ *    next statement on the next line at the same indentation) becomes an empty
+ *    `compound_statement` `{}` over its name (arguments blanked). A statement-head
+ *    call followed by `{` (`drm_exec_until_all_locked(exec) {`) or by a
+ *    deeper-indented statement on the next line (`with_intel_runtime_pm(rpm, wf)`,
+ *    `intel_wedge_on_timeout(...)`) is treated as an iterator (rule 1:
+ *    while_statement). `} while_each_thread(g, t);` becomes the `while` of a do_statement.
+ * 11. Smaller fixes: `offsetof(T, a.b[i])` keeps `a` only; `offsetof(typeof(x), f)`
+ *    becomes a call (`offsetoF`); GNU ranges `case 1 ... 3:` / `[0 ... 7]` use `+0+`
+ *    for `...`; `register u64 x asm("x0")` loses the asm label; GNU named variadic
+ *    macro parameters `#define F(args...)` lose the name (`   ...`); `#define`/`#undef`
+ *    inside an initializer or expression are blanked; a conditional directive right
+ *    after a label (`err:` `#ifdef`) or a branch ending in a label is handled as in 6.
+ *
+ * What is never rewritten: code that already parses the same way (`guard(x)(&l);`,
+ * `sizeof(struct x)`, statement expressions `({ ... })`, `asm volatile/goto`,
+ * `_Generic`), balanced `#ifdef` blocks (left as preproc_* nodes), comments and strings.
  */
 
 /* ---------------------------------------------------------------- tokens */
@@ -107,7 +136,7 @@ interface Tokens {
 
 function tokenize(text: string): Tokens {
   const len = text.length;
-  let cap = 1024;
+  let cap = Math.max(1024, text.length >> 2);
   let kind = new Uint8Array(cap);
   let start = new Int32Array(cap);
   let end = new Int32Array(cap);
@@ -441,14 +470,13 @@ function normalizeUnsafe(text: string): string {
   const { n, kind, start, end } = toks;
   if (n === 0) return text;
   const dead = new Uint8Array(n);
-  /** Per-character edit: 0 keep, 1 blank; replacements are recorded separately. */
-  const blank = new Uint8Array(text.length);
-  const repl: { at: number; s: string }[] = [];
+  /** Edits, token-sized: blanked ranges (s === null) and same-length replacements. */
+  const edits: { at: number; end: number; s: string | null }[] = [];
   let changed = false;
 
   const kill = (t: number): void => {
     dead[t] = 1;
-    blank.fill(1, start[t], end[t]);
+    edits.push({ at: start[t], end: end[t], s: null });
     changed = true;
   };
   const killRange = (a: number, b: number): void => {
@@ -459,7 +487,7 @@ function normalizeUnsafe(text: string): string {
   const replace = (t: number, s: string): void => {
     // s must be no longer than the token; pad with spaces
     const len = end[t] - start[t];
-    repl.push({ at: start[t], s: s + ' '.repeat(Math.max(0, len - s.length)) });
+    edits.push({ at: start[t], end: end[t], s: s + ' '.repeat(Math.max(0, len - s.length)) });
     changed = true;
   };
 
@@ -574,6 +602,23 @@ function normalizeUnsafe(text: string): string {
         i = match[o]!;
         continue;
       }
+      if (hasArgs && ch(prev) === 125 && w.startsWith('while_each')) {
+        // `do { ... } while_each_thread(g, t);` -> `do { ... } while            (g, t);`
+        // `} while_each_subsys_mask();` -> `} while(0)              ;`
+        if (nextLive(o) === match[o]) {
+          kill(o);
+          kill(match[o]!);
+          replace(i, 'while(0)');
+          prev = match[o]!;
+          closedKind[match[o]!] = C_COND;
+          i = match[o]!;
+          continue;
+        }
+        replace(i, 'while');
+        prev = i;
+        iterHead = i;
+        continue;
+      }
       if (w === 'asm_inline') {
         replace(i, 'asm');
         prev = i;
@@ -597,10 +642,11 @@ function normalizeUnsafe(text: string): string {
         if (body && (isIterator(w) || w === 'scoped_guard' || w === 'scoped_cond_guard' || blockMacro)) {
           const kw = w.startsWith('scoped_') ? 'if' : 'while';
           if (nextLive(o) === close) {
-            // empty argument list: `name()` -> `while(1)` over name and parens
+            // empty argument list: `name()` -> `while(_)` over name and parens (not a constant:
+            // the loop may end)
             kill(o);
             kill(close);
-            replace(i, `${kw}(1)`);
+            replace(i, `${kw}(_)`);
             closedKind[close] = C_ITER;
             prev = close;
             i = close;
@@ -798,34 +844,17 @@ function normalizeUnsafe(text: string): string {
   }
 
   if (!changed) return text;
-  // assemble
+  // assemble: edits sorted by position, a replacement winning over a blank of the same token
+  edits.sort((x, y) => x.at - y.at || (x.s === null ? 1 : 0) - (y.s === null ? 1 : 0));
   const out: string[] = [];
-  repl.sort((a, b) => a.at - b.at);
-  let r = 0;
   let pos = 0;
-  const len = text.length;
-  while (pos < len) {
-    // next edit: either a blank run or a replacement
-    const nextRepl = r < repl.length ? repl[r]!.at : len;
-    let q = pos;
-    while (q < nextRepl && blank[q] === 0) q++;
-    if (q > pos) out.push(text.slice(pos, q));
-    pos = q;
-    if (pos >= len) break;
-    if (pos === nextRepl) {
-      const s = repl[r]!.s;
-      out.push(s);
-      pos += s.length;
-      r++;
-      while (r < repl.length && repl[r]!.at < pos) r++;
-      continue;
-    }
-    // blank run up to the next replacement
-    let e = pos;
-    while (e < nextRepl && blank[e] === 1) e++;
-    out.push(blankText(text, pos, e));
-    pos = e;
+  for (const e of edits) {
+    if (e.at < pos) continue; // already covered
+    if (e.at > pos) out.push(text.slice(pos, e.at));
+    out.push(e.s ?? blankText(text, e.at, e.end));
+    pos = e.end;
   }
+  if (pos < text.length) out.push(text.slice(pos));
   const result = out.join('');
   return result.length === text.length ? result : text;
 
@@ -964,6 +993,34 @@ function normalizeUnsafe(text: string): string {
   }
 
   function typeArg(a: number, b: number, allowPrimitive: boolean): void {
+    // `typeof(struct x)` as an argument: keep `x`
+    let f = a;
+    while (f <= b && (dead[f] || kind[f] === T_PP)) f++;
+    if (f <= b && kind[f] === T_IDENT && word(f).includes('typeof')) {
+      const op = nextLive(f);
+      const tag = nextLive(op);
+      const name = nextLive(tag);
+      const cl = nextLive(name);
+      if (ch(op) === 40 && match[op] === cl && nextLive(cl) > b && kind[tag] === T_IDENT && TAG_KW.has(word(tag)) && kind[name] === T_IDENT) {
+        kill(f);
+        kill(op);
+        kill(tag);
+        kill(cl);
+      }
+      return;
+    }
+    // fast exit without allocating: a type name is identifiers and `*` only, and more than one identifier
+    // unless it is a builtin type keyword
+    let count = 0;
+    let firstTok = -1;
+    for (let t = a; t <= b; t++) {
+      if (dead[t] || kind[t] === T_PP) continue;
+      if (kind[t] !== T_IDENT && ch(t) !== 42) return;
+      if (firstTok < 0) firstTok = t;
+      count++;
+    }
+    if (count === 0 || kind[firstTok] !== T_IDENT) return;
+    if (count === 1 && !TYPE_KW.has(word(firstTok))) return;
     const live: number[] = [];
     for (let t = a; t <= b; t++) if (!dead[t] && kind[t] !== T_PP) live.push(t);
     if (live.length === 0) return;
@@ -1017,7 +1074,7 @@ function normalizeUnsafe(text: string): string {
   function namedVariadic(t: number): void {
     const r = namedVariadicAt(text, start[t], end[t]);
     if (r) {
-      blank.fill(1, r[0], r[1]);
+      edits.push({ at: r[0], end: r[1], s: null });
       changed = true;
     }
   }
@@ -1069,7 +1126,7 @@ function normalizeUnsafe(text: string): string {
     if (kind[last] === T_IDENT) return word(last) !== 'else';
     if (kind[last] !== T_PUNCT) return true;
     const w = word(last);
-    return w !== ')' && w !== '&&' && w !== '||';
+    return w !== ')' && w !== '&&' && w !== '||' && w !== ':';
   }
 
   function indentOf(pos: number): number {

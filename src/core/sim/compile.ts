@@ -105,6 +105,24 @@ interface Frame {
   retLabel: Label | null;
   retDst: VarRef | null;
   fn: string;
+  /** Innermost iterator loop's exit (break/continue). */
+  loopEnd?: Label | null;
+  /** Names assigned (or address-taken) anywhere in the function: never aliased. */
+  assigned: Set<string>;
+}
+
+/** Names a function body assigns to, increments, or takes the address of. */
+function assignedNames(body: Node): Set<string> {
+  const out = new Set<string>();
+  for (const n of body.descendantsOfType(['assignment_expression', 'update_expression', 'pointer_expression'])) {
+    if (!n) continue;
+    let t: Node | null = null;
+    if (n.type === 'assignment_expression') t = n.childForFieldName('left');
+    else if (n.type === 'update_expression') t = n.childForFieldName('argument');
+    else if (n.child(0)?.type === '&') t = n.childForFieldName('argument');
+    if (t && t.type === 'identifier') out.add(t.text);
+  }
+  return out;
 }
 
 type Cond = { t: Label; f: Label };
@@ -269,7 +287,12 @@ export class ModelCompiler {
 
   private declTypeName(d: Node): string {
     const t = d.childForFieldName('type');
-    return t ? t.text.replace(/\s+/g, ' ') : '';
+    if (!t) return '';
+    const norm = t.text.replace(/\s+/g, ' ').trim();
+    if (LOCK_TYPES[norm] || STRUCT_TYPES[norm]) return norm;
+    // The normaliser may respell a declaration macro; the user's spelling decides.
+    const orig = this.orig(t).replace(/\s+/g, ' ').trim();
+    return LOCK_TYPES[orig] || STRUCT_TYPES[orig] ? orig : norm;
   }
 
   private declaratorName(d: Node): { name: string; ptr: boolean; node: Node } | null {
@@ -385,7 +408,7 @@ export class ModelCompiler {
   compileProgram(fnName: string, role: 'thread' | 'callback'): number {
     const fn = this.fns.get(fnName)!;
     const b = new Builder(fnName, role);
-    const frame: Frame = { vars: new Map(), labels: new Map(), retLabel: null, retDst: null, fn: fnName };
+    const frame: Frame = { vars: new Map(), labels: new Map(), retLabel: null, retDst: null, fn: fnName, assigned: assignedNames(fn.childForFieldName('body')!) };
     const params = this.params(fn);
     if (role === 'callback') {
       if (params.length === 0) throw this.err(fn, `callback ${fnName} takes no parameter`);
@@ -501,6 +524,13 @@ export class ModelCompiler {
         }
         return;
       }
+      case 'while_statement':
+        return this.iterator(b, frame, n);
+      case 'break_statement':
+      case 'continue_statement':
+        if (!frame.loopEnd) throw this.err(n, `${n.type === 'break_statement' ? 'break' : 'continue'} outside a for_each loop`);
+        this.jump(b, frame.loopEnd, n);
+        return;
       case 'goto_statement': {
         const name = n.childForFieldName('label')!.text;
         this.jump(b, this.labelFor(b, frame, name), n);
@@ -515,6 +545,58 @@ export class ModelCompiler {
       default:
         throw this.err(n, `unsupported statement '${n.type.replace(/_/g, ' ')}' in a scenario (use if/else, goto, return and calls)`);
     }
+  }
+
+  /**
+   * Iterator macros (the normaliser turns `list_for_each_entry(pos, head, m) {`
+   * into a while statement that starts at the macro name). The model visits the
+   * first matching entry once: exact when the structure holds at most one
+   * object, as in scenario files.
+   */
+  private iterator(b: Builder, frame: Frame, n: Node): void {
+    const macro = /^\s*(\w+)/.exec(this.orig(n))?.[1] ?? '';
+    if (!/for_each/i.test(macro)) throw this.err(n, "unsupported statement 'while statement' in a scenario (use if/else, goto, return, calls and list_for_each_entry-style lookups)");
+    const cond = n.childForFieldName('condition');
+    const inner = cond?.namedChild(0) ?? null;
+    const a = inner ? (inner.type === 'comma_expression' ? this.commaArgs(inner) : [inner]) : [];
+    const pick = (): { pos: Node; head: Node; key: string | null } | null => {
+      if (/^(list|hlist)_for_each_entry/.test(macro) && a.length >= 2) return { pos: a[0]!, head: a[1]!, key: null };
+      if (/^hash_for_each_possible/.test(macro) && a.length >= 4) return { pos: a[1]!, head: a[0]!, key: a[3]!.text };
+      if (/^idr_for_each_entry/.test(macro) && a.length >= 2) return { pos: a[1]!, head: a[0]!, key: null };
+      if (/^xa_for_each/.test(macro) && a.length >= 3) return { pos: a[2]!, head: a[0]!, key: null };
+      return null;
+    };
+    const p = pick();
+    if (!p) throw this.err(n, `unsupported iterator '${macro}' (list_for_each_entry*, hlist_for_each_entry*, hash_for_each_possible*, idr_for_each_entry, xa_for_each)`);
+    const s = this.structIndex(p.head);
+    if (s < 0) throw this.err(p.head, `unknown lookup structure '${this.orig(p.head)}'`);
+    const pos = this.lookupVar(frame, stripAddr(p.pos));
+    if (!pos) throw this.err(p.pos, `'${this.orig(p.pos)}' is not a declared pointer variable`);
+    const src = this.src(n);
+    const body = b.label();
+    const end = b.label();
+    b.emit({ op: 'lookup', struct: s, key: p.key, dst: pos.ref, next: b.here + 1, src });
+    b.emit({ op: 'test', a: { var: pos.ref }, cmp: '!=0', next: b.ref(body), alt: b.ref(end), src });
+    b.place(body);
+    const saved = frame.loopEnd;
+    frame.loopEnd = end;
+    try {
+      this.stmt(b, frame, n.childForFieldName('body')!);
+    } finally {
+      frame.loopEnd = saved;
+    }
+    b.place(end);
+  }
+
+  private commaArgs(n: Node): Node[] {
+    const out: Node[] = [];
+    let x: Node | null = n;
+    while (x && x.type === 'comma_expression') {
+      out.push(x.childForFieldName('left')!);
+      x = x.childForFieldName('right');
+    }
+    if (x) out.push(x);
+    return out;
   }
 
   private labelFor(b: Builder, frame: Frame, name: string): Label {
@@ -536,13 +618,19 @@ export class ModelCompiler {
       if (!d) continue;
       const dn = this.declaratorName(d);
       if (!dn) continue;
-      const ptr = dn.ptr || /\bstruct\b/.test(type) && dn.ptr;
+      const ptr = dn.ptr;
+      const init = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
+      // `struct obj *o = container_of(ref, struct obj, ref);` with neither name ever assigned: an alias.
+      if (init && ptr && !frame.assigned.has(dn.name)) {
+        const src = this.tryPassthroughVar(frame, init);
+        if (src !== null && src.ref >= 0 && !frame.assigned.has(src.name)) {
+          frame.vars.set(dn.name, { ref: src.ref, ptr: true });
+          continue;
+        }
+      }
       const slot = b.slot(`${frame.fn}.${dn.name}`);
       frame.vars.set(dn.name, { ref: slot, ptr });
-      if (d.type === 'init_declarator') {
-        const v = d.childForFieldName('value');
-        if (v) this.value(b, frame, v, slot, n);
-      }
+      if (init) this.value(b, frame, init, slot, n);
     }
   }
 
@@ -1012,13 +1100,19 @@ export class ModelCompiler {
     const fn = this.fns.get(name)!;
     const params = this.params(fn);
     const k = ++this.inlineCounter;
-    const inner: Frame = { vars: new Map(), labels: new Map(), retLabel: b.label(), retDst: null, fn: `${name}#${k}` };
+    const inner: Frame = { vars: new Map(), labels: new Map(), retLabel: b.label(), retDst: null, fn: `${name}#${k}`, assigned: assignedNames(fn.childForFieldName('body')!) };
     const src = this.src(call);
     params.forEach((p, i) => {
-      const slot = b.slot(`${name}.${p.name}`);
       const ptrParam = /\*/.test(this.orig(p.node));
-      inner.vars.set(p.name, { ref: slot, ptr: ptrParam });
       const v = values[i];
+      // A parameter the callee never assigns, bound to a local of this actor, is an alias (no copy step).
+      const local = v ? ('var' in v ? v.var : this.tryObjVar(frame, v.node)) : null;
+      if (local !== null && local >= 0 && !inner.assigned.has(p.name)) {
+        inner.vars.set(p.name, { ref: local, ptr: ptrParam });
+        return;
+      }
+      const slot = b.slot(`${name}.${p.name}`);
+      inner.vars.set(p.name, { ref: slot, ptr: ptrParam });
       if (!v) return;
       if ('var' in v) b.emit({ op: 'assign', dst: slot, value: { var: v.var }, next: b.here + 1, src });
       else {
@@ -1038,6 +1132,16 @@ export class ModelCompiler {
     }
     b.place(inner.retLabel!);
     if (c && resultSlot !== null) b.emit({ op: 'test', a: { var: resultSlot }, cmp: '!=0', next: b.ref(c.t), alt: b.ref(c.f), src });
+  }
+
+  /** `x`, `container_of(x, ...)`, `rcu_dereference(x)`: the variable x (name and ref), else null. */
+  private tryPassthroughVar(frame: Frame, n: Node): { name: string; ref: VarRef } | null {
+    let x = n.type === 'parenthesized_expression' && n.namedChild(0) ? n.namedChild(0)! : n;
+    while (x.type === 'call_expression' && PASSTHROUGH.has(calleeName(x)) && args(x)[0]) x = args(x)[0]!;
+    x = stripAddr(x);
+    if (x.type !== 'identifier') return null;
+    const v = this.lookupVar(frame, x);
+    return v ? { name: x.text, ref: v.ref } : null;
   }
 
   private tryObjVar(frame: Frame, n: Node): VarRef | null {

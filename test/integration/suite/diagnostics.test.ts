@@ -33,6 +33,13 @@ suite('Refscope diagnostics in a real VS Code', function () {
     const ext = vscode.extensions.getExtension('refscope.refscope');
     assert.ok(ext, 'extension refscope.refscope is installed');
     await waitFor('the extension to activate', () => ext.isActive);
+    // The entry that VS Code picked for this host: `browser` in the web worker, `main` in Node.
+    const expected = (globalThis as { refscopeTestHost?: string }).refscopeTestHost;
+    assert.ok(expected, 'the test entry declares the expected host');
+    assert.strictEqual((ext.exports as { host?: string } | undefined)?.host, expected);
+    // Activation reached the end (the parser loaded, the features registered).
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('refscope.analyzeFile'), 'refscope.analyzeFile is registered');
   });
 
   test('reports lock-leak at the error-path return, with rule link and path trace', async () => {
