@@ -10,7 +10,7 @@
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, existsSync, writeFileSync } from 'node:fs';
-import { availableParallelism, totalmem, cpus } from 'node:os';
+import { availableParallelism, totalmem, cpus, loadavg } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -130,6 +130,7 @@ async function main() {
   // Warm the page cache so that neither measurement pays for the disk.
   for (const f of files) readFileSync(f.path);
 
+  const loadStart = loadavg()[0];
   const base = await baseline(files, o.jobs);
   console.log(`web-tree-sitter parse only: ${(base.ms / 1000).toFixed(2)} s (${base.parsed} files)`);
   const cli = await runCli(kernel, o.dir, o.jobs, o.jobs === availableParallelism());
@@ -143,6 +144,8 @@ async function main() {
   console.log(`files ${s.files}, skipped ${s.skipped}, functions ${s.functions}, with parse damage ${s.functionsWithParseDamage} (${damagePct.toFixed(2)}%)`);
   console.log(`findings: ${cli.json.findings.length} ${JSON.stringify(perRule)}`);
 
+  const loadEnd = loadavg()[0];
+  console.log(`load average (1 min) at start / end: ${loadStart.toFixed(2)} / ${loadEnd.toFixed(2)}`);
   if (!o.write) return;
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const rules = ['lock-leak', 'double-lock', 'unlock-unheld', 'sleep-in-atomic', ...Object.keys(perRule).filter((r) => !['lock-leak', 'double-lock', 'unlock-unheld', 'sleep-in-atomic'].includes(r))];
@@ -152,6 +155,7 @@ Written by \`npm run bench\` (bench/check-drm.mjs). Re-run it to refresh.
 
 - date: ${date}
 - machine: ${availableParallelism()} cores (\`nproc\`), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}
+- load average (1 min) at start / end: ${loadStart.toFixed(2)} / ${loadEnd.toFixed(2)} (other processes on the machine slow both timings alike; they are taken in the same run)
 - tree: Linux 6.12 \`${o.dir}\` (${files.length} .c/.h files, ${(bytes / 1e6).toFixed(1)} MB)
 - command: \`node dist/cli.js check --format json --root <kernel> ${o.dir}\` (cwd = kernel tree top, ${o.jobs} jobs)
 - baseline: web-tree-sitter ${JSON.parse(readFileSync(join(repo, 'node_modules/web-tree-sitter/package.json'), 'utf8')).version} + tree-sitter-c parsing the same files (read from disk, no normalisation, no analysis) in ${o.jobs} worker threads over a shared queue, big files first, WASM loading included
@@ -168,7 +172,25 @@ Written by \`npm run bench\` (bench/check-drm.mjs). Re-run it to refresh.
 | peak RSS of \`refscope check\` | ${cli.peakRssMB.toFixed(0)} MB |
 | findings (total) | ${cli.json.findings.length} |
 ${rules.map((r) => `| findings \`${r}\` | ${perRule[r] ?? 0} |`).join('\n')}
+<!-- check-drm:end -->
 `;
-  writeFileSync(join(here, 'RESULTS.md'), md);
+  writeResults(section);
   console.log('wrote bench/RESULTS.md');
+}
+
+/** Replace this benchmark's section of bench/RESULTS.md, keeping the other benchmarks' sections. */
+function writeResults(section) {
+  const file = join(here, 'RESULTS.md');
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const begin = text.indexOf('<!-- check-drm:begin');
+  const end = text.indexOf('<!-- check-drm:end -->');
+  if (begin >= 0 && end > begin) {
+    text = text.slice(0, begin) + section + text.slice(end + '<!-- check-drm:end -->\n'.length);
+  } else {
+    if (!text.startsWith('# Benchmark results')) text = '# Benchmark results\n\n' + text;
+    const firstSection = text.indexOf('\n## ');
+    const at = firstSection >= 0 ? firstSection + 1 : text.length;
+    text = text.slice(0, at) + section + '\n' + text.slice(at);
+  }
+  writeFileSync(file, text);
 }

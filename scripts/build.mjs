@@ -23,6 +23,10 @@ const targets = [
 if (existsSync('src/vscode/extension.ts')) {
   targets.push({ ...common, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'], ...cjsMeta });
 }
+if (existsSync('src/vscode/workerMain.ts')) {
+  // The desktop extension's analysis worker thread (loads the WASM files from dist/).
+  targets.push({ ...common, entryPoints: ['src/vscode/workerMain.ts'], outfile: 'dist/analysis-worker.js', platform: 'node', format: 'cjs', ...cjsMeta });
+}
 if (existsSync('src/vscode/browser.ts')) {
   // Web extension host (a web worker). web-tree-sitter's Node-only branches import
   // fs/module/path/url behind an environment check that is false in a worker.

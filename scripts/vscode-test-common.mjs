@@ -62,9 +62,9 @@ export function freePort() {
 
 /**
  * Opens `url` in headless Chromium and waits for the workbench to call
- * codeAutomationExit(code). Resolves { code, passed, failed, summary, timedOut }.
+ * codeAutomationExit(code). Resolves { code, passed, failed, summary, timedOut, screenshots }.
  */
-export async function driveWorkbench({ url, route, timeoutMs, screenshot }) {
+export async function driveWorkbench({ url, route, timeoutMs, screenshotDir = join(root, 'out', 'screenshots') }) {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), `refscope-${route}-chromium-`));
   // Webviews need third-party cookies (service worker on <uuid>.localhost).
@@ -78,10 +78,21 @@ export async function driveWorkbench({ url, route, timeoutMs, screenshot }) {
       '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
   });
   let summary = null;
+  const shots = [];
+  let page;
+  // The suite asks for screenshots of the real workbench by logging `refscope-test: screenshot <name>`.
+  const onScreenshot = (name) => {
+    if (!screenshotDir || !page || !/^[\w-]+$/.test(name)) return;
+    mkdirSync(screenshotDir, { recursive: true });
+    const path = join(screenshotDir, `${route}-${name}.png`);
+    shots.push(page.screenshot({ path }).then(() => path, (e) => { console.error(`[${route}] screenshot ${name} failed: ${e.message}`); return null; }));
+  };
   let passed = 0;
   let failed = 0;
   const onLine = (line) => {
     if (!line.startsWith(SUMMARY_PREFIX)) return;
+    const shot = /^refscope-test: screenshot (\S+)$/.exec(line.trim());
+    if (shot) onScreenshot(shot[1]);
     const m = /: (\d+) passed, (\d+) failed$/.exec(line);
     if (m && line.startsWith(`${SUMMARY_PREFIX} ${route}:`)) {
       summary = line;
@@ -90,7 +101,7 @@ export async function driveWorkbench({ url, route, timeoutMs, screenshot }) {
     }
   };
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
+    page = context.pages()[0] ?? (await context.newPage());
     let finish;
     const exited = new Promise((r) => { finish = r; });
     await page.exposeFunction('codeAutomationLog', (type, args) => {
@@ -113,14 +124,9 @@ export async function driveWorkbench({ url, route, timeoutMs, screenshot }) {
     const result = await Promise.race([exited, timeout]);
     clearTimeout(timer);
     phase(route, `suite finished (exit code ${result.code})`);
-    if (screenshot) {
-      try {
-        await page.screenshot({ path: screenshot });
-      } catch {
-        // the page may already be gone after the exit call
-      }
-    }
-    return { ...result, passed, failed, summary };
+    const screenshots = (await Promise.all(shots)).filter(Boolean);
+    for (const p of screenshots) console.error(`[${route}] screenshot ${p}`);
+    return { ...result, passed, failed, summary, screenshots };
   } finally {
     await context.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });

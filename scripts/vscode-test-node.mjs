@@ -16,6 +16,16 @@ const entry = join(csDir, 'node_modules/code-server/out/node/entry.js');
 function startCodeServer(port, dataDir) {
   for (const d of ['data', 'ext', 'xdg-config', 'xdg-data']) mkdirSync(join(dataDir, d), { recursive: true });
   writeFileSync(join(dataDir, 'config.yaml'), 'auth: none\ncert: false\n');
+  // Quiet, offline user settings: no gallery checks, no git prompt over the workbench in screenshots.
+  mkdirSync(join(dataDir, 'data', 'User'), { recursive: true });
+  writeFileSync(join(dataDir, 'data', 'User', 'settings.json'), JSON.stringify({
+    'git.openRepositoryInParentFolders': 'never',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'update.mode': 'none',
+    'telemetry.telemetryLevel': 'off',
+    'workbench.startupEditor': 'none',
+  }, null, 2));
   const args = [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
     '--disable-workspace-trust', '--user-data-dir', join(dataDir, 'data'), '--extensions-dir', join(dataDir, 'ext'),
     '--config', join(dataDir, 'config.yaml')];

@@ -7,11 +7,10 @@
  * through convert.ts.
  */
 import * as vscode from 'vscode';
-import { analyzeFile } from '../core/analyze';
-import type { CParser } from '../core/parse/parser';
 import { applySettings, type RefscopeSettings } from '../core/settings';
 import type { FileResult, Finding } from '../core/types';
 import { utf8ByteLength } from '../core/util/text';
+import type { AnalysisBackend } from './backend';
 import { fileKey } from './convert';
 import { Disposable } from './dispose';
 import { affectsRefscope, readSettings } from './settings';
@@ -49,7 +48,7 @@ export class DocumentAnalyzer extends Disposable {
   readonly onDidClear = this._onDidClear.event;
 
   constructor(
-    private readonly parser: CParser,
+    private readonly backend: AnalysisBackend,
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
@@ -86,8 +85,7 @@ export class DocumentAnalyzer extends Disposable {
     const cts = new vscode.CancellationTokenSource();
     const timer = setTimeout(() => {
       if (this.pending.get(key)?.cts === cts) this.pending.delete(key);
-      this.run(doc, cts.token);
-      cts.dispose();
+      void this.run(doc, cts.token).finally(() => cts.dispose());
     }, delay);
     this.pending.set(key, { timer, cts });
   }
@@ -98,13 +96,13 @@ export class DocumentAnalyzer extends Disposable {
     this.cancel(doc.uri.toString());
     const cts = new vscode.CancellationTokenSource();
     try {
-      return await Promise.resolve(this.run(doc, cts.token));
+      return await this.run(doc, cts.token);
     } finally {
       cts.dispose();
     }
   }
 
-  private run(doc: vscode.TextDocument, token: vscode.CancellationToken): AnalysisEvent | undefined {
+  private async run(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<AnalysisEvent | undefined> {
     if (token.isCancellationRequested || doc.isClosed || this.isDisposed) return undefined;
     const key = doc.uri.toString();
     const settings: RefscopeSettings = readSettings(doc.uri);
@@ -124,17 +122,18 @@ export class DocumentAnalyzer extends Disposable {
     }
     const version = doc.version;
     const t0 = performance.now();
-    let result: FileResult;
+    let result: FileResult | undefined;
     try {
-      result = analyzeFile(this.parser, text, fileKey(doc.uri));
+      result = await this.backend.analyze(text, fileKey(doc.uri));
     } catch (e) {
-      this.log.error(`analysis of ${vscode.workspace.asRelativePath(doc.uri)} failed`, e);
+      if (!this.isDisposed) this.log.error(`analysis of ${vscode.workspace.asRelativePath(doc.uri)} failed`, e);
       return undefined;
     }
+    if (!result || this.isDisposed) return undefined; // superseded by a newer request for this file
     const durationMs = performance.now() - t0;
     this.lastDuration.set(key, durationMs);
     // A newer edit arrived meanwhile: its own run is scheduled, drop this stale result.
-    if (token.isCancellationRequested || doc.version !== version || doc.isClosed) return undefined;
+    if (doc.version !== version || doc.isClosed) return undefined;
     const ev: AnalysisEvent = { document: doc, version, result, findings: applySettings(result.findings, settings), durationMs };
     this.latest.set(key, ev);
     const damaged = result.stats.functionsWithParseDamage;

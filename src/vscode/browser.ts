@@ -1,4 +1,4 @@
-/** Web extension host entry (vscode.dev, github.dev): `browser` in package.json. */
+/** Web extension host entry (vscode.dev, github.dev): `browser` in package.json. The host is a worker already: analysis runs in it. */
 import type * as vscode from 'vscode';
 import { activateRefscope, type RefscopeApi } from './main';
 

@@ -1,11 +1,11 @@
 /**
  * The one context object of an activation: the extension context, the log, the
- * injected parser and the shared document analyzer. Features get it in their
+ * analysis backend (which owns the injected parser) and the shared document analyzer. Features get it in their
  * `activate(ctx)` and register what they create with `ctx.register`.
  */
 import type * as vscode from 'vscode';
-import type { CParser } from '../core/parse/parser';
 import { DocumentAnalyzer } from './analyzer';
+import type { AnalysisBackend } from './backend';
 import { Disposable } from './dispose';
 
 export type HostKind = 'desktop' | 'web';
@@ -16,11 +16,12 @@ export class RefscopeContext extends Disposable {
   constructor(
     readonly extension: vscode.ExtensionContext,
     readonly log: vscode.LogOutputChannel,
-    readonly parser: CParser,
+    readonly backend: AnalysisBackend,
     readonly host: HostKind,
   ) {
     super();
-    this.analyzer = this._register(new DocumentAnalyzer(parser, log));
+    this._register(backend);
+    this.analyzer = this._register(new DocumentAnalyzer(backend, log));
   }
 
   register<T extends vscode.Disposable>(d: T): T {

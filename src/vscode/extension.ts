@@ -1,11 +1,12 @@
-/** Desktop (Node extension host) entry: `main` in package.json. */
+/** Desktop (Node extension host) entry: `main` in package.json. Analysis runs in a worker thread. */
 import type * as vscode from 'vscode';
 import { activateRefscope, type RefscopeApi } from './main';
+import { WorkerBackend } from './workerBackend';
 
 export function activate(context: vscode.ExtensionContext): Promise<RefscopeApi> {
-  return activateRefscope(context, 'desktop');
+  return activateRefscope(context, 'desktop', (uri, log) => WorkerBackend.start(uri, log));
 }
 
 export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+  // Everything (the worker included) is disposed through context.subscriptions.
 }

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { createCParser } from '../core/parse/parser';
 import { readParserAssets } from './assets';
+import { InProcessBackend, type AnalysisBackend, type BackendKind } from './backend';
 import * as commands from './commands';
 import { RefscopeContext, type HostKind } from './context';
 import * as diagnostics from './diagnostics';
@@ -19,21 +20,39 @@ const FEATURES: ReadonlyArray<{ name: string; activate(ctx: RefscopeContext): vo
 export interface RefscopeApi {
   /** Which extension host this activation runs in: `main` (desktop, Node) or `browser` (web worker). */
   readonly host: HostKind;
+  /** Where files are analysed: a Node worker thread (desktop) or the host's own thread (web). */
+  readonly backend: BackendKind;
 }
 
-export async function activateRefscope(context: vscode.ExtensionContext, host: HostKind): Promise<RefscopeApi> {
+/** Starts a host-specific backend; undefined means "analyse in process". */
+export type BackendFactory = (extensionUri: vscode.Uri, log: vscode.LogOutputChannel) => Promise<AnalysisBackend>;
+
+/** The parser loaded once in this thread from the extension's dist/ (read through vscode.workspace.fs). */
+export async function inProcessBackend(extensionUri: vscode.Uri): Promise<AnalysisBackend> {
+  return new InProcessBackend(await createCParser(await readParserAssets(extensionUri)));
+}
+
+export async function activateRefscope(context: vscode.ExtensionContext, host: HostKind, startBackend?: BackendFactory): Promise<RefscopeApi> {
   const log = vscode.window.createOutputChannel('Refscope', { log: true });
   context.subscriptions.push(log);
   // Registered first so the log can be opened even if the rest fails to start.
   context.subscriptions.push(vscode.commands.registerCommand(commands.COMMANDS.showOutput, () => log.show(true)));
   try {
     const t0 = performance.now();
-    const parser = await createCParser(await readParserAssets(context.extensionUri));
-    const ctx = new RefscopeContext(context, log, parser, host);
+    let backend: AnalysisBackend | undefined;
+    if (startBackend) {
+      try {
+        backend = await startBackend(context.extensionUri, log);
+      } catch (e) {
+        log.warn('analysis worker unavailable, analysing in the extension host thread instead', e);
+      }
+    }
+    backend ??= await inProcessBackend(context.extensionUri);
+    const ctx = new RefscopeContext(context, log, backend, host);
     context.subscriptions.push(ctx);
     for (const f of FEATURES) f.activate(ctx);
-    log.info(`Refscope ${String(context.extension.packageJSON.version ?? '')} active in the ${host} extension host (parser loaded in ${(performance.now() - t0).toFixed(0)} ms)`);
-    return { host };
+    log.info(`Refscope ${String(context.extension.packageJSON.version ?? '')} active in the ${host} extension host, analysis ${backend.kind} (started in ${(performance.now() - t0).toFixed(0)} ms)`);
+    return { host, backend: backend.kind };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     log.error('activation failed', e);

@@ -305,6 +305,103 @@ void thread_lookup(void)
   assert.ok(r.states > 20);
 });
 
+test('list_for_each_entry_rcu lookups (normalised iterator macros) with break', async () => {
+  const mk = (get: string) => `/*
+ * title: iter
+ * expect safe
+ */
+struct el { struct kref ref; struct list_head list; int key; };
+static DEFINE_SPINLOCK(lock);
+static LIST_HEAD(head);
+static struct el *e0;
+static void rel(struct kref *ref)
+{
+	kfree(container_of(ref, struct el, ref));
+}
+void setup(void)
+{
+	e0 = kzalloc(sizeof(*e0), GFP_KERNEL);
+	kref_init(&e0->ref);
+	list_add_rcu(&e0->list, &head);
+}
+void thread_search(void)
+{
+	struct el *e;
+	struct el *found = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(e, &head, list) {
+		if (e->key == 1 && ${get}) {
+			found = e;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	if (found)
+		kref_put(&found->ref, rel);
+}
+void thread_delete(void)
+{
+	spin_lock(&lock);
+	list_del_rcu(&e0->list);
+	spin_unlock(&lock);
+	kref_put(&e0->ref, rel);
+}
+`;
+  // The deleter frees without a grace period, so even get_unless_zero reads freed memory.
+  const plain = explore((await compile(mk('(kref_get(&e->ref), 1)'))).model);
+  assert.ok(kinds(plain).includes('increment-from-zero'), kinds(plain).join());
+  const guarded = explore((await compile(mk('kref_get_unless_zero(&e->ref)'))).model);
+  assert.deepEqual(kinds(guarded), ['use-after-free']);
+  const withGp = explore((await compile(mk('kref_get_unless_zero(&e->ref)').replace('\tkref_put(&e0->ref, rel);\n}', '\tsynchronize_rcu();\n\tkref_put(&e0->ref, rel);\n}'))).model);
+  assert.equal(withGp.verdict, 'safe', JSON.stringify(withGp.violations.map((v) => v.message)));
+});
+
+test('guard() and scoped_guard() release their lock at scope exit and on return', async () => {
+  const mk = (a: string) => `/*
+ * title: guards
+ * expect safe
+ * holds-ref: l
+ */
+struct obj { struct kref ref; struct list_head node; int v; };
+static DEFINE_MUTEX(m);
+static DEFINE_SPINLOCK(s);
+static LIST_HEAD(l);
+static struct obj *o0;
+void setup(void)
+{
+	o0 = kzalloc(sizeof(*o0), GFP_KERNEL);
+	kref_init(&o0->ref);
+	list_add_rcu(&o0->node, &l);
+}
+void thread_a(void)
+{
+${a}
+}
+void thread_b(void)
+{
+	mutex_lock(&m);
+	spin_lock(&s);
+	spin_unlock(&s);
+	mutex_unlock(&m);
+}
+`;
+  const early = await compile(mk('\tguard(mutex)(&m);\n\tif (o0->v)\n\t\treturn;\n\to0->v++;'));
+  const r1 = explore(early.model);
+  assert.equal(r1.verdict, 'safe', JSON.stringify(r1.violations.map((v) => v.message)));
+  const prog = early.model.programs[early.model.threads[0]!]!;
+  assert.equal(prog.instrs.filter((i) => i.op === 'unlock').length, 2, 'one release on the early return, one at the closing brace');
+  const scoped = explore((await compile(mk('\tscoped_guard(spinlock, &s) {\n\t\to0->v = 1;\n\t}\n\tmutex_lock(&m);\n\tmutex_unlock(&m);'))).model);
+  assert.equal(scoped.verdict, 'safe');
+  // Sleeping inside scoped_guard(spinlock) is still caught, and guard(rcu)() is a read-side section.
+  const sleepy = explore((await compile(mk('\tscoped_guard(spinlock, &s) {\n\t\tmsleep(1);\n\t}'))).model);
+  assert.deepEqual(kinds(sleepy), ['sleep-in-atomic']);
+  const rcu = explore((await compile(mk('\tguard(rcu)();\n\tsynchronize_rcu();'))).model);
+  assert.deepEqual(kinds(rcu), ['sleep-in-atomic']);
+  const rcuOk = explore((await compile(mk('\t{\n\t\tguard(rcu)();\n\t\to0->v++;\n\t}\n\tsynchronize_rcu();'))).model);
+  assert.equal(rcuOk.verdict, 'safe');
+});
+
 test('exploration is deterministic', async () => {
   const parser = await nodeParser();
   for (const e of library().slice(0, 6)) {

@@ -24,6 +24,8 @@ import { lineStarts } from '../util/text';
 import { keyField, keyIdentifiers, keyRoot, lockClass, lockKey, rerootKey } from './lockid';
 
 export const MAX_STATES = 32;
+/** States kept apart per lock part when they differ only in value facts. */
+const VARIANTS = 4;
 const DEBUG = (globalThis as { REFSCOPE_DEBUG?: boolean }).REFSCOPE_DEBUG === true;
 const MAX_WORK = 40000;
 const MAX_TRACE = 24;
@@ -66,7 +68,8 @@ export interface ExitRecord {
   released: string[];
   callerReleased: string[];
   at: Loc | null;
-  retClass: 'error' | 'success' | 'unknown' | 'void';
+  /** What the return statement returns: a constant error/NULL, 0, a variable known non-zero (an error code after `if (ret) goto`), or unknown. */
+  retClass: 'error' | 'success' | 'nonzero' | 'unknown' | 'void';
   trace: TraceStep[];
   imprecise: boolean;
 }
@@ -176,6 +179,7 @@ function collectEffects(n: Node, out: Effect[], used: boolean): void {
       const op = n.childForFieldName('operator')?.text ?? '=';
       if (r) collectEffects(r, out, true);
       if (l && l.type !== 'identifier') collectEffects(l, out, true);
+      if (l && l.type === 'field_expression') out.push({ t: 'assign', name: l.text.replace(/\s+/g, '').replace(/->/g, '.'), value: 'unknown' });
       if (l && l.type === 'identifier') {
         const last = out[out.length - 1];
         const rr = r ? stripParens(r) : null;
@@ -380,6 +384,7 @@ function effectKey(ctx: FnCtx, lock: string, args: Node[]): string | null {
   const a = args[Number(m[2])];
   if (!a) return null;
   const base = lockKey(orig(ctx, a));
+  if (!/^\*?[A-Za-z_]/.test(base) || base === 'NULL') return null;
   if (m[1]) return m[3] ? null : `*${base}`;
   return base + m[3]!;
 }
@@ -395,9 +400,12 @@ function lockPart(s: State): string {
 
 function computeLockPart(s: State): string {
   let k = s.imprecise ? 'I|' : '|';
+  if (s.imprecise) {
+    for (const h of s.held) if (!h.uncertain) k += `${h.key},`;
+    return k;
+  }
   for (const h of s.held) k += `${h.key}${h.uncertain ? '?' : ''}${h.fromCaller ? '^' : ''},`;
   k += '|';
-  if (s.imprecise) return k;
   k += s.released.join(',') + '|' + s.failed.join(',') + '|' + s.callerReleased.join(',') + '|';
   for (const [n, f] of s.facts) if ('p' in f) k += `${n}~${f.p.held.key},`;
   k += `|${s.retClass}@${s.ret ? s.ret.offset : -1}`;
@@ -473,6 +481,7 @@ function acquire(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: 
     }
   }
   if (s.held.filter((h) => h.key === ref.key).length >= 3) return;
+  if (uncertain) return addUncertain(s, { ...ref, line: at.line, uncertain, fromCaller: false, via });
   s.failed = s.failed.filter((k) => k !== ref.key);
   s.held = [...s.held, { ...ref, line: at.line, uncertain, fromCaller: false, via }];
   if (!uncertain && (checked || (ATOMIC_KINDS as readonly string[]).includes(ref.kind))) pushTrace(ctx, s, at.line, at.column, `${describe(ref)} acquired by ${via}()`);
@@ -506,10 +515,16 @@ function release(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: 
   }
   if ((s.released.includes(ref.key) || s.failed.includes(ref.key)) && report && (CHECKED_KINDS as readonly string[]).includes(ref.kind)) {
     emit(ctx, s, 'unlock-unheld', at, `${describe(ref)} is released by ${via}() but is not held on this path (already released, or its acquisition failed)`,
-      ref.key, `${via}() releases ${ref.text} again`);
+      ref.key, `${via}() releases ${ref.text}, which is not held here`);
     return;
   }
   if (!s.released.includes(ref.key) && !s.failed.includes(ref.key)) s.callerReleased = addSorted(s.callerReleased, ref.key);
+}
+
+/** Add a maybe-held lock (deduplicated: one maybe-entry per key is enough to suppress findings). */
+function addUncertain(s: State, h: HeldLock): void {
+  if (s.held.some((x) => x.key === h.key)) return;
+  s.held = [...s.held, { ...h, uncertain: true }];
 }
 
 function atomicHeld(s: State): HeldLock | undefined {
@@ -536,6 +551,25 @@ function sleepReason(ctx: FnCtx, e: CallEffect): string | null {
   return null;
 }
 
+const atomIdsCache = new Map<string, string[]>();
+/** Identifiers an atom fact depends on. */
+function atomIds(key: string): string[] {
+  let v = atomIdsCache.get(key);
+  if (!v) {
+    v = key.match(/[A-Za-z_]\w*/g) ?? [];
+    if (atomIdsCache.size > 5000) atomIdsCache.clear();
+    atomIdsCache.set(key, v);
+  }
+  return v;
+}
+
+/** Text key of a side-effect-free condition (`#p.queue_type==X`), or null. */
+function atomKey(text: string): string | null {
+  const t = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\s+/g, '').replace(/->/g, '.');
+  if (/\+\+|--|(^|[^=!<>])=(?!=)/.test(t) || t.length > 200) return null;
+  return `#${t}`;
+}
+
 const idsCache = new Map<string, string[]>();
 function idsOf(key: string): string[] {
   let v = idsCache.get(key);
@@ -548,22 +582,24 @@ function idsOf(key: string): string[] {
 }
 
 function killVar(ctx: FnCtx, s: State, name: string, value: AssignEffect['value']): void {
-  if (!s.held.length && !s.released.length && !s.failed.length && !s.facts.has(name) && !ctx.tracked.has(name)) return;
+  if (!s.held.length && !s.released.length && !s.failed.length && !s.facts.size && !ctx.tracked.has(name)) return;
+  if (s.facts.size) {
+    for (const k of [...s.facts.keys()]) {
+      if (k.startsWith('#') && (name.includes('.') ? k.includes(name) : atomIds(k).includes(name))) s.facts.delete(k);
+    }
+  }
+  if (name.includes('.')) return;
   // locks whose identity depends on the variable are no longer the same object
   if (s.held.some((h) => !h.fromCaller && !h.key.endsWith('#') && idsOf(h.key).includes(name))) {
-    const next: HeldLock[] = [];
-    for (const h of s.held) {
-      if (h.fromCaller || h.key.endsWith('#') || !idsOf(h.key).includes(name)) next.push(h);
-      else if (!next.some((x) => x.key === `${h.key}#`) && !s.held.some((x) => x.key === `${h.key}#`)) next.push({ ...h, key: `${h.key}#`, uncertain: true });
-    }
-    s.held = next;
+    // the variable now names another object: forget locks reached through it (no findings about them)
+    s.held = s.held.filter((h) => h.fromCaller || !idsOf(h.key).includes(name));
   }
   if (s.released.some((k) => idsOf(k).includes(name))) s.released = s.released.filter((k) => !idsOf(k).includes(name));
   if (s.failed.some((k) => idsOf(k).includes(name))) s.failed = s.failed.filter((k) => !idsOf(k).includes(name));
   const f = s.facts.get(name);
   if (f && 'p' in f && value !== 'call') {
     // the result of a conditional acquire was overwritten before being tested
-    s.held = [...s.held, { ...f.p.held, uncertain: true }];
+    addUncertain(s, f.p.held);
   }
   if (!ctx.tracked.has(name)) {
     if (f) s.facts.delete(name);
@@ -596,7 +632,7 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
       if (condInBranch) return; // resolved by the branch
       if (e.assignTo && !e.valueUsed) {
         const prev = s.facts.get(e.assignTo);
-        if (prev && 'p' in prev) s.held = [...s.held, { ...prev.p.held, uncertain: true }];
+        if (prev && 'p' in prev) addUncertain(s, prev.p.held);
         s.facts.set(e.assignTo, { p: { held: { ...ref, line: at.line, uncertain: false, fromCaller: false, via: e.name }, success: op.cond } });
         return;
       }
@@ -627,7 +663,7 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
     for (const eff of sum.condAcquires) {
       const k = effectKey(ctx, eff.lock, e.args);
       if (k === null) continue;
-      s.held = [...s.held, { key: k, cls: eff.cls, text: k, kind: eff.kind, line: at.line, uncertain: true, fromCaller: false, via: e.name }];
+      addUncertain(s, { key: k, cls: eff.cls, text: k, kind: eff.kind, line: at.line, uncertain: true, fromCaller: false, via: e.name });
     }
   }
 }
@@ -674,6 +710,8 @@ interface Atom {
   /** Relation that holds for the subject on the true edge; its complement on the false edge. */
   trueRel: Rel;
   falseRel: Rel;
+  /** Text fact key of the whole atom (conditions re-tested later are correlated), when side-effect free. */
+  key?: string | null;
 }
 
 const COMPLEMENT: Record<Rel, Rel> = { Z: 'NZ', NZ: 'Z', NEG: 'NONNEG', NONNEG: 'NEG', POS: 'NONPOS', NONPOS: 'POS' };
@@ -688,7 +726,7 @@ function analyseAtom(ctx: FnCtx, atom: Node, effects: Effect[]): Atom {
     if (l && r && constValue(r) === 'Z' && ['==', '!=', '<', '>=', '>', '<='].includes(op)) {
       rel = ({ '==': 'Z', '!=': 'NZ', '<': 'NEG', '>=': 'NONNEG', '>': 'POS', '<=': 'NONPOS' } as Record<string, Rel>)[op]!;
       e = stripParens(l);
-    } else return { subject: null, trueRel: 'NZ', falseRel: 'Z' };
+    } else return { subject: null, trueRel: 'NZ', falseRel: 'Z', key: atomKey(orig(ctx, atom)) };
   }
   if (e.type === 'assignment_expression') {
     const l = e.childForFieldName('left');
@@ -709,10 +747,12 @@ function analyseAtom(ctx: FnCtx, atom: Node, effects: Effect[]): Atom {
         const inner = last.args[0];
         if (inner) return analyseAtom(ctx, inner, effects.slice(0, -1));
       }
-      return { subject: { call: last }, trueRel: rel, falseRel: COMPLEMENT[rel] };
+      const op = ctx.idx.lockOps.get(name);
+      if (op && op.op === 'acquire' && op.cond) return { subject: { call: last }, trueRel: rel, falseRel: COMPLEMENT[rel] };
+      return { subject: null, trueRel: 'NZ', falseRel: 'Z', key: atomKey(orig(ctx, atom)) };
     }
   }
-  return { subject: null, trueRel: rel, falseRel: COMPLEMENT[rel] };
+  return { subject: null, trueRel: 'NZ', falseRel: 'Z', key: atomKey(orig(ctx, atom)) };
 }
 
 /** Is a value in relation `r` compatible with abstract value v? */
@@ -801,7 +841,18 @@ function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, ta
       if (nv) s.facts.set(subj.var, { v: nv });
     }
   }
-  pushTrace(ctx, s, where.line, where.column, `${node.construct === 'while' || node.construct === 'for' ? 'loop condition' : 'condition'} '${short}' is ${taken ? 'true' : 'false'}${note}`);
+  if (atom.key && !subj) {
+    const f = s.facts.get(atom.key);
+    if (f && 'v' in f) {
+      if (!compatible(f.v, r)) return null;
+    } else if (node.construct === 'if' || node.construct === '?:') {
+      const nv = relToVal(r);
+      if (nv) s.facts.set(atom.key, { v: nv });
+    }
+  }
+  const shown = node.negated ? `!${/^[\w.>()[\]&*-]+$/.test(short) ? short : `(${short})`}` : short;
+  const value = node.negated ? !taken : taken;
+  pushTrace(ctx, s, where.line, where.column, `${node.construct === 'while' || node.construct === 'for' ? 'loop condition' : 'branch taken: condition'} '${shown}' is ${value ? 'true' : 'false'}${note}`);
   return s;
 }
 
@@ -880,7 +931,7 @@ function transfer(ctx: FnCtx, cfg: Cfg, node: CfgNode, s: State, out: (to: numbe
         st.retClass = r.cls;
         if (r.cls === 'unknown' && r.ident) {
           const f = st.facts.get(r.ident);
-          if (f && 'v' in f) st.retClass = f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'unknown';
+          if (f && 'v' in f) st.retClass = f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'nonzero';
         }
       } else {
         const off = ctx.starts[node.line - 1] ?? 0;
@@ -939,35 +990,54 @@ function collapse(states: State[]): State {
 }
 
 function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?: string } {
-  const seen: Map<string, State>[] = cfg.nodes.map(() => new Map());
+  // per node: lock part -> up to VARIANTS states differing in value facts (then merged by intersection)
+  const seen: Map<string, State[]>[] = cfg.nodes.map(() => new Map());
+  const live = new Set<State>();
   const queue: [number, State][] = [];
   const exits: ExitRecord[] = [];
   const push = (to: number, st: State): void => {
     const m = seen[to]!;
     let k = lockPart(st);
-    const existing = m.get(k);
-    if (existing) {
-      const merged = mergeFacts(existing.facts, st.facts);
-      if (!merged) return;
-      const ns: State = { ...existing, facts: merged, lp: k };
-      m.set(k, ns);
-      queue.push([to, ns]);
+    let variants = m.get(k);
+    if (!variants && m.size >= MAX_STATES && !st.imprecise) {
+      st = collapse([st, ...[...m.values()].map((v) => v[0]!)].slice(0, 8));
+      k = lockPart(st);
+      variants = m.get(k);
+    }
+    if (!variants) {
+      m.set(k, [st]);
+      live.add(st);
+      queue.push([to, st]);
       return;
     }
-    if (m.size >= MAX_STATES && !st.imprecise) {
-      st = collapse([st, ...m.values()].slice(0, 8));
-      k = lockPart(st);
-      if (m.has(k)) return;
+    for (const v of variants) if (!mergeFacts(v.facts, st.facts)) return; // an existing state already covers it
+    if (variants.length < VARIANTS) {
+      variants.push(st);
+      live.add(st);
+      queue.push([to, st]);
+      return;
     }
-    m.set(k, st);
-    queue.push([to, st]);
+    const last = variants[variants.length - 1]!;
+    const merged = mergeFacts(last.facts, st.facts)!;
+    const ns: State = { ...last, facts: merged, lp: k };
+    variants[variants.length - 1] = ns;
+    live.delete(last);
+    live.add(ns);
+    queue.push([to, ns]);
   };
   push(cfg.entry, entry);
   let work = 0;
+  const limit = Math.min(MAX_WORK, 2000 + 40 * cfg.nodes.length);
   for (let qi = 0; qi < queue.length; qi++) {
-    if (++work > MAX_WORK) return { exits: [], failed: 'too many paths' };
+    if (++work > limit) {
+      if (DEBUG) {
+        const worst = seen.map((m, i) => [i, m.size] as const).sort((a, b) => b[1] - a[1])[0]!;
+        console.error(`node ${worst[0]} line ${cfg.nodes[worst[0]]!.line}: ${worst[1]} states`, [...seen[worst[0]]!.keys()].slice(0, 6));
+      }
+      return { exits: [], failed: 'too many paths' };
+    }
     const [id, st] = queue[qi]!;
-    if (seen[id]!.get(lockPart(st)) !== st) continue; // superseded by a merged state
+    if (!live.has(st)) continue; // superseded by a merged state
     transfer(ctx, cfg, cfg.nodes[id]!, st, push, exits);
   }
   return { exits };

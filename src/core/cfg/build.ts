@@ -51,6 +51,8 @@ export interface CfgNode {
   assigns?: string[];
   /** What construct created a branch (if, while, for, ?:, switch case...), for traces. */
   construct?: string;
+  /** The atom was written under `!` (odd number of times): the source condition is `!atom`. */
+  negated?: boolean;
 }
 
 export interface Cfg {
@@ -184,11 +186,11 @@ function stripParens(n: Node): Node {
 }
 
 /** Build branch nodes for a condition; `t`/`f` are the targets. */
-function condition(ctx: Ctx, expr: Node, from: number | null, t: number, f: number, construct: string): void {
+function condition(ctx: Ctx, expr: Node, from: number | null, t: number, f: number, construct: string, neg = false): void {
   const e = stripParens(expr);
   if (e.type === 'unary_expression' && e.child(0)?.type === '!') {
     const arg = e.childForFieldName('argument');
-    if (arg) return condition(ctx, arg, from, f, t, construct);
+    if (arg) return condition(ctx, arg, from, f, t, construct, !neg);
   }
   if (e.type === 'binary_expression') {
     const op = e.childForFieldName('operator')?.type;
@@ -196,9 +198,9 @@ function condition(ctx: Ctx, expr: Node, from: number | null, t: number, f: numb
     const r = e.childForFieldName('right');
     if ((op === '&&' || op === '||') && l && r) {
       const mid = add(ctx, 'nop', null, null);
-      if (op === '&&') condition(ctx, l, from, mid, f, construct);
-      else condition(ctx, l, from, t, mid, construct);
-      condition(ctx, r, mid, t, f, construct);
+      if (op === '&&') condition(ctx, l, from, mid, f, construct, neg);
+      else condition(ctx, l, from, t, mid, construct, neg);
+      condition(ctx, r, mid, t, f, construct, neg);
       return;
     }
   }
@@ -210,8 +212,8 @@ function condition(ctx: Ctx, expr: Node, from: number | null, t: number, f: numb
       const m1 = add(ctx, 'nop', null, null);
       const m2 = add(ctx, 'nop', null, null);
       condition(ctx, c, from, m1, m2, '?:');
-      condition(ctx, a, m1, t, f, construct);
-      condition(ctx, b, m2, t, f, construct);
+      condition(ctx, a, m1, t, f, construct, neg);
+      condition(ctx, b, m2, t, f, construct, neg);
       return;
     }
   }
@@ -220,10 +222,10 @@ function condition(ctx: Ctx, expr: Node, from: number | null, t: number, f: numb
     const r = e.childForFieldName('right');
     if (l && r) {
       const s = add(ctx, 'stmt', l, from);
-      return condition(ctx, r, s, t, f, construct);
+      return condition(ctx, r, s, t, f, construct, neg);
     }
   }
-  const b = add(ctx, 'branch', e, from, { construct });
+  const b = add(ctx, 'branch', e, from, { construct, ...(neg ? { negated: true } : {}) });
   ctx.nodes[b]!.succ.push(t, f);
 }
 

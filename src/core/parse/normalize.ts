@@ -117,11 +117,16 @@ const T_PUNCT = 4;
 const T_PP = 5;
 
 /** Character classes (ASCII only; everything else is treated as an identifier char when >= 0x80). */
+const CLASS = new Uint8Array(128); // 1 identifier start, 2 identifier char (digit)
+for (let c = 0; c < 128; c++) {
+  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36) CLASS[c] = 1;
+  else if (c >= 48 && c <= 57) CLASS[c] = 2;
+}
 function isIdentStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36 || c >= 0x80;
+  return c >= 0x80 || CLASS[c] === 1;
 }
 function isIdentChar(c: number): boolean {
-  return isIdentStart(c) || (c >= 48 && c <= 57);
+  return c >= 0x80 || CLASS[c]! !== 0;
 }
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
@@ -132,18 +137,32 @@ interface Tokens {
   kind: Uint8Array;
   start: Int32Array;
   end: Int32Array;
+  /** char code of single-character punctuation tokens, -1 for every other token */
+  code: Int16Array;
 }
+
+/**
+ * Token arrays are reused from call to call (the normaliser is synchronous, so one
+ * set per thread is safe); this keeps large files from churning the allocator.
+ */
+let pool: Tokens = { n: 0, kind: new Uint8Array(0), start: new Int32Array(0), end: new Int32Array(0), code: new Int16Array(0) };
+let poolAux = { dead: new Uint8Array(0), match: new Int32Array(0), closedKind: new Uint8Array(0) };
 
 function tokenize(text: string): Tokens {
   const len = text.length;
-  let cap = Math.max(1024, text.length >> 2);
-  let kind = new Uint8Array(cap);
-  let start = new Int32Array(cap);
-  let end = new Int32Array(cap);
+  if (pool.kind.length < Math.max(1024, len >> 2)) {
+    const c = Math.max(1024, len >> 2);
+    pool = { n: 0, kind: new Uint8Array(c), start: new Int32Array(c), end: new Int32Array(c), code: new Int16Array(c) };
+  }
+  let cap = pool.kind.length;
+  let { kind, start, end, code } = pool;
   let n = 0;
   const push = (k: number, s: number, e: number): void => {
     if (n === cap) {
       cap *= 2;
+      const c2 = new Int16Array(cap);
+      c2.set(code);
+      code = c2;
       const k2 = new Uint8Array(cap);
       k2.set(kind);
       kind = k2;
@@ -157,6 +176,7 @@ function tokenize(text: string): Tokens {
     kind[n] = k;
     start[n] = s;
     end[n] = e;
+    code[n] = k === T_PUNCT && e - s === 1 ? text.charCodeAt(s) : -1;
     n++;
   };
   let i = 0;
@@ -246,7 +266,23 @@ function tokenize(text: string): Tokens {
     push(T_PUNCT, i, j);
     i = j;
   }
-  return { n, kind, start, end };
+  // sentinel after the last token (arrays are reused: never leave stale data at index n)
+  push(0, len, len);
+  n--;
+  pool = { n, kind, start, end, code };
+  return pool;
+}
+
+/** Zeroed dead/closedKind and a match array filled with -1, for n tokens (reused). */
+function auxArrays(n: number): { dead: Uint8Array; match: Int32Array; closedKind: Uint8Array } {
+  if (poolAux.dead.length < n) {
+    const c = Math.max(1024, n + (n >> 1));
+    poolAux = { dead: new Uint8Array(c), match: new Int32Array(c), closedKind: new Uint8Array(c) };
+  }
+  poolAux.dead.fill(0, 0, n);
+  poolAux.match.fill(-1, 0, n);
+  poolAux.closedKind.fill(0, 0, n);
+  return poolAux;
 }
 
 function skipLineComment(text: string, i: number): number {
@@ -467,9 +503,9 @@ export function normalizeKernelCStrict(text: string): string {
 
 function normalizeUnsafe(text: string): string {
   const toks = tokenize(text);
-  const { n, kind, start, end } = toks;
+  const { n, kind, start, end, code } = toks;
   if (n === 0) return text;
-  const dead = new Uint8Array(n);
+  const { dead, match, closedKind } = auxArrays(n + 1);
   /** Edits, token-sized: blanked ranges (s === null) and same-length replacements. */
   const edits: { at: number; end: number; s: string | null }[] = [];
   let changed = false;
@@ -483,7 +519,7 @@ function normalizeUnsafe(text: string): string {
     for (let t = a; t <= b; t++) kill(t);
   };
   const word = (t: number): string => text.slice(start[t], end[t]);
-  const ch = (t: number): number => (t >= 0 && t < n && kind[t] === T_PUNCT && end[t] - start[t] === 1 ? text.charCodeAt(start[t]) : -1);
+  const ch = (t: number): number => (t >= 0 && t < n ? code[t]! : -1);
   const replace = (t: number, s: string): void => {
     // s must be no longer than the token; pad with spaces
     const len = end[t] - start[t];
@@ -497,7 +533,6 @@ function normalizeUnsafe(text: string): string {
   fixConditionals();
 
   /* -- bracket matching over live code tokens */
-  const match = new Int32Array(n).fill(-1);
   {
     const stack: number[] = [];
     for (let t = 0; t < n; t++) {
@@ -523,7 +558,6 @@ function normalizeUnsafe(text: string): string {
   const ctx: number[] = [C_TOP];
   const ctxOpen: number[] = [-1];
   /** kind of the context closed by each `)` / `}` token */
-  const closedKind = new Uint8Array(n);
   let prev = -1; // last live token (PP included)
   let iterHead = -1; // the rewritten iterator / scoped_guard name whose `(` comes next
 
@@ -578,7 +612,11 @@ function normalizeUnsafe(text: string): string {
       const hasArgs = ch(o) === 40 && match[o] > o;
       const c = top();
       // Only identifiers that can matter are looked up (hashing every identifier costs).
-      const interesting = ATTR_FIRST.has(c0) || hasArgs || c === C_CALL || c === C_ITER || (kind[o] === T_IDENT && (c === C_TOP || c0 === 115));
+      const interesting =
+        ATTR_FIRST.has(c0) ||
+        hasArgs ||
+        ((c === C_CALL || c === C_ITER) && (c0 === 114 || c0 === 103 || c0 === 98 || c0 === 99)) || // return goto break continue
+        (kind[o] === T_IDENT && (c === C_TOP || c0 === 115));
       if (!interesting) {
         prev = i;
         continue;

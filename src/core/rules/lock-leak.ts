@@ -38,7 +38,9 @@ export function lockLeak(fa: FunctionAnalysis, file: string): Finding[] {
     const leaking: ExitRecord[] = precise.filter((e) => e.held.some((h) => h.key === key && !h.uncertain && !h.fromCaller));
     const releasing = precise.filter((e) => e.released.includes(key) && !e.held.some((h) => h.key === key));
     if (releasing.length === 0 || leaking.length === 0) continue; // wrapper, or never released here
-    if (leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) continue; // conditional lock function
+    // conditional lock functions: the lock is kept on success and dropped on every error return
+    if (leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) continue;
+    if (leaking.every((e) => e.retClass === 'success') && releasing.every((e) => e.retClass === 'error' || e.retClass === 'nonzero')) continue;
     leaking.sort((a, b) => a.at!.offset - b.at!.offset);
     const e = leaking[0]!;
     const h = e.held.find((x) => x.key === key && !x.uncertain)!;

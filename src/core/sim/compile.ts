@@ -109,6 +109,25 @@ interface Frame {
   loopEnd?: Label | null;
   /** Names assigned (or address-taken) anywhere in the function: never aliased. */
   assigned: Set<string>;
+  /** Active guard()/scoped_guard() scopes, innermost last: released on scope exit and return. */
+  guards?: Guard[];
+  /** Number of guards active when the innermost loop began (break releases the rest). */
+  loopGuards?: number;
+}
+
+/** An active cleanup: a lock (or RCU read section) to release when its scope ends. */
+interface Guard {
+  lock: number | 'rcu';
+  mode: 'r' | 'w';
+  src: SimSource;
+}
+
+/** guard()/scoped_guard() class -> lock mode; 'rcu' is rcu_read_lock. */
+function guardClass(cls: string): { mode: 'r' | 'w' } | 'rcu' | null {
+  if (cls === 'rcu') return 'rcu';
+  if (/^(mutex|spinlock|spinlock_irq|spinlock_irqsave|spinlock_bh|raw_spinlock|raw_spinlock_irq|raw_spinlock_irqsave|write_lock|write_lock_irq|write_lock_irqsave|rwsem_write)$/.test(cls)) return { mode: 'w' };
+  if (/^(read_lock|read_lock_irq|read_lock_irqsave|rwsem_read)$/.test(cls)) return { mode: 'r' };
+  return null;
 }
 
 /** Names a function body assigns to, increments, or takes the address of. */
@@ -480,7 +499,61 @@ export class ModelCompiler {
   }
 
   private block(b: Builder, frame: Frame, n: Node): void {
+    const depth = frame.guards?.length ?? 0;
     for (const c of n.namedChildren) if (c) this.stmt(b, frame, c);
+    // guard() taken in this block: released at its closing brace.
+    this.releaseGuards(b, frame, depth, n.lastChild ?? n, true);
+  }
+
+  /** Emit releases for guards above `depth` (innermost first); `pop` removes them from the frame. */
+  private releaseGuards(b: Builder, frame: Frame, depth: number, at: Node, pop: boolean): void {
+    const gs = frame.guards ?? [];
+    for (let i = gs.length - 1; i >= depth; i--) {
+      const g = gs[i]!;
+      const src = { ...this.src(at), text: `${g.src.text} (scope exit)` };
+      if (g.lock === 'rcu') b.emit({ op: 'rcu_unlock', next: b.here + 1, src });
+      else b.emit({ op: 'unlock', lock: g.lock, mode: g.mode, next: b.here + 1, src });
+    }
+    if (pop) gs.length = Math.min(gs.length, depth);
+  }
+
+  /** `guard(class)(args);` as an expression statement: acquire now, release at scope exit. */
+  private guardStatement(b: Builder, frame: Frame, call: Node): boolean {
+    const inner = call.childForFieldName('function');
+    if (!inner || inner.type !== 'call_expression' || calleeName(inner) !== 'guard') return false;
+    const cls = args(inner)[0]?.text ?? '';
+    this.acquireGuard(b, frame, cls, args(call), call);
+    return true;
+  }
+
+  private acquireGuard(b: Builder, frame: Frame, cls: string, a: Node[], at: Node): void {
+    const g = guardClass(cls);
+    if (!g) throw this.err(at, `unsupported guard class '${cls}' (mutex, spinlock*, read_lock/write_lock*, rwsem_read/rwsem_write, rcu)`);
+    const src = this.src(at);
+    frame.guards ??= [];
+    if (g === 'rcu') {
+      b.emit({ op: 'rcu_lock', next: b.here + 1, src });
+      frame.guards.push({ lock: 'rcu', mode: 'r', src });
+      return;
+    }
+    if (!a[0]) throw this.err(at, `guard(${cls}) needs the lock as argument`);
+    const lock = this.lockIndex(a[0]);
+    b.emit({ op: 'lock', lock, mode: g.mode, next: b.here + 1, src });
+    frame.guards.push({ lock, mode: g.mode, src });
+  }
+
+  /** `scoped_guard(class, lock) stmt` (the normaliser makes it an if statement starting at the macro name). */
+  private scopedGuard(b: Builder, frame: Frame, n: Node): boolean {
+    if (!/^\s*scoped_guard\b/.test(this.orig(n))) return false;
+    if (/^\s*scoped_cond_guard\b/.test(this.orig(n))) throw this.err(n, 'scoped_cond_guard is not supported in scenarios');
+    const cond = n.childForFieldName('condition')?.namedChild(0) ?? null;
+    const a = cond ? (cond.type === 'comma_expression' ? this.commaArgs(cond) : [cond]) : [];
+    const depth = frame.guards?.length ?? 0;
+    this.acquireGuard(b, frame, a[0]?.text ?? '', a.slice(1), n);
+    const body = n.childForFieldName('consequence')!;
+    this.stmt(b, frame, body);
+    this.releaseGuards(b, frame, depth, body.lastChild ?? body, true);
+    return true;
   }
 
   private stmt(b: Builder, frame: Frame, n: Node): void {
@@ -498,6 +571,7 @@ export class ModelCompiler {
         return;
       }
       case 'if_statement': {
+        if (this.scopedGuard(b, frame, n)) return;
         const cond = n.childForFieldName('condition')!;
         const thenL = b.label();
         const elseL = b.label();
@@ -514,6 +588,15 @@ export class ModelCompiler {
       }
       case 'return_statement': {
         const v = n.namedChild(0);
+        // The return value is computed before the guards' cleanups run.
+        if (frame.guards?.length) {
+          if (v && frame.retLabel && frame.retDst !== null) this.value(b, frame, v, frame.retDst, n);
+          else if (v) this.effect(b, frame, v, n);
+          this.releaseGuards(b, frame, 0, n, false);
+          if (frame.retLabel) this.jump(b, frame.retLabel, n);
+          else b.emit({ op: 'ret', src: this.src(n) });
+          return;
+        }
         if (frame.retLabel) {
           if (v && frame.retDst !== null) this.value(b, frame, v, frame.retDst, n);
           else if (v) this.effect(b, frame, v, n);
@@ -529,9 +612,11 @@ export class ModelCompiler {
       case 'break_statement':
       case 'continue_statement':
         if (!frame.loopEnd) throw this.err(n, `${n.type === 'break_statement' ? 'break' : 'continue'} outside a for_each loop`);
+        this.releaseGuards(b, frame, frame.loopGuards ?? 0, n, false);
         this.jump(b, frame.loopEnd, n);
         return;
       case 'goto_statement': {
+        if (frame.guards?.length) throw this.err(n, 'goto inside a guard()/scoped_guard() scope is not supported in scenarios');
         const name = n.childForFieldName('label')!.text;
         this.jump(b, this.labelFor(b, frame, name), n);
         return;
@@ -579,11 +664,14 @@ export class ModelCompiler {
     b.emit({ op: 'test', a: { var: pos.ref }, cmp: '!=0', next: b.ref(body), alt: b.ref(end), src });
     b.place(body);
     const saved = frame.loopEnd;
+    const savedGuards = frame.loopGuards;
     frame.loopEnd = end;
+    frame.loopGuards = frame.guards?.length ?? 0;
     try {
       this.stmt(b, frame, n.childForFieldName('body')!);
     } finally {
       frame.loopEnd = saved;
+      frame.loopGuards = savedGuards;
     }
     b.place(end);
   }
@@ -613,7 +701,6 @@ export class ModelCompiler {
   }
 
   private declaration(b: Builder, frame: Frame, n: Node): void {
-    const type = this.declTypeName(n);
     for (const d of n.childrenForFieldName('declarator')) {
       if (!d) continue;
       const dn = this.declaratorName(d);
@@ -637,6 +724,7 @@ export class ModelCompiler {
   /** An expression evaluated for its effects. */
   private effect(b: Builder, frame: Frame, e: Node, stmt: Node): void {
     const x = e.type === 'parenthesized_expression' ? e.namedChild(0)! : e;
+    if (x.type === 'call_expression' && this.guardStatement(b, frame, x)) return;
     if (x.type === 'call_expression') return this.call(b, frame, x, null, null);
     if (x.type === 'assignment_expression') {
       const left = x.childForFieldName('left')!;
@@ -701,7 +789,7 @@ export class ModelCompiler {
         return;
       }
     }
-    if (x.type === 'call_expression') return this.call(b, frame, x, dst, null);
+    if (x.type === 'call_expression') return this.call(b, frame, x, dst, null, stmt);
     if (x.type === 'field_expression') {
       // `p = o->ptr`: reads o; the value is unknown to the model.
       this.accesses(b, frame, x, false);
@@ -786,10 +874,11 @@ export class ModelCompiler {
    * Compile a call. `dst`: the result is stored there. `c`: the call is a
    * condition (true/false targets). Branching APIs use both.
    */
-  private call(b: Builder, frame: Frame, call: Node, dst: VarRef | null, c: Cond | null): void {
+  private call(b: Builder, frame: Frame, call: Node, dst: VarRef | null, c: Cond | null, at?: Node): void {
     const name = calleeName(call);
     const a = args(call);
-    const src = this.src(call);
+    // An assignment's ops show the whole statement (`o = idr_find(&ids, 1);`).
+    const src = this.src(at && !this.fns.has(name) && !PASSTHROUGH.has(name) ? at : call);
     const seq = (): number => b.here + 1;
     /** Branch targets of a branching op: the condition's, or fall-through. */
     const branch = (): { next: number; alt: number; after: Label | null } => {
@@ -1054,6 +1143,7 @@ export class ModelCompiler {
       return;
     }
     if (this.fns.has(name)) return this.inline(b, frame, name, a, dst, c, call);
+    if (!name) throw this.err(call, `unsupported call '${this.orig(call).split('\n')[0]!.slice(0, 40)}' (call functions by name)`);
     // Unknown call: dereferences of its arguments, then (as a condition) a choice.
     for (const x of a) {
       const v = x.type === 'identifier' ? this.lookupVar(frame, x) : null;

@@ -319,7 +319,8 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
         ins.cmp === '>=0' ? x >= 0 :
         ins.cmp === '==' ? x === y : x !== y;
       a.pc = r ? ins.next : ins.alt;
-      return done(r ? 'condition true' : 'condition false');
+      const what = ins.cmp === '!=0' ? ins.src.text : ins.cmp === '==0' ? `!${ins.src.text}` : ins.src.text;
+      return done(`(${what}) is ${r ? 'true' : 'false'}`);
     }
     case 'assign': {
       const v = operand(st, a, ins.value);

@@ -8,7 +8,7 @@
 import assert from 'assert';
 import * as vscode from 'vscode';
 import { ruleMeta } from '../../../src/core/rules/registry';
-import { lineOf, refscopeDiagnostics, replaceLine, waitFor } from './util';
+import { lineOf, refscopeDiagnostics, replaceLine, screenshot, waitFor } from './util';
 
 const FIXTURE = 'foo_dev.c';
 
@@ -36,7 +36,10 @@ suite('Refscope diagnostics in a real VS Code', function () {
     // The entry that VS Code picked for this host: `browser` in the web worker, `main` in Node.
     const expected = (globalThis as { refscopeTestHost?: string }).refscopeTestHost;
     assert.ok(expected, 'the test entry declares the expected host');
-    assert.strictEqual((ext.exports as { host?: string } | undefined)?.host, expected);
+    const api = ext.exports as { host?: string; backend?: string } | undefined;
+    assert.strictEqual(api?.host, expected);
+    // Desktop: files are analysed in a Node worker thread; web: in the (worker) extension host itself.
+    assert.strictEqual(api?.backend, expected === 'desktop' ? 'worker' : 'in-process');
     // Activation reached the end (the parser loaded, the features registered).
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes('refscope.analyzeFile'), 'refscope.analyzeFile is registered');
@@ -74,6 +77,21 @@ suite('Refscope diagnostics in a real VS Code', function () {
     assert.match(first.message, /mutex_lock/);
     assert.strictEqual(last.location.uri.toString(), doc.uri.toString());
     assert.strictEqual(last.location.range.start.line, leakLine);
+  });
+
+  test('the finding shows in the Problems panel and on hover (screenshots kept in out/screenshots/)', async () => {
+    const leakLine = lineOf(doc, 'return -ENOMEM;');
+    const editor = await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('workbench.actions.view.problems');
+    const at = new vscode.Position(leakLine, doc.lineAt(leakLine).text.indexOf('return') + 2);
+    editor.selection = new vscode.Selection(at, at);
+    editor.revealRange(new vscode.Range(at, at), vscode.TextEditorRevealType.InCenter);
+    await screenshot('problems-panel');
+    await vscode.commands.executeCommand('editor.action.showHover');
+    await screenshot('diagnostic-hover');
+    // The hover the editor shows is built from the same diagnostics the Problems panel lists.
+    assert.strictEqual(refscopeDiagnostics(doc.uri).length, 1);
+    await vscode.commands.executeCommand('workbench.action.closePanel');
   });
 
   test('refscope.analyzeFile re-analyses the active file and returns the number of findings', async () => {

@@ -29,3 +29,12 @@ export async function replaceLine(doc: vscode.TextDocument, line: number, text: 
   edit.replace(doc.uri, doc.lineAt(line).range, text);
   if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`edit of line ${line + 1} was not applied`);
 }
+
+/**
+ * Asks the runner (which drives the browser) for a screenshot of the workbench,
+ * saved as out/screenshots/<route>-<name>.png, and gives it time to take it.
+ */
+export async function screenshot(name: string): Promise<void> {
+  console.log(`refscope-test: screenshot ${name}`);
+  await new Promise((r) => setTimeout(r, 1500));
+}

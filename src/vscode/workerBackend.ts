@@ -1,0 +1,119 @@
+/**
+ * Desktop (Node) backend: analysis in a worker thread running
+ * dist/analysis-worker.js. Started once; restarted on the next request if it dies.
+ */
+import { Worker } from 'node:worker_threads';
+import * as vscode from 'vscode';
+import type { FileResult } from '../core/types';
+import type { AnalysisBackend } from './backend';
+import type { FromWorker, ToWorker } from './workerProtocol';
+
+interface Waiter {
+  resolve(r: FileResult | undefined): void;
+  reject(e: Error): void;
+}
+
+const READY_TIMEOUT_MS = 30000;
+
+export class WorkerBackend implements AnalysisBackend {
+  readonly kind = 'worker';
+  private worker: Worker | undefined;
+  private ready: Promise<void> | undefined;
+  private nextId = 1;
+  private readonly waiters = new Map<number, Waiter>();
+  private disposed = false;
+
+  constructor(
+    private readonly script: string,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  static async start(extensionUri: vscode.Uri, log: vscode.LogOutputChannel): Promise<WorkerBackend> {
+    const b = new WorkerBackend(vscode.Uri.joinPath(extensionUri, 'dist', 'analysis-worker.js').fsPath, log);
+    await b.ensureWorker();
+    return b;
+  }
+
+  async analyze(text: string, file: string): Promise<FileResult | undefined> {
+    const worker = await this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise<FileResult | undefined>((resolve, reject) => {
+      this.waiters.set(id, { resolve, reject });
+      const msg: ToWorker = { kind: 'analyze', id, file, text };
+      worker.postMessage(msg);
+    });
+  }
+
+  private ensureWorker(): Promise<Worker> {
+    if (this.disposed) return Promise.reject(new Error('the analysis worker is disposed'));
+    if (this.worker && this.ready) {
+      const w = this.worker;
+      return this.ready.then(() => w);
+    }
+    const worker = new Worker(this.script);
+    this.worker = worker;
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`analysis worker not ready after ${READY_TIMEOUT_MS} ms`));
+        void worker.terminate();
+      }, READY_TIMEOUT_MS);
+      worker.on('message', (m: FromWorker) => {
+        switch (m.kind) {
+          case 'ready':
+            clearTimeout(timer);
+            resolve();
+            return;
+          case 'fatal':
+            clearTimeout(timer);
+            reject(new Error(`analysis worker failed to start: ${m.message}`));
+            void worker.terminate();
+            return;
+          case 'result':
+            this.settle(m.id, (w) => w.resolve(m.result));
+            return;
+          case 'superseded':
+            this.settle(m.id, (w) => w.resolve(undefined));
+            return;
+          case 'error':
+            this.settle(m.id, (w) => w.reject(new Error(m.message)));
+            return;
+        }
+      });
+      worker.once('error', (e) => {
+        clearTimeout(timer);
+        this.log.error('analysis worker error', e);
+        reject(e);
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        if (this.worker === worker) {
+          this.worker = undefined;
+          this.ready = undefined;
+        }
+        const err = new Error(`analysis worker exited (${code})`);
+        for (const w of this.waiters.values()) w.reject(err);
+        this.waiters.clear();
+        if (!this.disposed) this.log.warn(`${err.message}; it restarts on the next request`);
+        reject(err);
+      });
+    });
+    return this.ready.then(() => worker);
+  }
+
+  private settle(id: number, f: (w: Waiter) => void): void {
+    const w = this.waiters.get(id);
+    if (!w) return;
+    this.waiters.delete(id);
+    f(w);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    const w = this.worker;
+    this.worker = undefined;
+    this.ready = undefined;
+    for (const x of this.waiters.values()) x.resolve(undefined);
+    this.waiters.clear();
+    if (w) void w.terminate();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Analysis worker of the desktop host (bundled as dist/analysis-worker.js): loads
+ * the WASM parser once from the bundle's directory and analyses files on request.
+ * Requests that queue up while it is busy are coalesced per file: only the newest
+ * text of each file is analysed, older ones are answered `superseded`.
+ */
+import { parentPort } from 'node:worker_threads';
+import { analyzeFile } from '../core/analyze';
+import type { CParser } from '../core/parse/parser';
+import { nodeParser } from '../node/assets';
+import type { FromWorker, ToWorker } from './workerProtocol';
+
+function main(port: NonNullable<typeof parentPort>): void {
+  const post = (m: FromWorker): void => port.postMessage(m);
+  const queue: Array<Extract<ToWorker, { kind: 'analyze' }>> = [];
+  let parser: CParser | undefined;
+  let draining = false;
+
+  const drain = (): void => {
+    draining = false;
+    if (!parser) return;
+    const batch = queue.splice(0);
+    const newest = new Map<string, number>();
+    for (const r of batch) newest.set(r.file, r.id);
+    for (const r of batch) {
+      if (newest.get(r.file) !== r.id) {
+        post({ kind: 'superseded', id: r.id });
+        continue;
+      }
+      try {
+        post({ kind: 'result', id: r.id, result: analyzeFile(parser, r.text, r.file) });
+      } catch (e) {
+        post({ kind: 'error', id: r.id, message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  };
+  const schedule = (): void => {
+    if (draining) return;
+    draining = true;
+    // setImmediate lets every message that arrived meanwhile join the batch.
+    setImmediate(drain);
+  };
+
+  port.on('message', (m: ToWorker) => {
+    if (m.kind === 'analyze') {
+      queue.push(m);
+      schedule();
+    }
+  });
+  nodeParser().then(
+    (p) => {
+      parser = p;
+      post({ kind: 'ready' });
+      schedule();
+    },
+    (e: unknown) => post({ kind: 'fatal', message: e instanceof Error ? e.message : String(e) }),
+  );
+}
+
+if (parentPort) main(parentPort);
