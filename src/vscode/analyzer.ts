@@ -30,8 +30,12 @@ interface Pending {
   readonly cts: vscode.CancellationTokenSource;
 }
 
+/** Views of a file that are not the file itself (diff sides, SCM input, output): never analysed. */
+const IGNORED_SCHEMES = new Set(['git', 'gitfs', 'output', 'vscode-scm', 'comment']);
+
 /** Kernel C: `.c` documents, and `.h` headers even when VS Code calls them C++. */
 export function isKernelC(doc: vscode.TextDocument): boolean {
+  if (IGNORED_SCHEMES.has(doc.uri.scheme)) return false;
   return doc.languageId === 'c' || (doc.languageId === 'cpp' && /\.h$/i.test(doc.uri.path));
 }
 

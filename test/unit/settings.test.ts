@@ -32,7 +32,8 @@ test('every rule can be disabled and re-ranked through the schema', () => {
 test('manifest: both entries, C activation, trust and virtual-workspace support, categorised commands', () => {
   assert.equal(pkg.main, './dist/extension.js');
   assert.equal(pkg.browser, './dist/browser.js');
-  assert.ok(pkg.activationEvents?.includes('onLanguage:c'));
+  // `.h` files are `cpp` in VS Code by default: kernel headers activate too (only `.h` among cpp documents is analysed).
+  assert.deepStrictEqual(pkg.activationEvents, ['onLanguage:c', 'onLanguage:cpp']);
   assert.deepStrictEqual(pkg.capabilities, { untrustedWorkspaces: { supported: true }, virtualWorkspaces: true });
   const commands = pkg.contributes?.commands ?? [];
   for (const id of ['refscope.analyzeFile', 'refscope.showOutput']) {

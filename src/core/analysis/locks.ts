@@ -264,6 +264,9 @@ interface FnCtx {
   atoms: Map<number, Atom>;
   atomTexts: Map<number, { where: { line: number; column: number }; short: string; loc: Loc }>;
   returns: Map<number, { loc: Loc; cls: ExitRecord['retClass']; ident: string | null }>;
+  fieldKinds: ReadonlyMap<string, LockKind>;
+  /** Parameters passed by value (flags, bools): paths chosen by them are caller-dependent. */
+  scalarParams: Set<string>;
 }
 
 function locOf(ctx: FnCtx, start: number, end: number): Loc {
@@ -308,6 +311,7 @@ function prepass(fn: Node, ctx: FnCtx): void {
       const d = p.childForFieldName('declarator');
       const name = d ? declName(d) : null;
       ctx.params.push(name ?? '');
+      if (name && d && d.type === 'identifier') ctx.scalarParams.add(name);
       const t = structTypeOf(p.childForFieldName('type'));
       if (name && t) ctx.types.set(name, t);
     }
@@ -373,6 +377,28 @@ function memoOf(ctx: FnCtx, e: CallEffect): NonNullable<CallEffect['memo']> {
   return e.memo;
 }
 
+/** Kind of a lock from the declared type of its field in this file (`spinlock_t sl;`), else unknown. */
+function kindOfField(ctx: FnCtx, text: string): LockKind | 'unknown' {
+  return ctx.fieldKinds.get(keyField(lockKey(text))) ?? 'unknown';
+}
+
+const FIELD_KIND_RE = /\b(raw_spinlock_t|spinlock_t|rwlock_t|seqlock_t|local_lock_t|struct\s+mutex|struct\s+rw_semaphore)\s+(\w+)\s*[;,[]/g;
+
+/** Lock-typed fields and globals declared in a file, by name (names declared with two kinds are dropped). */
+export function lockFieldKinds(text: string): Map<string, LockKind> {
+  const out = new Map<string, LockKind>();
+  const bad = new Set<string>();
+  for (const m of text.matchAll(FIELD_KIND_RE)) {
+    const t = m[1]!.replace(/\s+/g, ' ');
+    const kind: LockKind = t.includes('spinlock') ? 'spinlock' : t === 'rwlock_t' ? 'rwlock' : t === 'seqlock_t' ? 'seqlock' : t === 'local_lock_t' ? 'local_lock' : t === 'struct mutex' ? 'mutex' : 'rwsem';
+    const name = m[2]!;
+    if (out.has(name) && out.get(name) !== kind) bad.add(name);
+    out.set(name, kind);
+  }
+  for (const b of bad) out.delete(b);
+  return out;
+}
+
 function noIdentityRef(kind: LockKind): { key: string; cls: string; text: string; kind: LockKind } {
   return { key: `<${kind}>`, cls: `<${kind}>`, text: kind === 'rcu' ? 'rcu_read_lock' : kind === 'irq' ? 'interrupts disabled' : kind === 'bh' ? 'bottom halves disabled' : 'preemption disabled', kind };
 }
@@ -423,7 +449,10 @@ function mergeFacts(a: Map<string, Fact>, b: Map<string, Fact>): Map<string, Fac
     }
     const g = b.get(n);
     if (g && 'v' in g && g.v === f.v) out.set(n, f);
-    else changed = true;
+    else if (g && 'v' in g && g.v !== 'Z' && f.v !== 'Z') {
+      out.set(n, { v: 'NZ' }); // NEG joined with NZ
+      if (f.v !== 'NZ') changed = true;
+    } else changed = true;
   }
   return changed ? out : null;
 }
@@ -581,6 +610,15 @@ function idsOf(key: string): string[] {
   return v;
 }
 
+/** Is this path selected by a test of a scalar parameter (`if (atomic) udelay(); else usleep_range();`)? */
+function dependsOnScalarParam(ctx: FnCtx, s: State): boolean {
+  if (!ctx.scalarParams.size) return false;
+  for (const k of s.facts.keys()) {
+    if (k.startsWith('#') ? atomIds(k).some((i) => ctx.scalarParams.has(i)) : ctx.scalarParams.has(k)) return true;
+  }
+  return false;
+}
+
 function killVar(ctx: FnCtx, s: State, name: string, value: AssignEffect['value']): void {
   if (!s.held.length && !s.released.length && !s.failed.length && !s.facts.size && !ctx.tracked.has(name)) return;
   if (s.facts.size) {
@@ -620,7 +658,7 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
       emit(ctx, s, 'sleep-in-atomic', at, `${sr} may sleep but is called while ${a.kind === 'spinlock' || a.kind === 'rwlock' || a.kind === 'seqlock' || a.kind === 'local_lock' ? `${describe(a)} is held (acquired at line ${a.line})` : `${describe(a)} (since line ${a.line})`}`,
         a.key, `${sr} may sleep in atomic context`);
     } else if (!s.imprecise && !s.held.some((h) => h.uncertain && (ATOMIC_KINDS as readonly string[]).includes(h.kind))) {
-      ctx.maySleep ??= { reason: sr };
+      if (!ctx.maySleep && !dependsOnScalarParam(ctx, s)) ctx.maySleep = { reason: sr };
     }
   }
   const op = idx.lockOps.get(e.name);
@@ -643,7 +681,7 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
   if (idx.assertHeld.has(e.name)) {
     const arg = e.args[0];
     if (!arg || e.name === 'lockdep_assert') return;
-    const ref = refFromText(ctx, orig(ctx, arg), 'unknown');
+    const ref = refFromText(ctx, orig(ctx, arg), kindOfField(ctx, orig(ctx, arg)));
     if (!s.held.some((h) => h.key === ref.key)) s.held = [...s.held, { ...ref, line: at.line, uncertain: false, fromCaller: true }];
     return;
   }
@@ -652,13 +690,13 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
     for (const eff of sum.releases) {
       const k = effectKey(ctx, eff.lock, e.args);
       if (k === null) continue;
-      const ref = { key: k, cls: eff.cls, text: k, kind: eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) };
+      const ref = { key: k, cls: eff.cls, text: k, kind: eff.kind === 'unknown' ? kindOfField(ctx, k) : eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) };
       release(ctx, s, ref, at, e.name, sum.definition);
     }
     for (const eff of sum.acquires) {
       const k = effectKey(ctx, eff.lock, e.args);
       if (k === null) continue;
-      acquire(ctx, s, { key: k, cls: eff.cls, text: k, kind: eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) }, at, !sum.definition && eff.kind === 'unknown', e.name);
+      acquire(ctx, s, { key: k, cls: eff.cls, text: k, kind: eff.kind === 'unknown' ? kindOfField(ctx, k) : eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) }, at, false, e.name);
     }
     for (const eff of sum.condAcquires) {
       const k = effectKey(ctx, eff.lock, e.args);
@@ -872,7 +910,7 @@ function retClassOf(ret: Node | null): ExitRecord['retClass'] {
 function entryState(ctx: FnCtx, ann: FunctionSummary['annotations']): State {
   const s: State = { held: [], released: [], failed: [], callerReleased: [], facts: new Map(), trace: [], ret: null, retClass: 'void', imprecise: false };
   for (const t of [...ann.mustHold, ...ann.releases]) {
-    const ref = refFromText(ctx, t, 'unknown');
+    const ref = refFromText(ctx, t, kindOfField(ctx, t));
     s.held.push({ ...ref, line: 0, uncertain: false, fromCaller: true });
   }
   return s;
@@ -1077,12 +1115,12 @@ function relKey(key: string, params: string[], locals: Set<string>): string | nu
   return key;
 }
 
-function annotationEffects(list: string[], params: string[]): LockEffect[] {
+function annotationEffects(list: string[], params: string[], fieldKinds: ReadonlyMap<string, LockKind>): LockEffect[] {
   const out: LockEffect[] = [];
   for (const t of list) {
     const key = lockKey(t);
     const rk = relKey(key, params, new Set()) ?? key;
-    out.push({ lock: rk, kind: 'unknown', cls: key });
+    out.push({ lock: rk, kind: fieldKinds.get(keyField(key)) ?? 'unknown', cls: key });
   }
   return out;
 }
@@ -1150,17 +1188,8 @@ export function analyzeFunctions(
 
   const summaries = new Map<string, FunctionSummary>();
   const results: FunctionAnalysis[] = [];
-  let failures = 0;
-  for (const f of order) {
-    const t0 = DEBUG ? performance.now() : 0;
-    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings);
-    if (DEBUG && performance.now() - t0 > 100) console.error(`slow ${f.name} ${Math.round(performance.now() - t0)}ms ${r.failed ?? ''}`);
-    if (r.failed) failures++;
-    results.push(r);
-    if (!summaries.has(f.name)) summaries.set(f.name, r.summary);
-  }
+  const fieldKinds = lockFieldKinds(text);
   // annotated prototypes
-  const protoSummaries: FunctionSummary[] = [];
   if (/__acquires|__releases|__must_hold|__cond_acquires/.test(text)) {
     for (const d of parsed.tree.rootNode.descendantsOfType('declaration')) {
       if (!d) continue;
@@ -1171,25 +1200,34 @@ export function analyzeFunctions(
       if (!hasAnnotations(ann)) continue;
       const nameNode = fd.childForFieldName('declarator');
       const name = nameNode ? declName(nameNode) ?? nameNode.text : '';
-      if (!name || summaries.has(name)) continue;
+      if (!name || byName.has(name) || summaries.has(name)) continue;
       const params: string[] = [];
       for (const p of fd.childForFieldName('parameters')?.namedChildren ?? []) {
         if (!p || p.type !== 'parameter_declaration') continue;
         const dd = p.childForFieldName('declarator');
         params.push(dd ? declName(dd) ?? '' : '');
       }
-      protoSummaries.push({
+      summaries.set(name, {
         name, file, line: d.startPosition.row + 1, params, definition: false,
-        acquires: annotationEffects(ann.acquires, params), releases: annotationEffects(ann.releases, params),
-        condAcquires: annotationEffects(ann.condAcquires, params), mustHold: annotationEffects(ann.mustHold, params),
+        acquires: annotationEffects(ann.acquires, params, fieldKinds), releases: annotationEffects(ann.releases, params, fieldKinds),
+        condAcquires: annotationEffects(ann.condAcquires, params, fieldKinds), mustHold: annotationEffects(ann.mustHold, params, fieldKinds),
         annotations: ann, maySleep: false,
       });
     }
   }
+  let failures = 0;
+  for (const f of order) {
+    const t0 = DEBUG ? performance.now() : 0;
+    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds);
+    if (DEBUG && performance.now() - t0 > 100) console.error(`slow ${f.name} ${Math.round(performance.now() - t0)}ms ${r.failed ?? ''}`);
+    if (r.failed) failures++;
+    results.push(r);
+    if (!summaries.has(f.name)) summaries.set(f.name, r.summary);
+  }
   const order2 = new Map(infos.map((f, i) => [f.node.id, i]));
   results.sort((a, b) => a.line - b.line);
   void order2;
-  return { functions: results, summaries: [...summaries.values(), ...protoSummaries], failures };
+  return { functions: results, summaries: [...summaries.values()], failures };
 }
 
 function analyzeOne(
@@ -1201,6 +1239,7 @@ function analyzeOne(
   summaries: ReadonlyMap<string, FunctionSummary>,
   knowledge: ReadonlyMap<string, FunctionSummary> | undefined,
   wantFindings: boolean,
+  fieldKinds: ReadonlyMap<string, LockKind>,
 ): FunctionAnalysis {
   const fn = f.node;
   const body = fn.childForFieldName('body');
@@ -1208,7 +1247,7 @@ function analyzeOne(
   const ann = readAnnotations(parsed.text, fn.startIndex, body ? body.startIndex : fn.endIndex, idx);
   const ctx: FnCtx = {
     name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
-    tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(),
+    tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(), fieldKinds, scalarParams: new Set(),
   };
   const base: FunctionSummary = {
     name: f.name, file, line, params: [], definition: true, acquires: [], releases: [], condAcquires: [], mustHold: [],
@@ -1224,6 +1263,16 @@ function analyzeOne(
     if (!sleepy && (isSleepingName(idx, c) || idx.gfpCalls.has(c) || (s && s.maySleep))) sleepy = c;
   }
   if (!body) return result;
+  if (sleepy && !interesting && body) {
+    // a sleep that may be chosen by a by-value parameter needs the path analysis
+    const decl = fn.childForFieldName('declarator');
+    const fd = decl ? findFunctionDeclarator(decl) : null;
+    const btext = parsed.text.slice(body.startIndex, body.endIndex);
+    for (const p of fd?.childForFieldName('parameters')?.namedChildren ?? []) {
+      const d = p?.childForFieldName('declarator');
+      if (d && d.type === 'identifier' && new RegExp(`\\b(if|while)\\s*\\([^;{]*\\b${d.text}\\b`).test(btext)) interesting = true;
+    }
+  }
   if (!interesting) {
     if (sleepy) {
       // cheap path: no locks here, only decide whether the function may sleep
@@ -1326,10 +1375,10 @@ function summarizeExits(ctx: FnCtx, exits: ExitRecord[], base: FunctionSummary, 
       if (rk) base.releases.push({ lock: rk, kind: 'unknown', cls: lockClass(k, ctx.types) });
     }
   }
-  for (const a of annotationEffects(ann.acquires, ctx.params)) if (!base.acquires.some((x) => x.lock === a.lock)) base.acquires.push(a);
-  for (const a of annotationEffects(ann.releases, ctx.params)) if (!base.releases.some((x) => x.lock === a.lock)) base.releases.push(a);
-  for (const a of annotationEffects(ann.condAcquires, ctx.params)) if (!base.condAcquires.some((x) => x.lock === a.lock)) base.condAcquires.push(a);
-  base.mustHold = annotationEffects(ann.mustHold, ctx.params);
+  for (const a of annotationEffects(ann.acquires, ctx.params, ctx.fieldKinds)) if (!base.acquires.some((x) => x.lock === a.lock)) base.acquires.push(a);
+  for (const a of annotationEffects(ann.releases, ctx.params, ctx.fieldKinds)) if (!base.releases.some((x) => x.lock === a.lock)) base.releases.push(a);
+  for (const a of annotationEffects(ann.condAcquires, ctx.params, ctx.fieldKinds)) if (!base.condAcquires.some((x) => x.lock === a.lock)) base.condAcquires.push(a);
+  base.mustHold = annotationEffects(ann.mustHold, ctx.params, ctx.fieldKinds);
   void keyField;
   void functionName;
 }

@@ -179,7 +179,7 @@ export function builtinCatalog(): Catalog {
       'refcount_dec_and_mutex_lock', 'atomic_dec_and_mutex_lock',
     ],
     sleepingPatterns: [
-      '^wait_event(?!.*lock_irq)(_[a-z_]+)?$',
+      '^wait_event(?!.*lock_irq)(?!.*_locked)(_[a-z_]+)?$',
       '^wait_for_completion(_[a-z_]+)?$',
       '^cancel_(delayed_)?work_sync$',
       '^cancel_[a-z_]*_sync$',

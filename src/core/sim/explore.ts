@@ -35,7 +35,7 @@ export function startState(model: SimModel): SimState {
     if (r.violation) throw new SetupError(`setup: ${r.violation.message}`);
     st = r.state;
   }
-  return { ...st, threads: st0.threads, cbs: st.cbs };
+  return { ...st, threads: st0.threads, cbs: st.cbs, errs: 0 };
 }
 
 interface Node {
@@ -83,13 +83,11 @@ export function explore(model: SimModel, options: ExploreOptions = {}): ExploreR
       for (const t of ts) {
         transitions++;
         const r = step(model, st, t);
-        if (r.violation) {
-          if (!found.has(r.violation.kind)) {
-            found.set(r.violation.kind, { path: id, last: t, message: r.violation.message });
-            if (options.stopAtFirst) break outer;
-          }
-          continue;
+        if (r.violation && !found.has(r.violation.kind)) {
+          found.set(r.violation.kind, { path: id, last: t, message: r.violation.message });
+          if (options.stopAtFirst) break outer;
         }
+        // The violating actor is halted; exploration goes on from there (other kinds may follow).
         const k = stateKey(r.state);
         if (seen.has(k)) continue;
         if (nodes.length >= maxStates) {
@@ -110,7 +108,8 @@ export function explore(model: SimModel, options: ExploreOptions = {}): ExploreR
     for (let n = f.path; n > 0; n = nodes[n]!.parent) path.push({ actor: nodes[n]!.actor, alt: nodes[n]!.alt });
     path.reverse();
     if (f.last) path.push(f.last);
-    violations.push({ kind, message: f.message, trace: buildTrace(model, init, path) });
+    const short = f.last ? shortenPath(model, init, path, kind) : path;
+    violations.push({ kind, message: f.message, trace: buildTrace(model, init, short) });
   }
   return {
     verdict: violations.length ? 'violation' : stoppedBecause ? 'incomplete' : 'safe',
@@ -119,6 +118,48 @@ export function explore(model: SimModel, options: ExploreOptions = {}): ExploreR
     transitions,
     stoppedBecause,
   };
+}
+
+/**
+ * Shorten a counterexample that ends in an error transition: drop every step of
+ * one actor at a time (other than the violating one) while the rest still
+ * replays and reaches the same kind. Removes unrelated work and, in particular,
+ * earlier violations of other actors that the reduced search happened to order first.
+ */
+function shortenPath(model: SimModel, init: SimState, path: Transition[], kind: ViolationKind): Transition[] {
+  // Name the steps by actor, so they survive the index shifts of removed callbacks.
+  const named: Array<{ name: string; alt: number }> = [];
+  let st = init;
+  for (const t of path) {
+    named.push({ name: actorName(model, st, t.actor), alt: t.alt });
+    st = step(model, st, t).state;
+  }
+  const rebuild = (steps: Array<{ name: string; alt: number }>): Transition[] | null => {
+    let cur = init;
+    const out: Transition[] = [];
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!;
+      let t: Transition | undefined;
+      for (let a = 0; a < actorCount(cur) && !t; a++) {
+        if (actorName(model, cur, a) === s.name) t = actorTransitions(model, cur, a).find((x) => x.alt === s.alt);
+      }
+      if (!t) return null;
+      const r = step(model, cur, t);
+      if (r.violation && (i < steps.length - 1 || r.violation.kind !== kind)) return null;
+      if (i === steps.length - 1 && !r.violation) return null;
+      out.push(t);
+      cur = r.state;
+    }
+    return out;
+  };
+  let best = named;
+  const last = named[named.length - 1]!.name;
+  for (const name of [...new Set(named.map((n) => n.name))]) {
+    if (name === last) continue;
+    const cand = best.filter((n) => n.name !== name);
+    if (cand.length < best.length && rebuild(cand)) best = cand;
+  }
+  return best === named ? path : rebuild(best)!;
 }
 
 function traceStep(model: SimModel, st: SimState, t: Transition, after: SimState, note: string): SimTraceStep {
@@ -176,11 +217,7 @@ export function replayTrace(model: SimModel, trace: SimTraceStep[]): ReplayResul
         const ts = traceStep(model, st, t, r.state, r.note);
         if (ts.thread !== s.thread || ts.line !== s.line || ts.op !== s.op || ts.note !== s.note || !sameJson(ts.state, s.state)) continue;
         matched = true;
-        if (r.violation) {
-          return i === trace.length - 1
-            ? { reached: r.violation, failedAt: -1, reason: '' }
-            : { reached: null, failedAt: i, reason: 'violation before the end of the trace' };
-        }
+        if (r.violation && i === trace.length - 1) return { reached: r.violation, failedAt: -1, reason: '' };
         st = r.state;
         break;
       }

@@ -3,7 +3,7 @@
  * callbacks) can move, and what one step does. Pure and deterministic; the
  * explorer (explore.ts) drives it.
  */
-import type { Instr, ObjectView, Operand, SimModel, StateView, ViolationKind, VarRef } from './types';
+import { VIOLATION_KINDS, type Instr, type ObjectView, type Operand, type SimModel, type StateView, type ViolationKind, type VarRef } from './types';
 
 /** Object life states. */
 export const UNALLOC = 0;
@@ -25,9 +25,12 @@ export interface Entry {
   field: string;
 }
 
+/** Actor pc after a violation: the actor is halted (like a thread that oopsed); the others go on. */
+export const CRASHED = -2;
+
 export interface ActorS {
   prog: number;
-  /** -1: finished. */
+  /** -1: finished; CRASHED: halted by a violation. */
   pc: number;
   vars: number[];
   /** RCU read-side nesting depth. */
@@ -57,6 +60,8 @@ export interface SimState {
   threads: ActorS[];
   /** Pending/running RCU callbacks, kept in canonical (sorted) order. */
   cbs: ActorS[];
+  /** Violation kinds that occurred on the way here (bit i = VIOLATION_KINDS[i]). */
+  errs: number;
 }
 
 export interface Transition {
@@ -117,6 +122,7 @@ export function initialState(model: SimModel): SimState {
     globals: model.globals.map(() => NULL),
     threads: model.threads.map((p) => newActor(p, model.programs[p]!.slots.length)),
     cbs: [],
+    errs: 0,
   };
 }
 
@@ -128,6 +134,7 @@ export function cloneState(s: SimState): SimState {
     globals: s.globals.slice(),
     threads: s.threads.map(cloneActor),
     cbs: s.cbs.map(cloneActor),
+    errs: s.errs,
   };
 }
 
@@ -150,7 +157,7 @@ export function stateKey(s: SimState): string {
   for (const t of s.threads) k += actorKey(t) + ';';
   k += '|';
   for (const c of s.cbs) k += actorKey(c) + ';';
-  return k;
+  return k + '|' + s.errs;
 }
 
 function sortCbs(s: SimState): void {
@@ -276,7 +283,14 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
   const isThread = t.actor < st.threads.length;
   const a = actorOf(st, t.actor);
   const me = holderId(model, st, t.actor);
-  const bad = (kind: ViolationKind, message: string): StepResult => ({ state: st0, note: message, violation: { kind, message } });
+  // A violation halts the actor (its state stays as it was); the other actors go on, so an
+  // error transition commutes with independent ops like any other (needed by the POR).
+  const bad = (kind: ViolationKind, message: string): StepResult => {
+    const halted = cloneState(st0);
+    actorOf(halted, t.actor).pc = CRASHED;
+    halted.errs |= 1 << VIOLATION_KINDS.indexOf(kind);
+    return { state: halted, note: message, violation: { kind, message } };
+  };
   const done = (note: string): StepResult => {
     if (!isThread) sortCbs(st);
     return { state: st, note, violation: null };
@@ -559,6 +573,9 @@ export function step(model: SimModel, st0: SimState, t: Transition): StepResult 
 
 /** Violations visible only in a final state (no actor can move). */
 export function terminalViolation(model: SimModel, st: SimState): { kind: ViolationKind; message: string } | null {
+  // After a violation halted an actor, what follows (others blocked on its locks, its
+  // references never dropped) is a consequence, not a new finding.
+  for (let i = 0; i < actorCount(st); i++) if (actorOf(st, i).pc === CRASHED) return null;
   const stuck: string[] = [];
   for (let i = 0; i < actorCount(st); i++) {
     const a = actorOf(st, i);

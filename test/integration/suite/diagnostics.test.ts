@@ -125,6 +125,19 @@ suite('Refscope diagnostics in a real VS Code', function () {
     await waitFor('lock-leak to be reported again', () => refscopeDiagnostics(doc.uri).length === 1);
   });
 
+  test('kernel headers are analysed too (.h, which VS Code may call C++)', async () => {
+    const folder = vscode.workspace.workspaceFolders![0]!;
+    const header = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder.uri, 'foo_dev.h'));
+    assert.ok(['c', 'cpp'].includes(header.languageId), `language of foo_dev.h: ${header.languageId}`);
+    const diags = await waitFor('a Refscope diagnostic in foo_dev.h', () => {
+      const d = refscopeDiagnostics(header.uri);
+      return d.length > 0 && d;
+    });
+    assert.strictEqual(diags.length, 1);
+    assert.strictEqual((diags[0]!.code as { value: string }).value, 'lock-leak');
+    assert.strictEqual(diags[0]!.range.start.line, lineOf(header, 'return -EBUSY;'));
+  });
+
   test('refscope.showOutput runs', async () => {
     await vscode.commands.executeCommand('refscope.showOutput');
   });
