@@ -19,7 +19,11 @@ function reaches(cfg: Cfg, from: number, to: number): boolean {
   while (stack.length) {
     const n = stack.pop()!;
     if (n === to) return true;
-    for (const s of cfg.nodes[n]!.succ) if (!seen.has(s)) (seen.add(s), stack.push(s));
+    for (const s of cfg.nodes[n]!.succ) {
+      if (seen.has(s)) continue;
+      seen.add(s);
+      stack.push(s);
+    }
   }
   return false;
 }

@@ -61,3 +61,14 @@ test('every rule fires on some fixture', async () => {
   for (const name of fixtures) for (const f of analyzeFile(parser, readFileSync(join(dir, name), 'utf8'), name).findings) rules.add(f.rule);
   assert.deepEqual([...rules].sort(), RULES.map((r) => r.id).sort());
 });
+
+test('rule registry: exact ids, help pages that exist, scenarios', () => {
+  assert.deepEqual(RULES.map((r) => r.id), ['lock-leak', 'double-lock', 'unlock-unheld', 'sleep-in-atomic']);
+  for (const r of RULES) {
+    assert.equal(r.helpUri, `https://github.com/refscope/refscope/blob/main/docs/rules/${r.id}.md`);
+    assert.ok(existsSync(join(__dirname, '..', '..', 'docs', 'rules', `${r.id}.md`)), `docs/rules/${r.id}.md`);
+    assert.equal(r.defaultSeverity, 'warning');
+    assert.ok(r.scenario && r.shortDescription && r.fullDescription && r.name);
+    assert.match(readFileSync(join(__dirname, '..', '..', 'docs', 'rules', `${r.id}.md`), 'utf8'), new RegExp(`\`${r.scenario}\``));
+  }
+});

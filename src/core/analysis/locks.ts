@@ -18,7 +18,6 @@ import {
 import { buildCfg, splitArgs, type Cfg, type CfgNode, type GuardInfo } from '../cfg/build';
 import type { FunctionSummary, LockEffect } from '../index/summaries';
 import type { ParsedFile } from '../parse/source';
-import { functionName } from '../parse/source';
 import type { TraceStep } from '../types';
 import { lineStarts } from '../util/text';
 import { keyField, keyIdentifiers, keyRoot, lockClass, lockKey, rerootKey } from './lockid';
@@ -26,7 +25,6 @@ import { keyField, keyIdentifiers, keyRoot, lockClass, lockKey, rerootKey } from
 export const MAX_STATES = 32;
 /** States kept apart per lock part when they differ only in value facts. */
 const VARIANTS = 4;
-const DEBUG = (globalThis as { REFSCOPE_DEBUG?: boolean }).REFSCOPE_DEBUG === true;
 const MAX_WORK = 40000;
 const MAX_TRACE = 24;
 
@@ -516,11 +514,18 @@ function acquire(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: 
   if (!uncertain && (checked || (ATOMIC_KINDS as readonly string[]).includes(ref.kind))) pushTrace(ctx, s, at.line, at.column, `${describe(ref)} acquired by ${via}()`);
 }
 
-function release(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: Loc, via: string, report: boolean): void {
+function release(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: Loc, via: string, report: boolean, fuzzy = false): void {
   let i = -1;
   for (let j = s.held.length - 1; j >= 0; j--) if (s.held[j]!.key === ref.key) { i = j; break; }
   if (i < 0 && ref.cls !== ref.key) {
     for (let j = s.held.length - 1; j >= 0; j--) if (s.held[j]!.cls === ref.cls) { i = j; break; }
+  }
+  if (i < 0 && fuzzy) {
+    // a callee's summary names the lock through its own parameters (`obj->dev->lock` for our `dev->lock`):
+    // accept the only held lock with the same field name
+    const f = keyField(ref.key);
+    const same = s.held.map((h, j) => [h, j] as const).filter(([h]) => !h.fromCaller && keyField(h.key) === f);
+    if (same.length === 1) i = same[0]![1];
   }
   if (i < 0 && NESTABLE.has(ref.kind)) {
     for (let j = s.held.length - 1; j >= 0; j--) if (s.held[j]!.kind === ref.kind && ref.kind !== 'unknown' && ref.kind !== 'semaphore') { i = j; break; }
@@ -691,7 +696,7 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
       const k = effectKey(ctx, eff.lock, e.args);
       if (k === null) continue;
       const ref = { key: k, cls: eff.cls, text: k, kind: eff.kind === 'unknown' ? kindOfField(ctx, k) : eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) };
-      release(ctx, s, ref, at, e.name, sum.definition);
+      release(ctx, s, ref, at, e.name, sum.definition, true);
     }
     for (const eff of sum.acquires) {
       const k = effectKey(ctx, eff.lock, e.args);
@@ -916,7 +921,7 @@ function entryState(ctx: FnCtx, ann: FunctionSummary['annotations']): State {
   return s;
 }
 
-function transfer(ctx: FnCtx, cfg: Cfg, node: CfgNode, s: State, out: (to: number, st: State) => void, exits: ExitRecord[]): void {
+function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: State) => void, exits: ExitRecord[]): void {
   switch (node.kind) {
     case 'branch': {
       const ast = node.ast!;
@@ -1009,7 +1014,6 @@ function transfer(ctx: FnCtx, cfg: Cfg, node: CfgNode, s: State, out: (to: numbe
     default:
       for (const n of node.succ) out(n, s);
   }
-  void cfg;
 }
 
 function guardLoc(ctx: FnCtx, g: GuardInfo): Loc {
@@ -1068,15 +1072,11 @@ function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?
   const limit = Math.min(MAX_WORK, 2000 + 40 * cfg.nodes.length);
   for (let qi = 0; qi < queue.length; qi++) {
     if (++work > limit) {
-      if (DEBUG) {
-        const worst = seen.map((m, i) => [i, m.size] as const).sort((a, b) => b[1] - a[1])[0]!;
-        console.error(`node ${worst[0]} line ${cfg.nodes[worst[0]]!.line}: ${worst[1]} states`, [...seen[worst[0]]!.keys()].slice(0, 6));
-      }
       return { exits: [], failed: 'too many paths' };
     }
     const [id, st] = queue[qi]!;
     if (!live.has(st)) continue; // superseded by a merged state
-    transfer(ctx, cfg, cfg.nodes[id]!, st, push, exits);
+    transfer(ctx, cfg.nodes[id]!, st, push, exits);
   }
   return { exits };
 }
@@ -1217,16 +1217,12 @@ export function analyzeFunctions(
   }
   let failures = 0;
   for (const f of order) {
-    const t0 = DEBUG ? performance.now() : 0;
     const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds);
-    if (DEBUG && performance.now() - t0 > 100) console.error(`slow ${f.name} ${Math.round(performance.now() - t0)}ms ${r.failed ?? ''}`);
     if (r.failed) failures++;
     results.push(r);
     if (!summaries.has(f.name)) summaries.set(f.name, r.summary);
   }
-  const order2 = new Map(infos.map((f, i) => [f.node.id, i]));
   results.sort((a, b) => a.line - b.line);
-  void order2;
   return { functions: results, summaries: [...summaries.values()], failures };
 }
 
@@ -1297,6 +1293,12 @@ function analyzeOne(
     base.params = ctx.params;
     const cfg = buildCfg(fn, { text: parsed.text, noreturn: idx.noreturn });
     for (const n of cfg.nodes) {
+      if (n.kind === 'return' && n.ast) {
+        // returned variables: their constant values classify the return (success / error)
+        const r = n.ast.namedChild(0);
+        if (r && r.type === 'identifier') ctx.tracked.add(r.text);
+        continue;
+      }
       if (n.kind !== 'branch' || !n.ast) continue;
       const e = stripParens(n.ast);
       const subj = e.type === 'binary_expression' ? stripParens(e.childForFieldName('left') ?? e) : e;
@@ -1372,13 +1374,11 @@ function summarizeExits(ctx: FnCtx, exits: ExitRecord[], base: FunctionSummary, 
     for (const k of rel) {
       if (!all.every((x) => x.callerReleased.includes(k) && !x.held.some((h) => h.key === k))) continue;
       const rk = relKey(k, ctx.params, ctx.locals);
-      if (rk) base.releases.push({ lock: rk, kind: 'unknown', cls: lockClass(k, ctx.types) });
+      if (rk) base.releases.push({ lock: rk, kind: ctx.fieldKinds.get(keyField(k)) ?? 'unknown', cls: lockClass(k, ctx.types) });
     }
   }
   for (const a of annotationEffects(ann.acquires, ctx.params, ctx.fieldKinds)) if (!base.acquires.some((x) => x.lock === a.lock)) base.acquires.push(a);
   for (const a of annotationEffects(ann.releases, ctx.params, ctx.fieldKinds)) if (!base.releases.some((x) => x.lock === a.lock)) base.releases.push(a);
   for (const a of annotationEffects(ann.condAcquires, ctx.params, ctx.fieldKinds)) if (!base.condAcquires.some((x) => x.lock === a.lock)) base.condAcquires.push(a);
   base.mustHold = annotationEffects(ann.mustHold, ctx.params, ctx.fieldKinds);
-  void keyField;
-  void functionName;
 }

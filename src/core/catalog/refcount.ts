@@ -39,7 +39,7 @@ export interface RefOp {
   returnsObject?: boolean;
   /** Value added (for `refcount_add`: argument index of the amount, negative = constant 1). */
   amountArg?: number;
-  /** Only a refcount when the counter is refcount-like (atomic_t named *ref*/*count* or used with dec_and_test). */
+  /** Only a refcount when the counter is refcount-like (an atomic_t whose name says ref/count, or used with dec_and_test). */
   onlyIfRefLike?: boolean;
 }
 

@@ -422,6 +422,12 @@ function calleeName(fn: Node | null): string {
   return '*';
 }
 
+/** The xarray's own spinlock (`xa_lock(&x->xa)`), not in the lock catalog: true = acquire. */
+const XA_LOCKS: Record<string, boolean> = {
+  xa_lock: true, xa_lock_irq: true, xa_lock_bh: true, xa_lock_irqsave: true,
+  xa_unlock: false, xa_unlock_irq: false, xa_unlock_bh: false, xa_unlock_irqrestore: false,
+};
+
 function recordCall(s: FnState, call: Node, cond: boolean): void {
   const fnNode = call.childForFieldName('function');
   // guard(mutex)(&lock): the callee is itself a call `guard(T)`.
@@ -465,6 +471,9 @@ function recordCall(s: FnState, call: Node, cond: boolean): void {
   else if (c === 'rcu_read_unlock' || c === 'rcu_read_unlock_bh' || c === 'rcu_read_unlock_sched' || c === 'srcu_read_unlock') removeHeld(s, 'rcu');
   else if (s.ctx.cat.assertHeld.has(c) && a[0]) {
     if (!s.held.includes(a[0])) s.held.push(a[0]);
+  } else if (XA_LOCKS[c] !== undefined && a[0]) {
+    if (XA_LOCKS[c]) s.held.push(a[0]);
+    else removeHeld(s, a[0]);
   } else {
     const op = s.ctx.cat.lockOps.get(c);
     if (op && op.lockArg >= 0 && op.kind !== 'rcu') {

@@ -19,6 +19,8 @@ function annotatedFor(fa: FunctionAnalysis, key: string): boolean {
   });
 }
 
+const LOCKISH = /lock|acquire|grab|begin|enter|claim|reserve|hold|_get|get_|_start|prepare/i;
+
 function kindName(kind: string): string {
   return kind === 'unknown' ? 'lock' : kind;
 }
@@ -38,9 +40,11 @@ export function lockLeak(fa: FunctionAnalysis, file: string): Finding[] {
     const leaking: ExitRecord[] = precise.filter((e) => e.held.some((h) => h.key === key && !h.uncertain && !h.fromCaller));
     const releasing = precise.filter((e) => e.released.includes(key) && !e.held.some((h) => h.key === key));
     if (releasing.length === 0 || leaking.length === 0) continue; // wrapper, or never released here
-    // conditional lock functions: the lock is kept on success and dropped on every error return
-    if (leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) continue;
+    // conditional lock functions: the lock is kept on success (`return 0`) and dropped on every error return
     if (leaking.every((e) => e.retClass === 'success') && releasing.every((e) => e.retClass === 'error' || e.retClass === 'nonzero')) continue;
+    // lookup-and-lock functions returning an object with the lock held, NULL/ERR_PTR after unlocking: only
+    // when the name says so (`foo_get_locked`), otherwise it is the classic early return from a search loop
+    if (LOCKISH.test(fa.name) && leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) continue;
     leaking.sort((a, b) => a.at!.offset - b.at!.offset);
     const e = leaking[0]!;
     const h = e.held.find((x) => x.key === key && !x.uncertain)!;

@@ -114,6 +114,39 @@ suite('Refscope diagnostics in a real VS Code', function () {
     assert.strictEqual(back[0]!.range.start.line, leakLine);
   });
 
+  test('a burst of edits inside the debounce window is analysed once, in its final state', async () => {
+    const cfg = vscode.workspace.getConfiguration('refscope');
+    await cfg.update('debounceMs', 1500, vscode.ConfigurationTarget.Global);
+    await waitFor('refscope.debounceMs to apply', () => vscode.workspace.getConfiguration('refscope').get('debounceMs') === 1500);
+    // A settings change re-analyses open files at once: let that run finish before counting.
+    await new Promise((r) => setTimeout(r, 500));
+    const leakLine = lineOf(doc, 'return -ENOMEM;');
+    const original = doc.lineAt(leakLine).text;
+    const fixed = '\t\t{ mutex_unlock(&fd->lock); return -ENOMEM; }';
+    // Diagnostic counts of foo_dev.c as published: a spurious re-publish of the same state is
+    // harmless, an intermediate state (fixed, then broken again) must never be published.
+    const seen: number[] = [];
+    const sub = vscode.languages.onDidChangeDiagnostics((e) => {
+      if (e.uris.some((u) => u.toString() === doc.uri.toString())) seen.push(refscopeDiagnostics(doc.uri).length);
+    });
+    try {
+      // fixed, broken, fixed, broken, fixed: four intermediate states.
+      for (const text of [fixed, original, fixed, original, fixed]) await replaceLine(doc, leakLine, text);
+      assert.strictEqual(refscopeDiagnostics(doc.uri).length, 1, 'nothing is published before the debounce delay');
+      await waitFor('the final (fixed) state to be published', () => refscopeDiagnostics(doc.uri).length === 0);
+      await new Promise((r) => setTimeout(r, 500));
+      const states = seen.filter((n, i) => i === 0 || n !== seen[i - 1]);
+      const firstFixed = states.indexOf(0);
+      assert.ok(firstFixed >= 0 && states.slice(firstFixed).every((n) => n === 0),
+        `published states of foo_dev.c during one burst of edits: ${JSON.stringify(seen)}`);
+    } finally {
+      sub.dispose();
+      await replaceLine(doc, lineOf(doc, 'return -ENOMEM;'), original);
+      await cfg.update('debounceMs', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('the diagnostic to come back after restoring the file', () => refscopeDiagnostics(doc.uri).length === 1);
+  });
+
   test('refscope.disabledRules turns a rule off and back on', async () => {
     const cfg = vscode.workspace.getConfiguration('refscope');
     await cfg.update('disabledRules', ['lock-leak'], vscode.ConfigurationTarget.Global);

@@ -1,0 +1,710 @@
+/**
+ * The workspace index: per-file facts (facts.ts) merged into struct, function,
+ * call-graph, refcounted-type, lookup-structure and release-callback tables, plus
+ * learned refcount wrapper summaries (wrappers.ts). Pure: hosts hand in facts
+ * (extracted or read from their cache) and get back plain data.
+ *
+ * Naming:
+ * - types are spelled `struct foo` / `union foo` (typedefs resolved);
+ * - a field or lock "class" is `struct owner.field`, where `owner` is the
+ *   innermost struct that declares the field (`&dev->mode_config.lock` with
+ *   `dev` a `struct drm_device *` is `struct drm_mode_config.lock`); a global is
+ *   its own name; the RCU read side is `rcu`.
+ */
+import { indexCatalog, builtinCatalog, type CatalogIndex } from '../catalog/index';
+import { indexRefcountCatalog, refLikeFieldName, type ContainerKind, type ContainerOpKind, type CounterKind, type RefcountCatalogIndex } from '../catalog/refcount';
+import type { CallFact, FieldFact, FileFacts, FunctionFact, PrototypeFact, TypeRef } from './facts';
+import { learnSummaries, type RefSummary } from './wrappers';
+
+export interface StructDef {
+  name: string;
+  file: string;
+  line: number;
+  fields: FieldFact[];
+}
+
+export interface FunctionDef {
+  /** Unique id: `file:line`. */
+  id: string;
+  file: string;
+  fact: FunctionFact;
+}
+
+export interface RefcountedType {
+  type: string;
+  /** Field path of the counter from the type (`refcount`, `base.refcount`, `dev.kobj`). */
+  field: string;
+  kind: CounterKind;
+  /** The embedded refcounted type the count comes through (`struct drm_gem_object`), if not direct. */
+  via?: string;
+  /** Why an atomic_t counts as a refcount: `name` or `usage`. */
+  evidence?: string;
+}
+
+export interface Site {
+  fn: string;
+  file: string;
+  line: number;
+  /** Lock classes held at the site (`rcu` for an RCU read side). */
+  held: string[];
+  /** The primitive used. */
+  via: string;
+}
+
+export interface LookupStructure {
+  /** Class of the head: `struct drm_device.filelist`, or a global name. */
+  id: string;
+  kind: ContainerKind;
+  /** Where the head is declared (field or global), when known. */
+  declared?: { file: string; line: number };
+  /** Element types put in / found in it (when determinable), with the member linking them when it is a node. */
+  elements: { type: string; member?: string }[];
+  /** Declared `__rcu` or used with `_rcu` primitives / `rcu_dereference`. */
+  rcu: boolean;
+  publish: Site[];
+  unpublish: Site[];
+  lookup: Site[];
+  /** Lock classes held at every publish and unpublish site (empty when none is common). */
+  writeLocks: string[];
+  /** Lock classes (or `rcu`) held at every lookup/iterate site. */
+  readLocks: string[];
+}
+
+export interface ReleaseInfo {
+  name: string;
+  file: string;
+  line: number;
+  /** Refcounted types whose final put calls it. */
+  types: string[];
+  /** How it is invoked: the put primitives that name it, or `inline` after `*_dec_and_test`. */
+  via: string[];
+  /** Lock classes it takes (directly or through callees). */
+  locks: string[];
+  /** Lookup structures it unpublishes from. */
+  unpublishes: string[];
+  /** How the memory goes: any of `kfree`, `kfree_rcu`, `call_rcu`, `synchronize_rcu`. */
+  frees: string[];
+}
+
+export interface IndexStats {
+  files: number;
+  structs: number;
+  functions: number;
+  prototypes: number;
+  calls: number;
+  refcountedTypes: number;
+  lookupStructures: number;
+  releaseCallbacks: number;
+  getWrappers: number;
+  putWrappers: number;
+  returnsRef: number;
+  damagedFunctions: number;
+}
+
+export interface WorkspaceIndex {
+  files: string[];
+  structs: Map<string, StructDef>;
+  typedefs: Map<string, string>;
+  globals: Map<string, { file: string; line: number; type: TypeRef; rcu: boolean; static: boolean }>;
+  /** Definitions by name (several when static functions share a name). */
+  functions: Map<string, FunctionDef[]>;
+  prototypes: Map<string, { file: string; fact: PrototypeFact }>;
+  /** Callee name -> ids of the functions calling it. */
+  callers: Map<string, Set<string>>;
+  /** Function-pointer field -> functions assigned to it in initialisers. */
+  fptrTargets: Map<string, string[]>;
+  refcounted: Map<string, RefcountedType>;
+  lookups: Map<string, LookupStructure>;
+  releases: Map<string, ReleaseInfo>;
+  /** Learned refcount summaries by function id. */
+  summaries: Map<string, RefSummary>;
+  /** SLAB_TYPESAFE_BY_RCU caches (keys) and types. */
+  typesafeByRcu: string[];
+  stats: IndexStats;
+  /** Catalog tables (not serialised). */
+  cat: CatalogIndex;
+  rc: RefcountCatalogIndex;
+}
+
+/* ------------------------------------------------------------ types */
+
+export function normType(index: Pick<WorkspaceIndex, 'typedefs'>, t: string): string {
+  let cur = t.replace(/^const /, '');
+  for (let i = 0; i < 4; i++) {
+    const next = index.typedefs.get(cur);
+    if (!next || next === cur) break;
+    cur = next;
+  }
+  return cur;
+}
+
+export function fieldOf(index: WorkspaceIndex, type: string, field: string): FieldFact | undefined {
+  const s = index.structs.get(normType(index, type));
+  return s?.fields.find((f) => f.n === field);
+}
+
+const CONVERTERS = /^(container_of|container_of_const|list_entry|list_first_entry|list_first_entry_or_null|list_last_entry|list_next_entry|list_prev_entry|hlist_entry|hlist_entry_safe|rb_entry|rb_entry_safe|list_entry_rcu|list_first_or_null_rcu|llist_entry)\((.*)\)$/;
+
+/** Split a key at top-level dots: `a(b.c).d.e` -> [`a(b.c)`, `d`, `e`]. */
+function splitKey(k: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < k.length; i++) {
+    const ch = k[i];
+    if (ch === '(' || ch === '[') depth++;
+    else if (ch === ')' || ch === ']') depth--;
+    else if (ch === '.' && depth === 0) {
+      out.push(k.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(k.slice(start));
+  return out.map((p) => p.replace(/\[[^\]]*\]$/, ''));
+}
+
+function topArgs(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === '(' || ch === '[') depth++;
+    else if (ch === ')' || ch === ']') depth--;
+    else if (ch === ',' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+export interface KeyInfo {
+  /** Root variable (after seeing through container_of / one-argument converters). */
+  root: string | null;
+  /** Index of the parameter the root is, or -1. */
+  param: number;
+  /** Type of the root (pointer target), when known. */
+  rootType: string | null;
+  /** Field path after the root. */
+  path: string[];
+  /** Type of the whole key's value, when known. */
+  type: TypeRef | null;
+  /** Innermost owner struct of the last field, when the key ends in a field. */
+  owner: string | null;
+  /**
+   * Every field before the last is embedded (no pointer followed): the last field
+   * belongs to the root object itself. `false` when a pointer field is crossed
+   * (`state->fb->refcount`), `null` when a field's type is unknown.
+   */
+  inRoot: boolean | null;
+  /** The last field is itself embedded (p = 0): `&obj->base` names a part of the root object. */
+  lastEmbedded: boolean | null;
+}
+
+/** Resolve a key (lock-identity normal form) inside a function: root, parameter, types along the path. */
+export function resolveKey(index: WorkspaceIndex, fn: FunctionFact | null, key: string, aliases?: Map<string, string>): KeyInfo {
+  const parts = splitKey(key.replace(/^\*/, ''));
+  let head = parts[0] ?? '';
+  let type: TypeRef | null = null;
+  let root: string | null = null;
+  for (let i = 0; i < 3; i++) {
+    const conv = CONVERTERS.exec(head);
+    if (conv) {
+      const args = topArgs(conv[2]!);
+      const t = args[1]?.trim();
+      if (t) type = { t: normType(index, t.startsWith('struct') || t.startsWith('union') ? t.replace(/^(struct|union)(?=\w)/, '$1 ') : `struct ${t}`), p: 1 };
+      head = (args[0] ?? '').trim();
+      if (type) break;
+      continue;
+    }
+    const call = /^([A-Za-z_]\w*)\((.*)\)$/.exec(head);
+    if (call) {
+      const defs = index.functions.get(call[1]!);
+      const retT = defs?.[0]?.fact.ret ?? index.prototypes.get(call[1]!)?.fact.ret;
+      if (retT && retT.p > 0) type = { t: normType(index, retT.t), p: retT.p };
+      const args = topArgs(call[2]!);
+      head = args.length === 1 ? args[0]!.trim() : '';
+      if (type) break;
+      continue;
+    }
+    break;
+  }
+  if (/^[A-Za-z_]\w*$/.test(head)) root = head;
+  let param = -1;
+  if (root && fn) {
+    const aliased = aliases?.get(root);
+    const r = aliased ?? root;
+    param = fn.params.findIndex((p) => p.n === r);
+    if (!type) {
+      const v = fn.vars[root] ?? (param >= 0 ? fn.params[param] : undefined) ?? (aliased ? fn.params.find((p) => p.n === aliased) : undefined);
+      if (v) type = { t: normType(index, v.t), p: v.p };
+    }
+  }
+  if (root && !type) {
+    const g = index.globals.get(root);
+    if (g) type = { t: normType(index, g.type.t), p: g.type.p };
+  }
+  const rootType = type ? type.t : null;
+  let owner: string | null = null;
+  const path = parts.slice(1);
+  let inRoot: boolean | null = true;
+  let lastEmbedded: boolean | null = path.length ? null : true;
+  for (let i = 0; i < path.length; i++) {
+    if (!type) {
+      if (i < path.length - 1 && inRoot) inRoot = null;
+      owner = null;
+      lastEmbedded = null;
+      break;
+    }
+    owner = type.t;
+    const fd = fieldOf(index, type.t, path[i]!);
+    type = fd ? { t: normType(index, fd.t), p: fd.p } : null;
+    const embedded = fd ? fd.p === 0 && !fd.arr : null;
+    if (i < path.length - 1) {
+      if (embedded === false) inRoot = false;
+      else if (embedded === null && inRoot) inRoot = null;
+    } else lastEmbedded = embedded;
+  }
+  return { root, param, rootType, path, type, owner, inRoot, lastEmbedded };
+}
+
+/** The class of a key: `struct owner.field` for a field, the global's name, or null for a local. */
+export function keyClass(index: WorkspaceIndex, fn: FunctionFact | null, key: string): string | null {
+  if (key === 'rcu') return 'rcu';
+  const k = resolveKey(index, fn, key);
+  if (k.path.length && k.owner) return `${k.owner}.${k.path[k.path.length - 1]}`;
+  if (k.root && !k.path.length && (!fn || (!fn.vars[k.root] && !fn.params.some((p) => p.n === k.root)))) return k.root;
+  if (k.root && k.path.length && !fn?.vars[k.root] && !fn?.params.some((p) => p.n === k.root)) return `${k.root}.${k.path.join('.')}`;
+  return null;
+}
+
+/* ------------------------------------------------------------ merge */
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+/** Resolve a callee name from a caller's file: same file first, then a header, then a non-static definition. */
+export function resolveCallee(index: WorkspaceIndex, callerFile: string, name: string): FunctionDef | undefined {
+  const defs = index.functions.get(name);
+  if (!defs || defs.length === 0) return undefined;
+  if (defs.length === 1) return defs[0];
+  return defs.find((d) => d.file === callerFile) ?? defs.find((d) => d.file.endsWith('.h')) ?? defs.find((d) => !d.fact.static) ?? defs[0];
+}
+
+const CONTAINER_TYPES: Record<string, ContainerKind> = {
+  'struct list_head': 'list', 'struct hlist_head': 'hlist', 'struct hlist_nulls_head': 'hlist', 'struct idr': 'idr', 'struct xarray': 'xarray',
+  'struct rb_root': 'rbtree', 'struct rb_root_cached': 'rbtree', 'struct rhashtable': 'rhashtable', 'struct rhltable': 'rhashtable',
+  'struct radix_tree_root': 'radix', 'struct drm_vma_offset_manager': 'vma-offset', 'struct llist_head': 'llist',
+};
+
+/** Build the index from facts (any order; duplicates by file are the caller's business). */
+export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIndex {
+  const index: WorkspaceIndex = {
+    files: [],
+    structs: new Map(),
+    typedefs: new Map(),
+    globals: new Map(),
+    functions: new Map(),
+    prototypes: new Map(),
+    callers: new Map(),
+    fptrTargets: new Map(),
+    refcounted: new Map(),
+    lookups: new Map(),
+    releases: new Map(),
+    summaries: new Map(),
+    typesafeByRcu: [],
+    stats: {
+      files: 0, structs: 0, functions: 0, prototypes: 0, calls: 0, refcountedTypes: 0, lookupStructures: 0, releaseCallbacks: 0,
+      getWrappers: 0, putWrappers: 0, returnsRef: 0, damagedFunctions: 0,
+    },
+    cat: indexCatalog(builtinCatalog()),
+    rc: indexRefcountCatalog(),
+  };
+  const sorted = [...allFacts].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  for (const ff of sorted) {
+    index.files.push(ff.file);
+    for (const s of ff.structs) {
+      const prev = index.structs.get(s.name);
+      // Keep the definition with the most fields (forward declarations and config variants).
+      if (!prev || prev.fields.length < s.fields.length) index.structs.set(s.name, { name: s.name, file: ff.file, line: s.line, fields: s.fields });
+    }
+    for (const [k, v] of Object.entries(ff.typedefs)) if (!index.typedefs.has(k)) index.typedefs.set(k, v);
+    for (const g of ff.globals) {
+      const prev = index.globals.get(g.n);
+      if (!prev || prev.static) index.globals.set(g.n, { file: ff.file, line: g.line, type: { t: g.t, p: g.p }, rcu: g.rcu === 1, static: g.static === 1 });
+    }
+    for (const f of ff.functions) {
+      push(index.functions, f.name, { id: `${ff.file}:${f.line}`, file: ff.file, fact: f });
+      index.stats.calls += f.calls.length;
+      if (f.damaged) index.stats.damagedFunctions++;
+    }
+    for (const p of ff.prototypes) if (!index.prototypes.has(p.name)) index.prototypes.set(p.name, { file: ff.file, fact: p });
+    for (const [field, fn] of ff.fptrs) {
+      const l = index.fptrTargets.get(field);
+      if (!l) index.fptrTargets.set(field, [fn]);
+      else if (!l.includes(fn) && l.length < 64) l.push(fn);
+    }
+    index.typesafeByRcu.push(...ff.typesafeCaches);
+  }
+  for (const defs of index.functions.values()) {
+    for (const d of defs) {
+      for (const c of d.fact.calls) {
+        let s = index.callers.get(c.c);
+        if (!s) index.callers.set(c.c, (s = new Set()));
+        s.add(d.id);
+      }
+    }
+  }
+  findRefcounted(index);
+  index.summaries = learnSummaries(index);
+  findLookups(index);
+  findReleases(index);
+  const st = index.stats;
+  st.files = index.files.length;
+  st.structs = index.structs.size;
+  st.functions = [...index.functions.values()].reduce((n, l) => n + l.length, 0);
+  st.prototypes = index.prototypes.size;
+  st.refcountedTypes = index.refcounted.size;
+  st.lookupStructures = index.lookups.size;
+  st.releaseCallbacks = index.releases.size;
+  const w = learnedWrappers(index);
+  st.getWrappers = w.gets.length;
+  st.putWrappers = w.puts.length;
+  st.returnsRef = w.returnsRef.length;
+  return index;
+}
+
+/* ------------------------------------------------------------ refcounted types */
+
+const NOT_REFCOUNTED = new Set(['struct kref', 'struct refcount_struct', 'struct percpu_ref', 'struct kref_dummy']);
+
+function directCounter(index: WorkspaceIndex, f: FieldFact, usedAsRef: Set<string>, owner: string): { kind: CounterKind; evidence?: string } | null {
+  if (f.p !== 0 || f.arr) return null;
+  const t = normType(index, f.t);
+  if (t === 'struct kref') return { kind: 'kref' };
+  if (t === 'refcount_t' || t === 'struct refcount_struct') return { kind: 'refcount' };
+  if (t === 'struct percpu_ref') return { kind: 'percpu_ref' };
+  if (t === 'struct kobject') return { kind: 'kobject' };
+  if (t === 'struct device') return { kind: 'device' };
+  if (t === 'atomic_t' || t === 'atomic_long_t') {
+    if (usedAsRef.has(`${owner}.${f.n}`)) return { kind: 'atomic', evidence: 'usage' };
+    if (refLikeFieldName(f.n) && /ref/i.test(f.n)) return { kind: 'atomic', evidence: 'name' };
+  }
+  return null;
+}
+
+function findRefcounted(index: WorkspaceIndex): void {
+  // atomic_t fields used with dec_and_test / inc_not_zero anywhere.
+  const usedAsRef = new Set<string>();
+  for (const defs of index.functions.values()) {
+    for (const d of defs) {
+      for (const c of d.fact.calls) {
+        if (!/^atomic(_long)?_(dec_and_test|inc_not_zero|dec_and_lock|dec_and_mutex_lock|sub_and_test|dec_and_lock_irqsave|dec_and_raw_lock)$/.test(c.c)) continue;
+        const k = c.a[c.c.includes('sub_and_test') ? 1 : 0];
+        if (!k) continue;
+        const cls = keyClass(index, d.fact, k);
+        if (cls) usedAsRef.add(cls);
+      }
+    }
+  }
+  for (const s of index.structs.values()) {
+    if (NOT_REFCOUNTED.has(s.name)) continue;
+    for (const f of s.fields) {
+      const d = directCounter(index, f, usedAsRef, s.name);
+      if (d && (!index.refcounted.has(s.name) || rank(d.kind) < rank(index.refcounted.get(s.name)!.kind))) {
+        index.refcounted.set(s.name, { type: s.name, field: f.n, kind: d.kind, ...(d.evidence ? { evidence: d.evidence } : {}) });
+      }
+    }
+  }
+  // Embedded refcounted structs, to a fixpoint.
+  for (let round = 0; round < 8; round++) {
+    let changed = false;
+    for (const s of index.structs.values()) {
+      if (index.refcounted.has(s.name) || NOT_REFCOUNTED.has(s.name)) continue;
+      for (const f of s.fields) {
+        if (f.p !== 0 || f.arr) continue;
+        const inner = index.refcounted.get(normType(index, f.t));
+        if (inner && inner.type !== s.name) {
+          index.refcounted.set(s.name, { type: s.name, field: `${f.n}.${inner.field}`, kind: inner.kind, via: inner.via ?? inner.type });
+          changed = true;
+          break;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+}
+
+function rank(k: CounterKind): number {
+  return ({ kref: 0, refcount: 1, percpu_ref: 2, atomic: 3, kobject: 4, device: 5 } as Record<CounterKind, number>)[k];
+}
+
+/* ------------------------------------------------------------ lookup structures */
+
+function lookupEntry(index: WorkspaceIndex, id: string, kind: ContainerKind): LookupStructure {
+  let l = index.lookups.get(id);
+  if (!l) {
+    l = { id, kind, elements: [], rcu: false, publish: [], unpublish: [], lookup: [], writeLocks: [], readLocks: [] };
+    index.lookups.set(id, l);
+  }
+  return l;
+}
+
+function heldClasses(index: WorkspaceIndex, fn: FunctionFact, c: CallFact): string[] {
+  const out: string[] = [];
+  for (const h of c.h ?? []) {
+    const cls = h === 'rcu' ? 'rcu' : keyClass(index, fn, h) ?? h;
+    if (!out.includes(cls)) out.push(cls);
+  }
+  return out;
+}
+
+function addElement(l: LookupStructure, type: string | null, member?: string): void {
+  if (!type || type === 'void' || l.elements.length >= 16) return;
+  if (!l.elements.some((e) => e.type === type && e.member === member)) l.elements.push(member ? { type, member } : { type });
+}
+
+function intersect(sites: Site[]): string[] {
+  if (sites.length === 0) return [];
+  let acc = sites[0]!.held.slice();
+  for (const s of sites.slice(1)) acc = acc.filter((h) => s.held.includes(h));
+  return acc;
+}
+
+const MAX_SITES = 64;
+
+const NODE_TYPES = /^struct (list_head|hlist_node|hlist_nulls_node|rb_node|llist_node|rhash_head|rhlist_head|drm_vma_offset_node|drm_mm_node)$/;
+
+/** Containers whose elements are linked through `owner.member`. */
+export function containersOfMember(index: WorkspaceIndex, owner: string, member: string): LookupStructure[] {
+  return [...index.lookups.values()].filter((l) => l.elements.some((e) => e.type === owner && e.member === member));
+}
+
+function findLookups(index: WorkspaceIndex): void {
+  const rc = index.rc;
+  /** Node-only operations (`list_del(&obj->node)`) by `owner|member`, attached to containers holding that member. */
+  const orphans = new Map<string, { op: ContainerOpKind; site: Site }[]>();
+  // Declared heads: struct fields and globals of a container type, and __rcu pointers.
+  for (const s of index.structs.values()) {
+    for (const f of s.fields) {
+      const t = normType(index, f.t);
+      const kind = f.p === 0 ? CONTAINER_TYPES[t] : undefined;
+      if (kind && !f.arr) {
+        if (t === 'struct list_head' && !/list|head|entries|objects|queue|pending|clients|free|active|lru|items|all/i.test(f.n)) continue; // list nodes, not heads
+        lookupEntry(index, `${s.name}.${f.n}`, kind).declared = { file: s.file, line: 0 };
+      } else if (f.rcu && f.p > 0) {
+        const l = lookupEntry(index, `${s.name}.${f.n}`, 'rcu-pointer');
+        l.rcu = true;
+        l.declared = { file: s.file, line: 0 };
+        if (t.startsWith('struct ')) addElement(l, t);
+      }
+    }
+  }
+  for (const [name, g] of index.globals) {
+    const kind = g.type.p === 0 ? CONTAINER_TYPES[normType(index, g.type.t)] : undefined;
+    if (kind) lookupEntry(index, name, kind).declared = { file: g.file, line: g.line };
+    else if (g.rcu && g.type.p > 0) {
+      const l = lookupEntry(index, name, 'rcu-pointer');
+      l.rcu = true;
+      l.declared = { file: g.file, line: g.line };
+    }
+  }
+  for (const defs of index.functions.values()) {
+    for (const d of defs) {
+      const fn = d.fact;
+      for (const c of fn.calls) {
+        if (rc.rcuDereference.has(c.c) && c.a[0]) {
+          const cls = keyClass(index, fn, c.a[0]);
+          if (cls) {
+            const l = lookupEntry(index, cls, 'rcu-pointer');
+            l.rcu = true;
+            if (l.lookup.length < MAX_SITES) l.lookup.push({ fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c });
+            if (c.s) {
+              const v = resolveKey(index, fn, c.s);
+              if (v.type && v.type.p > 0) addElement(l, v.type.t);
+            }
+          }
+          continue;
+        }
+        const op = rc.containerOps.get(c.c);
+        if (!op) continue;
+        let headKey = op.headArg >= 0 ? c.a[op.headArg] : undefined;
+        if (op.container === 'list' && op.op === 'lookup') headKey = c.a[0];
+        if (!headKey) {
+          // `list_del(&obj->node)`: the container is found later through the element's member.
+          const e = op.elemIsNode && c.a[op.elemArg] ? resolveKey(index, fn, c.a[op.elemArg]!) : null;
+          if (e?.owner && e.path.length) {
+            const k = `${e.owner}|${e.path[e.path.length - 1]}`;
+            const site: Site = { fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c };
+            const l = orphans.get(k);
+            if (!l) orphans.set(k, [{ op: op.op, site }]);
+            else if (l.length < MAX_SITES) l.push({ op: op.op, site });
+          }
+          continue;
+        }
+        const id = keyClass(index, fn, headKey);
+        if (!id) continue;
+        const l = lookupEntry(index, id, op.container);
+        if (op.rcu || (c.h ?? []).includes('rcu')) l.rcu = l.rcu || op.rcu === true;
+        const site: Site = { fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c };
+        const list = op.op === 'insert' ? l.publish : op.op === 'remove' ? l.unpublish : l.lookup;
+        if (list.length < MAX_SITES) list.push(site);
+        // Element type.
+        if (op.elemArg >= 0 && c.a[op.elemArg]) {
+          const e = resolveKey(index, fn, c.a[op.elemArg]!);
+          if (op.elemIsNode && e.path.length && e.owner) addElement(l, e.owner, e.path[e.path.length - 1]);
+          else if (!op.elemIsNode && e.type && (e.type.p > 0 || op.op === 'iterate')) {
+            const member = op.op === 'iterate' && op.container !== 'idr' && op.container !== 'xarray' ? c.a[op.elemArg + 2] : undefined;
+            addElement(l, e.type.t, member);
+          }
+        } else if (op.returnsElem && c.s) {
+          const v = resolveKey(index, fn, c.s);
+          if (v.type && v.type.p > 0 && !NODE_TYPES.test(v.type.t)) addElement(l, v.type.t);
+        }
+      }
+    }
+  }
+  if (orphans.size) {
+    for (const l of index.lookups.values()) {
+      for (const e of l.elements) {
+        if (!e.member) continue;
+        for (const o of orphans.get(`${e.type}|${e.member}`) ?? []) {
+          const list = o.op === 'insert' ? l.publish : o.op === 'remove' ? l.unpublish : l.lookup;
+          if (list.length < MAX_SITES && !list.some((x) => x.file === o.site.file && x.line === o.site.line)) list.push(o.site);
+        }
+      }
+    }
+  }
+  for (const l of index.lookups.values()) {
+    l.writeLocks = intersect([...l.publish, ...l.unpublish]);
+    l.readLocks = intersect(l.lookup);
+    if (l.readLocks.includes('rcu')) l.rcu = true;
+  }
+  // Drop declared heads never used with a primitive and with no declared rcu: they are noise for the rules.
+  for (const [id, l] of index.lookups) {
+    if (!l.publish.length && !l.unpublish.length && !l.lookup.length && !l.rcu && l.kind === 'list') index.lookups.delete(id);
+  }
+}
+
+/* ------------------------------------------------------------ release callbacks */
+
+function bareName(k: string): string {
+  return k.replace(/^&/, '').replace(/^\((\w+)\)$/, '$1');
+}
+
+function findReleases(index: WorkspaceIndex): void {
+  const rc = index.rc;
+  const addRelease = (name: string, callerFile: string, type: string | null, via: string) => {
+    const def = resolveCallee(index, callerFile, name);
+    if (!def) return;
+    let r = index.releases.get(name);
+    if (!r) {
+      r = { name, file: def.file, line: def.fact.line, types: [], via: [], locks: [], unpublishes: [], frees: [] };
+      describeRelease(index, def, r);
+      index.releases.set(name, r);
+    }
+    if (type && !r.types.includes(type)) r.types.push(type);
+    if (!r.via.includes(via)) r.via.push(via);
+  };
+  for (const defs of index.functions.values()) {
+    for (const d of defs) {
+      const fn = d.fact;
+      for (const c of fn.calls) {
+        const op = rc.refOps.get(c.c);
+        if (!op || op.effect !== 'put-release') continue;
+        const counter = c.a[op.counterArg];
+        const k = counter ? resolveKey(index, fn, counter) : null;
+        const type = k?.owner ?? null;
+        if (op.releaseArg !== undefined) {
+          const rel = c.a[op.releaseArg];
+          if (rel && /^&?\(?[A-Za-z_]\w*\)?$/.test(rel)) addRelease(bareName(rel), d.file, type, c.c);
+        } else if (c.cond && fn.calls.some((o) => rc.frees.has(o.c) || rc.rcuOps.has(o.c))) {
+          addRelease(fn.name, d.file, type, `inline:${c.c}`);
+        }
+      }
+    }
+  }
+}
+
+function describeRelease(index: WorkspaceIndex, def: FunctionDef, r: ReleaseInfo): void {
+  const rc = index.rc;
+  const seen = new Set<string>();
+  const visit = (d: FunctionDef, depth: number) => {
+    if (seen.has(d.id) || seen.size > 48) return;
+    seen.add(d.id);
+    for (const c of d.fact.calls) {
+      const lop = index.cat.lockOps.get(c.c);
+      if (lop && lop.op === 'acquire' && lop.lockArg >= 0 && c.a[lop.lockArg]) {
+        const cls = keyClass(index, d.fact, c.a[lop.lockArg]!) ?? c.a[lop.lockArg]!;
+        if (!r.locks.includes(cls)) r.locks.push(cls);
+      }
+      const cop = rc.containerOps.get(c.c);
+      if (cop && cop.op === 'remove') {
+        const head = cop.headArg >= 0 ? c.a[cop.headArg] : undefined;
+        let id: string | null = head ? keyClass(index, d.fact, head) : null;
+        if (!id && cop.elemIsNode && c.a[cop.elemArg]) {
+          const e = resolveKey(index, d.fact, c.a[cop.elemArg]!);
+          if (e.owner && e.path.length) {
+            const holders = containersOfMember(index, e.owner, e.path[e.path.length - 1]!);
+            for (const h of holders) if (!r.unpublishes.includes(h.id)) r.unpublishes.push(h.id);
+            if (!holders.length) id = `${cop.container}:${e.owner}.${e.path[e.path.length - 1]}`;
+          }
+        }
+        if (id && !r.unpublishes.includes(id)) r.unpublishes.push(id);
+      }
+      const rop = rc.rcuOps.get(c.c);
+      const free = rc.frees.get(c.c);
+      const how = rop ? rop.kind : free ? (free.deferred ? 'kfree_rcu' : 'kfree') : null;
+      if (how && how !== 'rcu_barrier' && !r.frees.includes(how)) r.frees.push(how);
+      if (depth < 3 && !lop && !cop && !rop && !free) {
+        if (c.c.startsWith('->')) {
+          for (const t of (index.fptrTargets.get(c.c.slice(2)) ?? []).slice(0, 6)) {
+            const td = resolveCallee(index, d.file, t);
+            if (td) visit(td, depth + 2);
+          }
+        } else {
+          const cd = resolveCallee(index, d.file, c.c);
+          if (cd) visit(cd, depth + 1);
+        }
+      }
+    }
+  };
+  visit(def, 0);
+}
+
+/* ------------------------------------------------------------ queries */
+
+export interface LearnedWrappers {
+  /** Functions that take a reference on a parameter (+1, or +1 if non-zero with the result returned). */
+  gets: string[];
+  /** Functions that drop a reference on a parameter. */
+  puts: string[];
+  /** Functions returning a new reference (allocation, get, lookup-and-get). */
+  returnsRef: string[];
+}
+
+export function learnedWrappers(index: WorkspaceIndex): LearnedWrappers {
+  const gets = new Set<string>();
+  const puts = new Set<string>();
+  const returnsRef = new Set<string>();
+  for (const s of index.summaries.values()) {
+    if (s.params.some((p) => p.effect === 'get' || p.effect === 'cond-get')) gets.add(s.name);
+    if (s.params.some((p) => p.effect === 'put')) puts.add(s.name);
+    if (s.returnsRef) returnsRef.add(s.name);
+  }
+  const sort = (x: Set<string>) => [...x].sort();
+  return { gets: sort(gets), puts: sort(puts), returnsRef: sort(returnsRef) };
+}
+
+/** The summary of the function `name` as seen from `fromFile` (same-file static first). */
+export function summaryOf(index: WorkspaceIndex, name: string, fromFile = ''): RefSummary | undefined {
+  const d = resolveCallee(index, fromFile, name);
+  return d ? index.summaries.get(d.id) : undefined;
+}
+
+export type { RefSummary, ContainerOpKind };

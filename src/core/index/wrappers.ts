@@ -1,0 +1,283 @@
+/**
+ * Learned refcount summaries (issue 3 §3, the syntactic part): per function, the
+ * effect on each pointer parameter's refcount and whether it returns a new
+ * reference, learned bottom-up over the call graph from the catalog primitives
+ * (catalog/refcount.ts) and the summaries of callees, with a worklist fixpoint
+ * that terminates on recursion (each function is recomputed a bounded number of
+ * times). Nothing is listed by hand: `drm_gem_object_get` is a get wrapper
+ * because its body does `kref_get(&obj->refcount)`, and `i915_gem_object_put`
+ * is a put wrapper because it calls `__drm_gem_object_put(&obj->base)`, itself
+ * a put wrapper.
+ *
+ * The analysis is per function, not per path: gets and puts on a parameter are
+ * counted along the body (a put under `if (obj)` counts as a put); a
+ * get-unless-zero whose result is returned or tested makes a conditional get.
+ */
+import type { CallFact, FunctionFact } from './facts';
+import type { FunctionDef, WorkspaceIndex } from './workspace';
+import { resolveCallee, resolveKey, type KeyInfo } from './workspace';
+import { refLikeFieldName } from '../catalog/refcount';
+
+export type ParamEffect = 'get' | 'put' | 'cond-get' | 'none';
+export type ReturnsRef = 'alloc' | 'get' | 'lookup-get' | 'cond-get';
+
+export interface ParamSummary {
+  index: number;
+  name: string;
+  effect: ParamEffect;
+  /** Counter class touched (`struct drm_gem_object.refcount`) when known. */
+  counter?: string;
+  /** The primitive or wrapper that has the effect. */
+  via: string;
+  line: number;
+}
+
+export interface RefSummary {
+  id: string;
+  name: string;
+  file: string;
+  line: number;
+  /** Only parameters with an effect are listed. */
+  params: ParamSummary[];
+  returnsRef?: ReturnsRef;
+  returnsVia?: string;
+  /** Release callback named by a kref_put-style call on a parameter. */
+  release?: string;
+}
+
+const CONVERTER_CALL = /^(container_of|container_of_const|to_[a-z0-9_]+|[a-z0-9_]+_to_[a-z0-9_]+)$/;
+const LOOKUP_NAMES = /lookup|find|search|_get_next|idr_find|xa_load/;
+
+interface Effect {
+  param: number;
+  kind: 'get' | 'put' | 'cond-get';
+  counter?: string;
+  via: string;
+  line: number;
+  call: CallFact;
+}
+
+function aliasesOf(index: WorkspaceIndex, fn: FunctionFact): Map<string, string> {
+  const aliases = new Map<string, string>();
+  for (const c of fn.calls) {
+    if (!c.s || !/^[A-Za-z_]\w*$/.test(c.s) || !CONVERTER_CALL.test(c.c) || !c.a[0]) continue;
+    const k = resolveKey(index, fn, c.a[0], aliases);
+    if (k.param >= 0 && k.root) aliases.set(c.s, fn.params[k.param]!.n);
+  }
+  return aliases;
+}
+
+function isRefLikeCounter(index: WorkspaceIndex, owner: string | null, field: string | undefined): boolean {
+  if (!field) return false;
+  if (owner) {
+    const rt = index.refcounted.get(owner);
+    if (rt && rt.field === field) return true;
+  }
+  return refLikeFieldName(field);
+}
+
+/** Effects of one call on the function's parameters and variables: [argKey, kind, counter, via]. */
+interface CallEffect {
+  key: string;
+  kind: Effect['kind'];
+  counter?: string;
+  via: string;
+  release?: string;
+  /** The key is a counter field (`obj.refcount`) rather than the object (`obj`, `&obj->base`). */
+  isCounter: boolean;
+}
+
+function callEffects(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summaries: Map<string, RefSummary>): CallEffect[] {
+  const out: CallEffect[] = [];
+  const op = index.rc.refOps.get(c.c);
+  if (op) {
+    const k = c.a[op.counterArg];
+    if (!k) return out;
+    let counter: string | undefined;
+    if (!op.objectArg) {
+      const r = resolveKey(index, def.fact, k);
+      const field = r.path[r.path.length - 1];
+      if (op.onlyIfRefLike && !isRefLikeCounter(index, r.owner, field)) return out;
+      if (r.owner && field) counter = `${r.owner}.${field}`;
+    }
+    const kind = op.effect === 'get' ? 'get' : op.effect === 'get-unless-zero' ? 'cond-get' : op.effect === 'put' || op.effect === 'put-release' || op.effect === 'kill' ? 'put' : null;
+    if (!kind) return out;
+    const release = op.releaseArg !== undefined ? c.a[op.releaseArg]?.replace(/^&/, '') : undefined;
+    out.push({ key: k, kind, ...(counter ? { counter } : {}), via: c.c, ...(release ? { release } : {}), isCounter: !op.objectArg });
+    return out;
+  }
+  if (c.c.startsWith('->') || c.c === '*') return out;
+  const callee = resolveCallee(index, def.file, c.c);
+  if (!callee || callee.id === def.id) return out;
+  const s = summaries.get(callee.id);
+  if (!s) return out;
+  for (const p of s.params) {
+    const k = c.a[p.index];
+    if (!k || p.effect === 'none') continue;
+    out.push({ key: k, kind: p.effect, ...(p.counter ? { counter: p.counter } : {}), via: c.c, isCounter: false });
+  }
+  return out;
+}
+
+/**
+ * Does the key name the root variable's own object (so an effect on it is an
+ * effect on the root)? A counter key must reach its counter field without
+ * following a pointer (`obj->base.refcount`, not `state->fb->refcount`); an
+ * object key must be the root itself or an embedded part (`obj`, `&obj->base`).
+ */
+function ownsObject(r: KeyInfo, isCounter: boolean): boolean {
+  if (!r.root) return false;
+  if (r.path.length === 0) return true;
+  if (isCounter) return r.path.length === 1 || r.inRoot === true;
+  return r.inRoot === true && r.lastEmbedded === true;
+}
+
+function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<string, RefSummary>): RefSummary {
+  const fn = def.fact;
+  const summary: RefSummary = { id: def.id, name: fn.name, file: def.file, line: fn.line, params: [] };
+  if (fn.calls.length === 0) return summary;
+  const aliases = aliasesOf(index, fn);
+  const effects: Effect[] = [];
+  /** Effects on local variables (for returned references). */
+  const varEffects = new Map<string, { kind: Effect['kind']; via: string }[]>();
+  const returnsVoid = fn.ret.t === 'void' && fn.ret.p === 0;
+  let release: string | undefined;
+  for (const c of fn.calls) {
+    for (const e of callEffects(index, def, c, summaries)) {
+      const r = resolveKey(index, fn, e.key, aliases);
+      if (!ownsObject(r, e.isCounter)) continue;
+      if (r.param >= 0) {
+        let kind = e.kind;
+        if (kind === 'cond-get' && !(c.ret || c.cond || c.s) ) kind = 'get'; // result ignored: acts as a get (and another rule flags it)
+        if (kind === 'cond-get' && returnsVoid) kind = 'get';
+        effects.push({ param: r.param, kind, ...(e.counter ? { counter: e.counter } : {}), via: e.via, line: c.l, call: c });
+        if (e.release && kind === 'put') release = e.release;
+      } else if (r.root) {
+        let l = varEffects.get(r.root);
+        if (!l) varEffects.set(r.root, (l = []));
+        l.push({ kind: e.kind, via: e.via });
+      }
+    }
+  }
+  const byParam = new Map<number, Effect[]>();
+  for (const e of effects) {
+    const l = byParam.get(e.param);
+    if (l) l.push(e);
+    else byParam.set(e.param, [e]);
+  }
+  for (const [pi, list] of [...byParam].sort((a, b) => a[0] - b[0])) {
+    const gets = list.filter((e) => e.kind === 'get').length;
+    const puts = list.filter((e) => e.kind === 'put').length;
+    const conds = list.filter((e) => e.kind === 'cond-get');
+    let effect: ParamEffect = 'none';
+    let first: Effect | undefined;
+    if (conds.length && puts === 0 && gets === 0) {
+      effect = 'cond-get';
+      first = conds[0];
+    } else if (gets > puts) {
+      effect = 'get';
+      first = list.find((e) => e.kind === 'get');
+    } else if (puts > gets) {
+      effect = 'put';
+      first = list.find((e) => e.kind === 'put');
+    }
+    if (effect === 'none' || !first) continue;
+    summary.params.push({
+      index: pi, name: fn.params[pi]!.n, effect, via: first.via, line: first.line, ...(first.counter ? { counter: first.counter } : {}),
+    });
+  }
+  if (release && summary.params.some((p) => p.effect === 'put')) summary.release = release;
+  // Returned references.
+  if (fn.ret.p > 0) {
+    for (const r of fn.returns) {
+      const got = returnedRef(index, def, r, varEffects, summaries);
+      if (got) {
+        summary.returnsRef = got.kind;
+        summary.returnsVia = got.via;
+        break;
+      }
+    }
+  }
+  return summary;
+}
+
+function returnedRef(
+  index: WorkspaceIndex, def: FunctionDef, r: string, varEffects: Map<string, { kind: Effect['kind']; via: string }[]>, summaries: Map<string, RefSummary>,
+): { kind: ReturnsRef; via: string } | null {
+  const fn = def.fact;
+  const direct = /^([A-Za-z_]\w*)\(/.exec(r);
+  if (direct) {
+    const name = direct[1]!;
+    const op = index.rc.refOps.get(name);
+    if (op?.returnsObject) return { kind: op.effect === 'get-unless-zero' ? 'cond-get' : 'get', via: name };
+    const callee = resolveCallee(index, def.file, name);
+    const s = callee && callee.id !== def.id ? summaries.get(callee.id) : undefined;
+    if (s?.returnsRef) return { kind: s.returnsRef, via: name };
+    return null;
+  }
+  if (!/^[A-Za-z_]\w*$/.test(r)) return null;
+  const assigned = fn.calls.filter((c) => c.s === r);
+  const isLookup = (c: CallFact) => index.rc.containerOps.get(c.c)?.returnsElem === true || LOOKUP_NAMES.test(c.c);
+  const fromLookup = assigned.some((c) => isLookup(c)
+    || (CONVERTER_CALL.test(c.c) && !!c.a[0] && fn.calls.some((o) => o.s === c.a[0] && isLookup(o))))
+    || fn.calls.some((c) => c.it === 1 && c.a.includes(r));
+  const eff = varEffects.get(r) ?? [];
+  if (eff.some((e) => e.kind === 'get')) return { kind: fromLookup ? 'lookup-get' : 'get', via: eff.find((e) => e.kind === 'get')!.via };
+  if (eff.some((e) => e.kind === 'cond-get')) return { kind: fromLookup ? 'lookup-get' : 'cond-get', via: eff.find((e) => e.kind === 'cond-get')!.via };
+  for (const c of assigned) {
+    const op = index.rc.refOps.get(c.c);
+    if (op?.returnsObject) return { kind: 'get', via: c.c };
+    if (index.rc.allocs.has(c.c)) {
+      const v = resolveKey(index, fn, r);
+      if (v.type && index.refcounted.has(v.type.t)) return { kind: 'alloc', via: c.c };
+      continue;
+    }
+    const callee = resolveCallee(index, def.file, c.c);
+    const s = callee && callee.id !== def.id ? summaries.get(callee.id) : undefined;
+    if (s?.returnsRef) return { kind: s.returnsRef, via: c.c };
+  }
+  return null;
+}
+
+function same(a: RefSummary | undefined, b: RefSummary): boolean {
+  if (!a) return b.params.length === 0 && !b.returnsRef;
+  if (a.returnsRef !== b.returnsRef || a.params.length !== b.params.length) return false;
+  return a.params.every((p, i) => p.index === b.params[i]!.index && p.effect === b.params[i]!.effect);
+}
+
+const MAX_VISITS = 8;
+
+/** Learn summaries for every definition in the index (worklist fixpoint over the call graph). */
+export function learnSummaries(index: WorkspaceIndex): Map<string, RefSummary> {
+  const summaries = new Map<string, RefSummary>();
+  const byId = new Map<string, FunctionDef>();
+  for (const defs of index.functions.values()) for (const d of defs) byId.set(d.id, d);
+  // Bottom-up start: functions with fewer resolvable callees first (leaves before wrappers).
+  const order = [...byId.values()].sort((a, b) => a.fact.calls.length - b.fact.calls.length || (a.id < b.id ? -1 : 1));
+  const queue: FunctionDef[] = order.filter((d) => d.fact.params.length > 0 || d.fact.ret.p > 0);
+  const queued = new Set(queue.map((d) => d.id));
+  const visits = new Map<string, number>();
+  for (let qi = 0; qi < queue.length; qi++) {
+    const d = queue[qi]!;
+    queued.delete(d.id);
+    const n = (visits.get(d.id) ?? 0) + 1;
+    visits.set(d.id, n);
+    if (n > MAX_VISITS) continue;
+    const next = summarize(index, d, summaries);
+    const prev = summaries.get(d.id);
+    if (same(prev, next)) {
+      if (!prev && (next.params.length || next.returnsRef)) summaries.set(d.id, next);
+      continue;
+    }
+    if (next.params.length || next.returnsRef) summaries.set(d.id, next);
+    else summaries.delete(d.id);
+    for (const callerId of index.callers.get(d.fact.name) ?? []) {
+      if (queued.has(callerId)) continue;
+      const cd = byId.get(callerId);
+      if (!cd) continue;
+      queued.add(callerId);
+      queue.push(cd);
+    }
+  }
+  return summaries;
+}

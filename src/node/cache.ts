@@ -1,0 +1,102 @@
+/**
+ * Node host of the index's facts cache: one JSON file per source content under
+ * a cache directory (default `<root>/.refscope-cache`, or
+ * `$XDG_CACHE_HOME/refscope` when no root is given), named by
+ * sha256(FACTS_VERSION + path + text). Entries are written to a temporary file
+ * and renamed into place (atomic on POSIX), so a crash never leaves a partial
+ * entry; an unreadable, truncated or foreign entry is ignored (and rewritten by
+ * the next store). Nothing here throws on cache trouble: the cache is an
+ * optimisation only.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { FACTS_VERSION, type FactsCache, type FileFacts } from '../core/index/index';
+
+export function defaultCacheDir(root?: string): string {
+  if (root) return join(root, '.refscope-cache');
+  const xdg = process.env['XDG_CACHE_HOME'];
+  return join(xdg && xdg.length ? xdg : join(homedir(), '.cache'), 'refscope');
+}
+
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  /** Entries present but unreadable (corrupt, truncated, other version): ignored and rebuilt. */
+  corrupt: number;
+  writes: number;
+  writeErrors: number;
+}
+
+let tmpCounter = 0;
+
+export class NodeFactsCache implements FactsCache {
+  readonly counters: CacheCounters = { hits: 0, misses: 0, corrupt: 0, writes: 0, writeErrors: 0 };
+  private readonly made = new Set<string>();
+
+  constructor(readonly dir: string) {}
+
+  /** Content key: sha256 over the analyser version, the file label and the text. */
+  keyOf(file: string, text: string): string {
+    return createHash('sha256').update(`refscope-facts-v${FACTS_VERSION}\0${file}\0`).update(text).digest('hex');
+  }
+
+  pathOf(file: string, text: string): string {
+    const k = this.keyOf(file, text);
+    return join(this.dir, k.slice(0, 2), `${k.slice(2)}.json`);
+  }
+
+  load(file: string, text: string): FileFacts | undefined {
+    const p = this.pathOf(file, text);
+    let raw: string;
+    try {
+      raw = readFileSync(p, 'utf8');
+    } catch {
+      this.counters.misses++;
+      return undefined;
+    }
+    try {
+      const v = JSON.parse(raw) as unknown;
+      if (isFacts(v) && v.version === FACTS_VERSION && v.file === file) {
+        this.counters.hits++;
+        return v;
+      }
+    } catch {
+      // fall through: corrupt entry
+    }
+    this.counters.corrupt++;
+    this.counters.misses++;
+    return undefined;
+  }
+
+  store(file: string, text: string, facts: FileFacts): void {
+    const p = this.pathOf(file, text);
+    const sub = p.slice(0, p.lastIndexOf('/'));
+    const tmp = `${p}.${process.pid}.${tmpCounter++}.tmp`;
+    try {
+      if (!this.made.has(sub)) {
+        mkdirSync(sub, { recursive: true });
+        this.made.add(sub);
+      }
+      writeFileSync(tmp, JSON.stringify(facts));
+      renameSync(tmp, p);
+      this.counters.writes++;
+    } catch {
+      this.counters.writeErrors++;
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // nothing to clean
+      }
+    }
+  }
+}
+
+function isFacts(v: unknown): v is FileFacts {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o['version'] === 'number' && typeof o['file'] === 'string' && Array.isArray(o['structs']) && Array.isArray(o['functions'])
+    && Array.isArray(o['globals']) && Array.isArray(o['prototypes']) && Array.isArray(o['fptrs']) && Array.isArray(o['typesafeCaches'])
+    && typeof o['typedefs'] === 'object' && o['typedefs'] !== null && typeof o['stats'] === 'object' && o['stats'] !== null;
+}

@@ -1,0 +1,185 @@
+/**
+ * Workspace index over hand-written kernel-style fixtures (test/fixtures/index),
+ * parsed with the real WASM grammar: refcounted types, learned get/put wrappers
+ * across files, wrapper of wrapper, recursion, lookup structures with their
+ * protection and publish/unpublish sites, release callbacks, the seed's GEM case.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeParser } from '../../src/node/assets';
+import {
+  buildWorkspaceIndex, extractFileFacts, learnedWrappers, summaryOf, type FileFacts, type WorkspaceIndex,
+} from '../../src/core/index/index';
+
+const DIR = join(__dirname, '..', 'fixtures', 'index');
+const FILES = ['foo.h', 'foo.c', 'gem.c'];
+
+let cached: { facts: FileFacts[]; index: WorkspaceIndex } | undefined;
+async function fixtureIndex(): Promise<{ facts: FileFacts[]; index: WorkspaceIndex }> {
+  if (cached) return cached;
+  const parser = await nodeParser();
+  const facts = FILES.map((f) => extractFileFacts(parser, readFileSync(join(DIR, f), 'utf8'), `fixtures/${f}`));
+  cached = { facts, index: buildWorkspaceIndex(facts) };
+  return cached;
+}
+
+test('facts are plain JSON and round-trip unchanged', async () => {
+  const { facts } = await fixtureIndex();
+  const again = JSON.parse(JSON.stringify(facts)) as FileFacts[];
+  assert.deepEqual(again, facts);
+  const header = facts[0]!;
+  const get = header.functions.find((f) => f.name === 'foo_get');
+  assert.ok(get, 'static inline functions in headers are definitions');
+  assert.equal(get.inline, 1);
+  assert.deepEqual(get.params, [{ n: 'obj', t: 'struct foo', p: 1 }]);
+  assert.deepEqual(get.calls.map((c) => [c.c, c.a]), [['kref_get', ['obj.ref']]]);
+  const foo = header.structs.find((s) => s.name === 'struct foo');
+  assert.deepEqual(foo?.fields.slice(0, 2), [{ n: 'ref', t: 'struct kref', p: 0 }, { n: 'node', t: 'struct list_head', p: 0 }]);
+});
+
+test('refcounted types: direct kref, embedded base, atomic_t used with dec_and_test', async () => {
+  const { index } = await fixtureIndex();
+  assert.deepEqual(index.refcounted.get('struct foo'), { type: 'struct foo', field: 'ref', kind: 'kref' });
+  assert.deepEqual(index.refcounted.get('struct bar'), { type: 'struct bar', field: 'base.ref', kind: 'kref', via: 'struct foo' });
+  assert.equal(index.refcounted.get('struct gem_object')?.field, 'refcount');
+  assert.equal(index.refcounted.has('struct foo_dev'), false);
+  assert.equal(index.refcounted.has('struct holder'), false, 'a pointer to a refcounted object does not make the holder refcounted');
+});
+
+test('get/put wrappers are learned from their bodies, across files and through wrappers of wrappers', async () => {
+  const { index } = await fixtureIndex();
+  const w = learnedWrappers(index);
+  for (const g of ['foo_get', 'bar_get', 'gem_reference', 'foo_tryget']) assert.ok(w.gets.includes(g), `${g} is a get wrapper`);
+  for (const p of ['foo_put', 'bar_put', 'gem_unreference', 'gem_handle_put', 'foo_unhash']) assert.ok(w.puts.includes(p), `${p} is a put wrapper`);
+  assert.deepEqual(summaryOf(index, 'bar_put')?.params.map((p) => [p.index, p.effect, p.via, p.counter]), [[0, 'put', 'foo_put', 'struct foo.ref']]);
+  assert.equal(summaryOf(index, 'foo_put')?.release, 'foo_release');
+  assert.equal(summaryOf(index, 'foo_tryget')?.params[0]?.effect, 'cond-get');
+  assert.equal(summaryOf(index, 'bar_user'), undefined, 'get then put nets to no effect');
+  assert.equal(summaryOf(index, 'holder_clear'), undefined, 'a put through a pointer field is not a put of the parameter');
+  assert.ok(!w.gets.includes('foo_release') && !w.puts.includes('foo_publish'));
+  // The get inside foo_publish_hash is the hash's reference: a get on the parameter.
+  assert.equal(summaryOf(index, 'foo_publish_hash')?.params[0]?.effect, 'get');
+});
+
+test('recursion in the call graph: the fixpoint terminates and propagates through the cycle', async () => {
+  const { index } = await fixtureIndex();
+  assert.equal(summaryOf(index, 'walk_a', 'fixtures/foo.c')?.params[0]?.effect, 'put');
+  assert.equal(summaryOf(index, 'walk_b', 'fixtures/foo.c')?.params[0]?.effect, 'put');
+  assert.equal(summaryOf(index, 'depth', 'fixtures/foo.c'), undefined);
+});
+
+test('functions returning a new reference: allocation, lookup-and-get', async () => {
+  const { index } = await fixtureIndex();
+  assert.equal(summaryOf(index, 'foo_alloc')?.returnsRef, 'alloc');
+  assert.equal(summaryOf(index, 'foo_find')?.returnsRef, 'lookup-get');
+  assert.equal(summaryOf(index, 'foo_lookup_rcu')?.returnsRef, 'lookup-get');
+  assert.equal(summaryOf(index, 'foo_find_idr')?.returnsRef, 'lookup-get');
+  assert.equal(summaryOf(index, 'foo_find_xa')?.returnsRef, 'lookup-get');
+  assert.equal(summaryOf(index, 'gem_mmap_lookup')?.returnsRef, 'lookup-get');
+  assert.ok(learnedWrappers(index).returnsRef.includes('foo_alloc'));
+});
+
+test('lookup structures: element types, protection, publish and unpublish sites', async () => {
+  const { index } = await fixtureIndex();
+  const list = index.lookups.get('struct foo_dev.objs');
+  assert.ok(list);
+  assert.equal(list.kind, 'list');
+  assert.deepEqual(list.elements, [{ type: 'struct foo', member: 'node' }]);
+  assert.deepEqual(list.publish.map((s) => [s.fn, s.via, s.held]), [['foo_publish', 'list_add_tail', ['struct foo_dev.lock']]]);
+  assert.deepEqual(list.unpublish.map((s) => [s.fn, s.held]), [['foo_release', ['struct foo_dev.lock']]]);
+  assert.deepEqual(list.lookup.map((s) => [s.fn, s.via, s.held]), [['foo_find', 'list_for_each_entry', ['struct foo_dev.lock']]]);
+  assert.deepEqual(list.writeLocks, ['struct foo_dev.lock']);
+  assert.deepEqual(list.readLocks, ['struct foo_dev.lock']);
+  assert.equal(list.rcu, false);
+
+  const idr = index.lookups.get('struct foo_dev.idr');
+  assert.equal(idr?.kind, 'idr');
+  assert.deepEqual(idr?.elements, [{ type: 'struct foo' }]);
+  assert.deepEqual(idr?.writeLocks, ['struct foo_dev.idr_lock']);
+  assert.deepEqual(idr?.lookup.map((s) => s.fn), ['foo_find_idr']);
+
+  const xa = index.lookups.get('struct foo_dev.xa');
+  assert.equal(xa?.kind, 'xarray');
+  assert.deepEqual(xa?.elements, [{ type: 'struct foo' }]);
+  assert.deepEqual(xa?.publish.map((s) => s.fn), ['foo_publish_xa']);
+  assert.deepEqual(xa?.unpublish.map((s) => s.fn), ['foo_release']);
+  assert.deepEqual(xa?.lookup[0]?.held, ['struct foo_dev.xa'], 'xa_lock(&dev->xa) is held at xa_load');
+
+  const hash = index.lookups.get('struct foo_dev.hash');
+  assert.equal(hash?.kind, 'hlist');
+  assert.equal(hash?.rcu, true);
+  assert.deepEqual(hash?.readLocks, ['rcu']);
+  assert.deepEqual(hash?.writeLocks, ['struct foo_dev.hash_lock']);
+  assert.deepEqual(hash?.elements, [{ type: 'struct foo', member: 'hnode' }]);
+  assert.deepEqual(hash?.unpublish.map((s) => s.fn), ['foo_unhash']);
+
+  const ptr = index.lookups.get('struct foo_dev.current_obj');
+  assert.equal(ptr?.kind, 'rcu-pointer');
+  assert.equal(ptr?.rcu, true);
+  assert.deepEqual(ptr?.publish.map((s) => s.via), ['rcu_assign_pointer']);
+
+  const global = index.lookups.get('all_devs');
+  assert.equal(global, undefined, 'a declared but unused global list is dropped');
+  assert.equal(index.globals.get('all_devs')?.type.t, 'struct list_head');
+});
+
+test('release callbacks: what they lock, unpublish and how they free', async () => {
+  const { index } = await fixtureIndex();
+  const r = index.releases.get('foo_release');
+  assert.ok(r);
+  assert.deepEqual(r.types, ['struct foo']);
+  assert.deepEqual(r.via, ['kref_put']);
+  assert.deepEqual(r.locks.sort(), ['struct foo_dev.idr_lock', 'struct foo_dev.lock']);
+  assert.deepEqual(r.unpublishes.sort(), ['struct foo_dev.idr', 'struct foo_dev.objs', 'struct foo_dev.xa']);
+  assert.deepEqual(r.frees, ['kfree_rcu']);
+});
+
+test('seed GEM case: offset hash holds a pointer without a reference; struct_mutex around the unreference', async () => {
+  const { index } = await fixtureIndex();
+  const vma = index.lookups.get('struct gem_device.vma_manager');
+  assert.ok(vma);
+  assert.equal(vma.kind, 'vma-offset');
+  assert.deepEqual(vma.elements, [{ type: 'struct gem_object', member: 'vma_node' }]);
+  assert.deepEqual(vma.publish.map((s) => s.fn), ['gem_create_mmap_offset']);
+  assert.deepEqual(vma.unpublish.map((s) => s.fn), ['gem_free']);
+  assert.deepEqual(vma.lookup.map((s) => [s.fn, s.held]), [['gem_mmap_lookup', ['struct gem_device.struct_mutex']]]);
+  // The publisher takes no reference for the hash: no get effect on its parameter.
+  assert.equal(summaryOf(index, 'gem_create_mmap_offset'), undefined);
+  const rel = index.releases.get('gem_free');
+  assert.deepEqual(rel?.unpublishes, ['struct gem_device.vma_manager']);
+  assert.deepEqual(rel?.frees, ['kfree']);
+  assert.deepEqual(rel?.locks, [], 'the release itself takes no lock: the unreference does');
+  const unref = index.functions.get('gem_unreference')![0]!.fact.calls.find((c) => c.c === 'kref_put');
+  assert.deepEqual(unref?.h, ['dev.struct_mutex']);
+  assert.equal(index.refcounted.get('struct gem_object')?.kind, 'kref');
+});
+
+test('syntactic held-lock scan: early-exit branches do not leak their unlock into the fall-through path', async () => {
+  const parser = await nodeParser();
+  const text = `
+void f(struct d *d, int x)
+{
+	mutex_lock(&d->lock);
+	if (x) {
+		mutex_unlock(&d->lock);
+		return;
+	}
+	g(d);
+	mutex_unlock(&d->lock);
+	h(d);
+	scoped_guard(spinlock, &d->s) {
+		k(d);
+	}
+	rcu_read_lock();
+	m(d);
+	rcu_read_unlock();
+}`;
+  const ff = extractFileFacts(parser, text, 't.c');
+  const held = Object.fromEntries(ff.functions[0]!.calls.map((c) => [c.c, c.h ?? []]));
+  assert.deepEqual(held['g'], ['d.lock']);
+  assert.deepEqual(held['h'], []);
+  assert.deepEqual(held['k'], ['d.s']);
+  assert.deepEqual(held['m'], ['rcu']);
+});
