@@ -125,8 +125,14 @@ function loadCatalog(configPath: string | undefined, root: string, cwd: string):
   }
 }
 
+/** CPU time of this process (all threads: the workers included), in ms. */
+function cpuMs(u: NodeJS.CpuUsage): number {
+  return Math.round((u.user + u.system) / 1000);
+}
+
 export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const o = parseCheckArgs(argv);
   if (o.help) {
     io.stdout(CHECK_USAGE + '\n');
@@ -200,6 +206,7 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       functionsWithParseDamage: damaged,
       bytes,
       ms: Math.round(performance.now() - t0),
+      cpuMs: cpuMs(process.cpuUsage(cpu0)),
       functionsNotAnalysed: notAnalysed,
       skipped: skippedFiles.length,
       skippedFiles,

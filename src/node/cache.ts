@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FACTS_VERSION, type FactsCache, type FileFacts } from '../core/index/index';
 
 export function defaultCacheDir(root?: string): string {
@@ -72,11 +72,11 @@ export class NodeFactsCache implements FactsCache {
 
   store(file: string, text: string, facts: FileFacts): void {
     const p = this.pathOf(file, text);
-    const sub = p.slice(0, p.lastIndexOf('/'));
+    const sub = dirname(p);
     const tmp = `${p}.${process.pid}.${tmpCounter++}.tmp`;
     try {
       if (!this.made.has(sub)) {
-        mkdirSync(sub, { recursive: true });
+        ensureDir(sub, 0);
         this.made.add(sub);
       }
       writeFileSync(tmp, JSON.stringify(facts));
@@ -90,6 +90,21 @@ export class NodeFactsCache implements FactsCache {
         // nothing to clean
       }
     }
+  }
+}
+
+/** mkdir -p without `recursive: true` (which spins forever on some errors, e.g. under /proc). Throws on failure. */
+function ensureDir(dir: string, depth: number): void {
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || depth > 64) throw e;
+    const parent = dirname(dir);
+    if (parent === dir) throw e;
+    ensureDir(parent, depth + 1);
+    mkdirSync(dir);
   }
 }
 

@@ -52,6 +52,7 @@ const json = (stdout: string): JsonReport => JSON.parse(stdout) as JsonReport;
 const stable = (stdout: string): string => {
   const j = JSON.parse(stdout) as { stats: Record<string, unknown> };
   delete j.stats.ms;
+  delete j.stats.cpuMs;
   delete j.stats.jobs;
   delete j.stats.slowestFiles;
   return JSON.stringify(j);

@@ -82,14 +82,17 @@ test('corrupt, truncated and foreign cache entries are ignored and rebuilt, neve
   }
 }));
 
-test('an unwritable cache directory only costs the cache', async () => {
+test('an unwritable cache directory only costs the cache', withDir(async (dir) => {
   const parser = await nodeParser();
-  const c = new NodeFactsCache('/proc/refscope-cannot-write-here');
+  const blocker = join(dir, 'a-file');
+  writeFileSync(blocker, 'not a directory');
+  const c = new NodeFactsCache(join(blocker, 'cache'));
   const r = factsFor(parser, read('foo.h'), 'foo.h', c);
   assert.equal(r.cached, false);
   assert.ok(r.facts.functions.length > 0);
   assert.equal(c.counters.writeErrors, 1);
-});
+  assert.equal(c.load('foo.h', read('foo.h')), undefined);
+}));
 
 test('the cache key depends on the content and the file label; default directories', async () => {
   const c = new NodeFactsCache('/x');

@@ -22,6 +22,7 @@ export function formatJson(report: Report): string {
     functionsWithParseDamage: s.functionsWithParseDamage,
     bytes: s.bytes,
     ms: s.ms,
+    cpuMs: s.cpuMs,
     functionsNotAnalysed: s.functionsNotAnalysed,
     skipped: s.skipped,
     skippedFiles: s.skippedFiles,

@@ -36,6 +36,8 @@ export interface ReportStats {
   functionsWithParseDamage: number;
   bytes: number;
   ms: number;
+  /** CPU time of the whole process (worker threads included). */
+  cpuMs: number;
   /** Functions the lock analysis gave up on (no findings from them). */
   functionsNotAnalysed: number;
   skipped: number;

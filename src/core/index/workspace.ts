@@ -693,6 +693,7 @@ export function learnedWrappers(index: WorkspaceIndex): LearnedWrappers {
   const puts = new Set<string>();
   const returnsRef = new Set<string>();
   for (const s of index.summaries.values()) {
+    if (index.rc.refOps.has(s.name)) continue; // the primitives themselves (kref_get in kref.h) are not wrappers
     if (s.params.some((p) => p.effect === 'get' || p.effect === 'cond-get')) gets.add(s.name);
     if (s.params.some((p) => p.effect === 'put')) puts.add(s.name);
     if (s.returnsRef) returnsRef.add(s.name);

@@ -19,7 +19,7 @@ function annotatedFor(fa: FunctionAnalysis, key: string): boolean {
   });
 }
 
-const LOCKISH = /lock|acquire|grab|begin|enter|claim|reserve|hold|_get|get_|_start|prepare/i;
+const LOCKISH = /lock|acquire|grab|begin|enter|claim|reserve|_start|prepare|(^|_)get$/i;
 
 function kindName(kind: string): string {
   return kind === 'unknown' ? 'lock' : kind;
