@@ -59,8 +59,9 @@ test('get/put wrappers are learned from their bodies, across files and through w
   assert.equal(summaryOf(index, 'bar_user'), undefined, 'get then put nets to no effect');
   assert.equal(summaryOf(index, 'holder_clear'), undefined, 'a put through a pointer field is not a put of the parameter');
   assert.ok(!w.gets.includes('foo_release') && !w.puts.includes('foo_publish'));
-  // The get inside foo_publish_hash is the hash's reference: a get on the parameter.
-  assert.equal(summaryOf(index, 'foo_publish_hash')?.params[0]?.effect, 'get');
+  // The get inside foo_publish_hash is the hash's own reference: stored, not handed to the caller.
+  assert.equal(summaryOf(index, 'foo_publish_hash')?.params[0]?.effect, 'get-stored');
+  assert.ok(!w.gets.includes('foo_publish_hash'));
 });
 
 test('recursion in the call graph: the fixpoint terminates and propagates through the cycle', async () => {
@@ -79,6 +80,9 @@ test('functions returning a new reference: allocation, lookup-and-get', async ()
   assert.equal(summaryOf(index, 'foo_find_xa')?.returnsRef, 'lookup-get');
   assert.equal(summaryOf(index, 'gem_mmap_lookup')?.returnsRef, 'lookup-get');
   assert.ok(learnedWrappers(index).returnsRef.includes('foo_alloc'));
+  // Out-parameters: objects_lookup(..., objs) stores a got reference in objs[i]; the caller returns it.
+  assert.deepEqual(summaryOf(index, 'foo_objects_lookup')?.outRefs, [3]);
+  assert.equal(summaryOf(index, 'foo_lookup_one')?.returnsRef, 'lookup-get');
 });
 
 test('lookup structures: element types, protection, publish and unpublish sites', async () => {
@@ -98,7 +102,7 @@ test('lookup structures: element types, protection, publish and unpublish sites'
   assert.equal(idr?.kind, 'idr');
   assert.deepEqual(idr?.elements, [{ type: 'struct foo' }]);
   assert.deepEqual(idr?.writeLocks, ['struct foo_dev.idr_lock']);
-  assert.deepEqual(idr?.lookup.map((s) => s.fn), ['foo_find_idr']);
+  assert.deepEqual(idr?.lookup.map((s) => [s.fn, s.held]), [['foo_find_idr', ['struct foo_dev.idr_lock']], ['foo_objects_lookup', ['struct foo_dev.idr_lock']]]);
 
   const xa = index.lookups.get('struct foo_dev.xa');
   assert.equal(xa?.kind, 'xarray');
@@ -182,4 +186,57 @@ void f(struct d *d, int x)
   assert.deepEqual(held['h'], []);
   assert.deepEqual(held['k'], ['d.s']);
   assert.deepEqual(held['m'], ['rcu']);
+});
+
+test('only the lifetime counter makes a wrapper; stored references and non-converters are not gets of the parameter', async () => {
+  const parser = await nodeParser();
+  const text = `
+struct kref { refcount_t refcount; };
+static inline void kref_get(struct kref *kref)
+{
+	refcount_inc(&kref->refcount);
+}
+struct obj {
+	struct kref ref;
+	atomic_t pin_count;
+	void *priv;
+};
+struct buf { void *priv; };
+struct clf { struct obj *obj; };
+static inline void obj_get(struct obj *o)
+{
+	kref_get(&o->ref);
+}
+static inline struct obj *obj_get_ret(struct obj *o)
+{
+	kref_get(&o->ref);
+	return o;
+}
+void obj_pin(struct obj *o)
+{
+	atomic_inc(&o->pin_count);
+}
+struct clf *clf_create(struct obj *o)
+{
+	struct clf *c = kmalloc(sizeof(*c), GFP_KERNEL);
+	c->obj = obj_get_ret(o);
+	return c;
+}
+static struct obj *buf_to_obj(struct buf *b)
+{
+	return b->priv;
+}
+void imp(struct buf *b)
+{
+	struct obj *o = buf_to_obj(b);
+	obj_get(o);
+}`;
+  const index = buildWorkspaceIndex([extractFileFacts(parser, text, 'w.c')]);
+  const w = learnedWrappers(index);
+  assert.deepEqual(w.gets, ['obj_get', 'obj_get_ret']);
+  assert.ok(!w.gets.includes('kref_get'), 'a primitive defined in the workspace is not a learned wrapper');
+  assert.equal(summaryOf(index, 'obj_pin'), undefined, 'a pin count is not the lifetime counter');
+  assert.equal(summaryOf(index, 'clf_create')?.params[0]?.effect, 'get-stored');
+  assert.equal(summaryOf(index, 'imp'), undefined, 'buf_to_obj reads a pointer field: not a container_of converter');
+  assert.equal(index.refcounted.get('struct obj')?.field, 'ref');
 });

@@ -114,6 +114,8 @@ export interface WorkspaceIndex {
   /** Function-pointer field -> functions assigned to it in initialisers. */
   fptrTargets: Map<string, string[]>;
   refcounted: Map<string, RefcountedType>;
+  /** Classes of atomic_t counters used as refcounts (with `*_dec_and_test`, `*_inc_not_zero`, ...). */
+  atomicRefCounters: Set<string>;
   lookups: Map<string, LookupStructure>;
   releases: Map<string, ReleaseInfo>;
   /** Learned refcount summaries by function id. */
@@ -314,6 +316,7 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
     callers: new Map(),
     fptrTargets: new Map(),
     refcounted: new Map(),
+    atomicRefCounters: new Set(),
     lookups: new Map(),
     releases: new Map(),
     summaries: new Map(),
@@ -400,7 +403,7 @@ function directCounter(index: WorkspaceIndex, f: FieldFact, usedAsRef: Set<strin
 
 function findRefcounted(index: WorkspaceIndex): void {
   // atomic_t fields used with dec_and_test / inc_not_zero anywhere.
-  const usedAsRef = new Set<string>();
+  const usedAsRef = index.atomicRefCounters;
   for (const defs of index.functions.values()) {
     for (const d of defs) {
       for (const c of d.fact.calls) {
@@ -413,7 +416,8 @@ function findRefcounted(index: WorkspaceIndex): void {
     }
   }
   for (const s of index.structs.values()) {
-    if (NOT_REFCOUNTED.has(s.name)) continue;
+    // Nested named-inline parts (`struct outer::mm`) belong to their object: not objects themselves.
+    if (NOT_REFCOUNTED.has(s.name) || s.name.includes('::')) continue;
     for (const f of s.fields) {
       const d = directCounter(index, f, usedAsRef, s.name);
       if (d && (!index.refcounted.has(s.name) || rank(d.kind) < rank(index.refcounted.get(s.name)!.kind))) {

@@ -18,7 +18,14 @@ import type { FunctionDef, WorkspaceIndex } from './workspace';
 import { resolveCallee, resolveKey, type KeyInfo } from './workspace';
 import { refLikeFieldName } from '../catalog/refcount';
 
-export type ParamEffect = 'get' | 'put' | 'cond-get' | 'none';
+/**
+ * `get`: the caller receives a new reference on the parameter; `put`: the
+ * caller's reference is consumed; `cond-get`: +1 only when the function's result
+ * says so (get-unless-zero); `get-stored`: +1 but the reference is stored by the
+ * function itself (list_add / idr_alloc / a field store of the parameter):
+ * ownership moved to the structure, so callers see no effect.
+ */
+export type ParamEffect = 'get' | 'put' | 'cond-get' | 'get-stored' | 'none';
 export type ReturnsRef = 'alloc' | 'get' | 'lookup-get' | 'cond-get';
 
 export interface ParamSummary {
@@ -43,6 +50,8 @@ export interface RefSummary {
   returnsVia?: string;
   /** Release callback named by a kref_put-style call on a parameter. */
   release?: string;
+  /** Parameters (pointer-to-pointer) through which a new reference is handed out (`*objp = obj`, `objs[i] = obj`). */
+  outRefs?: number[];
 }
 
 const CONVERTER_CALL = /^(container_of|container_of_const|to_[a-z0-9_]+|[a-z0-9_]+_to_[a-z0-9_]+)$/;
@@ -55,25 +64,57 @@ interface Effect {
   via: string;
   line: number;
   call: CallFact;
+  /** The call's result (`i915_gem_object_get(obj)`) is stored into a field or through a pointer. */
+  stored: boolean;
 }
 
-function aliasesOf(index: WorkspaceIndex, fn: FunctionFact): Map<string, string> {
+const converterMemo = new WeakMap<WorkspaceIndex, Map<string, boolean>>();
+
+/**
+ * A call that returns its first argument's enclosing object (`container_of`, or a
+ * helper whose every return is `container_of(param, ...)` / another converter of
+ * the parameter). `dma_buf_to_obj(buf)` returning `buf->priv` is not one.
+ */
+export function isConverter(index: WorkspaceIndex, file: string, name: string, depth = 0): boolean {
+  if (/^container_of/.test(name)) return true;
+  if (!CONVERTER_CALL.test(name)) return false;
+  let memo = converterMemo.get(index);
+  if (!memo) converterMemo.set(index, (memo = new Map()));
+  const known = memo.get(name);
+  if (known !== undefined) return known;
+  const def = resolveCallee(index, file, name);
+  let v: boolean;
+  if (!def) v = true; // a macro named like a converter (`obj_to_fb(x)`, `to_i915(x)`): container_of in practice
+  else {
+    const p0 = def.fact.params[0]?.n;
+    v = !!p0 && def.fact.returns.length > 0 && depth < 3 && def.fact.returns.every((r) => {
+      const m = /^([A-Za-z_]\w*)\((\w+)[,)]/.exec(r);
+      return !!m && m[2] === p0 && (/^container_of/.test(m[1]!) || isConverter(index, def.file, m[1]!, depth + 1));
+    });
+  }
+  memo.set(name, v);
+  return v;
+}
+
+function aliasesOf(index: WorkspaceIndex, file: string, fn: FunctionFact): Map<string, string> {
   const aliases = new Map<string, string>();
   for (const c of fn.calls) {
-    if (!c.s || !/^[A-Za-z_]\w*$/.test(c.s) || !CONVERTER_CALL.test(c.c) || !c.a[0]) continue;
+    if (!c.s || !/^[A-Za-z_]\w*$/.test(c.s) || !c.a[0] || !isConverter(index, file, c.c)) continue;
     const k = resolveKey(index, fn, c.a[0], aliases);
     if (k.param >= 0 && k.root) aliases.set(c.s, fn.params[k.param]!.n);
   }
   return aliases;
 }
 
+/** An atomic_t is a refcount when it is its type's counter, is used with dec_and_test/inc_not_zero, or is named *ref*. */
 function isRefLikeCounter(index: WorkspaceIndex, owner: string | null, field: string | undefined): boolean {
   if (!field) return false;
   if (owner) {
     const rt = index.refcounted.get(owner);
     if (rt && rt.field === field) return true;
+    if (index.atomicRefCounters.has(`${owner}.${field}`)) return true;
   }
-  return refLikeFieldName(field);
+  return /ref/i.test(field) && refLikeFieldName(field);
 }
 
 /** Effects of one call on the function's parameters and variables: [argKey, kind, counter, via]. */
@@ -98,6 +139,12 @@ function callEffects(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summa
       const r = resolveKey(index, def.fact, k);
       const field = r.path[r.path.length - 1];
       if (op.onlyIfRefLike && !isRefLikeCounter(index, r.owner, field)) return out;
+      // Only the type's lifetime counter makes a get/put: pin counts, usage counts and
+      // counters of nested anonymous parts (`obj->mm.pages_pin_count`) do not.
+      if (r.owner && field && index.structs.has(r.owner)) {
+        const rt = index.refcounted.get(r.owner);
+        if (!rt || rt.field !== field) return out;
+      }
       if (r.owner && field) counter = `${r.owner}.${field}`;
     }
     const kind = op.effect === 'get' ? 'get' : op.effect === 'get-unless-zero' ? 'cond-get' : op.effect === 'put' || op.effect === 'put-release' || op.effect === 'kill' ? 'put' : null;
@@ -113,7 +160,7 @@ function callEffects(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summa
   if (!s) return out;
   for (const p of s.params) {
     const k = c.a[p.index];
-    if (!k || p.effect === 'none') continue;
+    if (!k || p.effect === 'none' || p.effect === 'get-stored') continue;
     out.push({ key: k, kind: p.effect, ...(p.counter ? { counter: p.counter } : {}), via: c.c, isCounter: false });
   }
   return out;
@@ -132,11 +179,26 @@ function ownsObject(r: KeyInfo, isCounter: boolean): boolean {
   return r.inRoot === true && r.lastEmbedded === true;
 }
 
+/** The function stores parameter `pi` into a lookup structure or another object's field. */
+function storesParam(index: WorkspaceIndex, fn: FunctionFact, pi: number, aliases: Map<string, string>): boolean {
+  const name = fn.params[pi]!.n;
+  const isParam = (k: string | undefined) => {
+    if (!k) return false;
+    const r = resolveKey(index, fn, k, aliases);
+    return r.param === pi && (r.path.length === 0 || r.inRoot === true);
+  };
+  for (const c of fn.calls) {
+    const op = index.rc.containerOps.get(c.c);
+    if (op && op.op === 'insert' && op.elemArg >= 0 && isParam(c.a[op.elemArg])) return true;
+  }
+  return fn.stores.some((st) => st.v === name || aliases.get(st.v) === name);
+}
+
 function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<string, RefSummary>): RefSummary {
   const fn = def.fact;
   const summary: RefSummary = { id: def.id, name: fn.name, file: def.file, line: fn.line, params: [] };
   if (fn.calls.length === 0) return summary;
-  const aliases = aliasesOf(index, fn);
+  const aliases = aliasesOf(index, def.file, fn);
   const effects: Effect[] = [];
   /** Effects on local variables (for returned references). */
   const varEffects = new Map<string, { kind: Effect['kind']; via: string }[]>();
@@ -150,7 +212,7 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
         let kind = e.kind;
         if (kind === 'cond-get' && !(c.ret || c.cond || c.s) ) kind = 'get'; // result ignored: acts as a get (and another rule flags it)
         if (kind === 'cond-get' && returnsVoid) kind = 'get';
-        effects.push({ param: r.param, kind, ...(e.counter ? { counter: e.counter } : {}), via: e.via, line: c.l, call: c });
+        effects.push({ param: r.param, kind, ...(e.counter ? { counter: e.counter } : {}), via: e.via, line: c.l, call: c, stored: !!c.s && !/^[A-Za-z_]\w*$/.test(c.s) });
         if (e.release && kind === 'put') release = e.release;
       } else if (r.root) {
         let l = varEffects.get(r.root);
@@ -175,7 +237,8 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
       effect = 'cond-get';
       first = conds[0];
     } else if (gets > puts) {
-      effect = 'get';
+      const stored = list.filter((e) => e.kind === 'get' && e.stored).length;
+      effect = gets - stored <= puts || storesParam(index, fn, pi, aliases) ? 'get-stored' : 'get';
       first = list.find((e) => e.kind === 'get');
     } else if (puts > gets) {
       effect = 'put';
@@ -187,6 +250,18 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
     });
   }
   if (release && summary.params.some((p) => p.effect === 'put')) summary.release = release;
+  // References handed out through pointer-to-pointer parameters.
+  for (const st of fn.stores) {
+    if (!/^[A-Za-z_]\w*$/.test(st.v)) continue;
+    const got = (varEffects.get(st.v) ?? []).some((e) => e.kind === 'get' || e.kind === 'cond-get')
+      || fn.calls.some((c) => c.s === st.v && refReturningCall(index, def, c, summaries));
+    if (!got) continue;
+    const to = resolveKey(index, fn, st.to);
+    if (to.param >= 0 && to.path.length === 0 && fn.params[to.param]!.p >= 2) {
+      summary.outRefs ??= [];
+      if (!summary.outRefs.includes(to.param)) summary.outRefs.push(to.param);
+    }
+  }
   // Returned references.
   if (fn.ret.p > 0) {
     for (const r of fn.returns) {
@@ -201,8 +276,15 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
   return summary;
 }
 
+function refReturningCall(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summaries: Map<string, RefSummary>): boolean {
+  if (index.rc.refOps.get(c.c)?.returnsObject) return true;
+  const callee = resolveCallee(index, def.file, c.c);
+  return !!callee && callee.id !== def.id && !!summaries.get(callee.id)?.returnsRef;
+}
+
 function returnedRef(
   index: WorkspaceIndex, def: FunctionDef, r: string, varEffects: Map<string, { kind: Effect['kind']; via: string }[]>, summaries: Map<string, RefSummary>,
+  depth = 0,
 ): { kind: ReturnsRef; via: string } | null {
   const fn = def.fact;
   const direct = /^([A-Za-z_]\w*)\(/.exec(r);
@@ -219,14 +301,27 @@ function returnedRef(
   const assigned = fn.calls.filter((c) => c.s === r);
   const isLookup = (c: CallFact) => index.rc.containerOps.get(c.c)?.returnsElem === true || LOOKUP_NAMES.test(c.c);
   const fromLookup = assigned.some((c) => isLookup(c)
-    || (CONVERTER_CALL.test(c.c) && !!c.a[0] && fn.calls.some((o) => o.s === c.a[0] && isLookup(o))))
+    || (isConverter(index, def.file, c.c) && !!c.a[0] && fn.calls.some((o) => o.s === c.a[0] && isLookup(o))))
     || fn.calls.some((c) => c.it === 1 && c.a.includes(r));
   const eff = varEffects.get(r) ?? [];
   if (eff.some((e) => e.kind === 'get')) return { kind: fromLookup ? 'lookup-get' : 'get', via: eff.find((e) => e.kind === 'get')!.via };
   if (eff.some((e) => e.kind === 'cond-get')) return { kind: fromLookup ? 'lookup-get' : 'cond-get', via: eff.find((e) => e.kind === 'cond-get')!.via };
+  // `lookup(file, &handle, 1, &obj); return obj;`: a reference handed out through an out-parameter.
+  for (const c of fn.calls) {
+    if (c.c.startsWith('->') || !c.a.includes(r)) continue;
+    const callee = resolveCallee(index, def.file, c.c);
+    const s = callee && callee.id !== def.id ? summaries.get(callee.id) : undefined;
+    if (!s?.outRefs) continue;
+    if (s.outRefs.some((i) => c.a[i] === r)) return { kind: fromLookup || LOOKUP_NAMES.test(c.c) ? 'lookup-get' : 'get', via: c.c };
+  }
   for (const c of assigned) {
     const op = index.rc.refOps.get(c.c);
     if (op?.returnsObject) return { kind: 'get', via: c.c };
+    // `fb = obj_to_fb(mo)` where `mo` holds a new reference.
+    if (depth < 3 && c.a[0] && c.a[0] !== r && /^[A-Za-z_]\w*$/.test(c.a[0]) && isConverter(index, def.file, c.c)) {
+      const inner = returnedRef(index, def, c.a[0], varEffects, summaries, depth + 1);
+      if (inner) return inner;
+    }
     if (index.rc.allocs.has(c.c)) {
       const v = resolveKey(index, fn, r);
       if (v.type && index.refcounted.has(v.type.t)) return { kind: 'alloc', via: c.c };
@@ -240,8 +335,9 @@ function returnedRef(
 }
 
 function same(a: RefSummary | undefined, b: RefSummary): boolean {
-  if (!a) return b.params.length === 0 && !b.returnsRef;
+  if (!a) return b.params.length === 0 && !b.returnsRef && !b.outRefs;
   if (a.returnsRef !== b.returnsRef || a.params.length !== b.params.length) return false;
+  if ((a.outRefs ?? []).join() !== (b.outRefs ?? []).join()) return false;
   return a.params.every((p, i) => p.index === b.params[i]!.index && p.effect === b.params[i]!.effect);
 }
 
@@ -266,10 +362,10 @@ export function learnSummaries(index: WorkspaceIndex): Map<string, RefSummary> {
     const next = summarize(index, d, summaries);
     const prev = summaries.get(d.id);
     if (same(prev, next)) {
-      if (!prev && (next.params.length || next.returnsRef)) summaries.set(d.id, next);
+      if (!prev && (next.params.length || next.returnsRef || next.outRefs)) summaries.set(d.id, next);
       continue;
     }
-    if (next.params.length || next.returnsRef) summaries.set(d.id, next);
+    if (next.params.length || next.returnsRef || next.outRefs) summaries.set(d.id, next);
     else summaries.delete(d.id);
     for (const callerId of index.callers.get(d.fact.name) ?? []) {
       if (queued.has(callerId)) continue;
