@@ -70,6 +70,13 @@ export function processIO(): CliIO {
 
 /** Run as a program: arguments from process.argv, exit code into process.exitCode. */
 export function run(): void {
+  // A closed pipe (`refscope ... | head`) ends the output quietly, as grep does.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   main(process.argv.slice(2), processIO()).then(
     (code) => {
       process.exitCode = code;

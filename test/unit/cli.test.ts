@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { main } from '../../src/cli/main';
 import type { CliIO } from '../../src/cli/io';
-import { contractProblems, ensureBuilt, REPO, runCli, sarifValidator, type JsonReport } from './cli-support';
+import { CLI, contractProblems, ensureBuilt, REPO, runCli, sarifValidator, type JsonReport } from './cli-support';
 
 const RULE_IDS = ['lock-leak', 'double-lock', 'unlock-unheld', 'sleep-in-atomic'];
 /** Where examples/blinkdev has its deliberate bugs (see the BUG: comments). */
@@ -272,5 +272,12 @@ int dev_claim(struct dev *d)
     const r = spawnSync(process.execPath, [join(REPO, 'bin', 'refscope.js'), 'check', '--format', 'json', 'examples'], { cwd: REPO, encoding: 'utf8' });
     assert.equal(r.status, 1, r.stderr);
     assert.equal(stable(r.stdout), stable(runCli(['check', '--format', 'json', 'examples']).stdout));
+  });
+  test('a closed output pipe (`| head -1`) ends quietly, no EPIPE crash', () => {
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" scenarios | head -1; echo "exit=\${PIPESTATUS[0]}"`], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.split('\n').length, 3, r.stdout);
+    assert.match(r.stdout, /^abba-lock-order\nexit=0\n$/);
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled/);
   });
 });
