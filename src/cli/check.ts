@@ -21,7 +21,10 @@ for locking bugs: lock-leak, double-lock, unlock-unheld, sleep-in-atomic.
 options:
   --format FMT    text (default), json or sarif
   --root DIR      workspace root whose headers feed knowledge about functions
-                  (default: the current directory); also the SARIF %SRCROOT%
+                  (default: the current directory); also the SARIF %SRCROOT%.
+                  Non-static functions of the analysed .c files feed knowledge
+                  about each other (a second pass re-analyses the files whose
+                  result such a summary can change)
   --jobs N        worker threads (default: available cores)
   --config FILE   catalog extensions (default: DIR/.refscope.json if present)
   -h, --help      show this help
@@ -151,7 +154,7 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   }
   const catalog = loadCatalog(o.config, root, io.cwd);
   const files = collectFiles(o.paths, io.cwd);
-  const { outcomes, headersSummarized } = await runPool(files, o.jobs, catalog, root, io.cwd);
+  const { outcomes, headersSummarized, crossFile } = await runPool(files, o.jobs, catalog, root, io.cwd);
 
   const findings: ReportFinding[] = [];
   const skippedFiles: SkippedFile[] = [];
@@ -212,6 +215,7 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
       skippedFiles,
       damagedFunctions,
       headersSummarized,
+      crossFile,
       slowestFiles: times.sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : 1)).slice(0, 10),
       jobs: Math.max(1, Math.min(o.jobs, files.length)),
     },

@@ -6,6 +6,7 @@
  */
 import { isMainThread, workerData } from 'node:worker_threads';
 import { checkCommand } from './check';
+import { lifecycleCommand } from './lifecycle';
 import { scenariosCommand, simulateCommand } from './simulate';
 import { CliError, type CliIO, type Command } from './io';
 import { VERSION } from './version';
@@ -15,6 +16,7 @@ export const commands: Record<string, Command> = {
   check: checkCommand,
   simulate: simulateCommand,
   scenarios: scenariosCommand,
+  lifecycle: lifecycleCommand,
 };
 
 export const USAGE = `usage: refscope <command> [options]
@@ -26,6 +28,8 @@ commands:
         explore every interleaving of a race scenario (.rsim): safe, or a counterexample trace
   scenarios [--format text|json]
         list the built-in race-scenario library
+  lifecycle --type "struct NAME" [--root DIR] [--format text|json] [--roles A,B] PATH...
+        extract a refcounted type's lifecycle (lookups, release, roles) and check every pair of roles
 
   refscope <command> --help   help for one command
   refscope --version          print the version

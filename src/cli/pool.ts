@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Catalog } from '../core/catalog/index';
 import type { InputFile } from './files';
-import type { FileOutcome, WorkerInput, WorkerMessage } from './protocol';
+import { planCrossFile } from './crossfile';
+import type { FileOutcome, Pass2Message, WorkerInput, WorkerMessage } from './protocol';
 
 /** The bundle (dist/cli.js) is its own worker entry; from sources (tsx) use the built bundle. */
 export function workerScript(): string {
@@ -18,6 +19,7 @@ export function workerScript(): string {
 export interface PoolResult {
   outcomes: FileOutcome[];
   headersSummarized: number;
+  crossFile: { summaries: number; ambiguous: number; reanalysed: number };
 }
 
 export async function runPool(files: InputFile[], jobs: number, catalog: Catalog, root: string, cwd: string): Promise<PoolResult> {
@@ -26,18 +28,42 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
   const queue = order.map((o) => o.f);
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
   const next = new SharedArrayBuffer(4);
-  const input: WorkerInput = { kind: 'refscope-check-worker', files: queue, next, catalog, root, cwd };
+  const next2 = new SharedArrayBuffer(4);
+  const input: WorkerInput = { kind: 'refscope-check-worker', files: queue, next, next2, catalog, root, cwd };
   const n = Math.max(1, Math.min(jobs, files.length));
   let headersSummarized = 0;
+  const crossFile = { summaries: 0, ambiguous: 0, reanalysed: 0 };
   const script = workerScript();
   const threads: Worker[] = [];
+  let pass1Done = 0;
+  /** Pass 2: once every worker has emptied the pass-1 queue, merge the offers and hand out the re-analyses. */
+  const startPass2 = (): void => {
+    const offers = outcomes.map((o) => (o && o.kind === 'ok' ? o.crossFile : undefined));
+    const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')));
+    for (const o of outcomes) if (o && o.kind === 'ok') delete o.crossFile;
+    crossFile.summaries = plan.knowledge.length;
+    crossFile.ambiguous = plan.ambiguous;
+    crossFile.reanalysed = plan.reanalyse.length;
+    const queueIndex = new Array<number>(files.length);
+    order.forEach((o, q) => (queueIndex[o.i] = q));
+    const indices = plan.reanalyse.map((i) => queueIndex[i]!).sort((a, b) => a - b);
+    const msg: Pass2Message = { kind: 'pass2', indices, knowledge: indices.length ? plan.knowledge : [] };
+    for (const t of threads) t.postMessage(msg);
+  };
   const workers = Array.from({ length: n }, () => new Promise<void>((resolveDone, reject) => {
     const w = new Worker(script, { workerData: input });
     threads.push(w);
     let finished = false;
     w.on('message', (m: WorkerMessage) => {
-      if (m.kind === 'result') outcomes[order[m.index]!.i] = m.outcome;
-      else if (m.kind === 'done') {
+      if (m.kind === 'result') {
+        const at = order[m.index]!.i;
+        const prev = outcomes[at];
+        // a pass-2 result replaces pass 1's; its time adds to it
+        if (prev && prev.kind === 'ok' && m.outcome.kind === 'ok') m.outcome.ms += prev.ms;
+        outcomes[at] = m.outcome;
+      } else if (m.kind === 'pass1-done') {
+        if (++pass1Done === n) startPass2();
+      } else if (m.kind === 'done') {
         finished = true;
         headersSummarized += m.headersSummarized;
       } else {
@@ -58,5 +84,5 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
     // A worker that died mid-file (e.g. out of memory) leaves a hole: report it as skipped.
     outcomes[i] ??= { kind: 'skipped', reason: 'no result from the worker' };
   }
-  return { outcomes: outcomes as FileOutcome[], headersSummarized };
+  return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile };
 }

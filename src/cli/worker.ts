@@ -6,12 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { analyzeFile } from '../core/analyze';
+import { analyzeFileCrossFile } from '../core/analyze';
+import type { FunctionSummary } from '../core/index/summaries';
 import type { CParser } from '../core/parse/parser';
 import { nodeParser } from '../node/assets';
 import type { InputFile } from './files';
-import { HeaderKnowledge } from './knowledge';
-import type { FileOutcome, WorkerInput, WorkerMessage } from './protocol';
+import { HeaderKnowledge, LayeredMap } from './knowledge';
+import type { FileOutcome, Pass2Message, WorkerInput, WorkerMessage } from './protocol';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -23,8 +24,12 @@ function post(msg: WorkerMessage): void {
   parentPort?.postMessage(msg);
 }
 
-/** Read, decode and analyse one file; never throws. */
-function checkFile(parser: CParser, knowledge: HeaderKnowledge, input: WorkerInput, file: InputFile): FileOutcome {
+/**
+ * Read, decode and analyse one file; never throws. Pass 1 (`global` undefined)
+ * also returns the file's cross-file information; pass 2 adds the merged
+ * summaries of the other files' functions after the file's headers.
+ */
+function checkFile(parser: CParser, knowledge: HeaderKnowledge, input: WorkerInput, file: InputFile, global?: ReadonlyMap<string, FunctionSummary>): FileOutcome {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file.abs);
@@ -40,7 +45,8 @@ function checkFile(parser: CParser, knowledge: HeaderKnowledge, input: WorkerInp
   }
   try {
     const t0 = performance.now();
-    const r = analyzeFile(parser, text, file.display, { catalog: input.catalog, knowledge: knowledge.forFile(file.abs, text) });
+    const headers = knowledge.forFile(file.abs, text);
+    const r = analyzeFileCrossFile(parser, text, file.display, { catalog: input.catalog, knowledge: global ? new LayeredMap([headers, global]) : headers });
     return {
       kind: 'ok',
       findings: r.findings,
@@ -50,6 +56,7 @@ function checkFile(parser: CParser, knowledge: HeaderKnowledge, input: WorkerInp
       bytes: r.stats.bytes,
       damagedFunctions: r.damagedFunctions,
       ms: performance.now() - t0,
+      ...(global ? {} : { crossFile: r.crossFile }),
     };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
@@ -67,6 +74,19 @@ export async function runWorker(): Promise<void> {
       const index = Atomics.add(next, 0, 1);
       if (index >= input.files.length) break;
       post({ kind: 'result', index, outcome: checkFile(parser, knowledge, input, input.files[index]!) });
+    }
+    post({ kind: 'pass1-done' });
+    const pass2 = await new Promise<Pass2Message>((res) => parentPort?.once('message', (m: Pass2Message) => res(m)));
+    if (pass2.indices.length) {
+      const global = new Map<string, FunctionSummary>();
+      for (const s of pass2.knowledge) global.set(s.name, s);
+      const next2 = new Int32Array(input.next2);
+      for (;;) {
+        const k = Atomics.add(next2, 0, 1);
+        if (k >= pass2.indices.length) break;
+        const index = pass2.indices[k]!;
+        post({ kind: 'result', index, outcome: checkFile(parser, knowledge, input, input.files[index]!, global) });
+      }
     }
     post({ kind: 'done', headersSummarized: knowledge.summarized });
   } catch (e) {

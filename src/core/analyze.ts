@@ -5,7 +5,7 @@
  * rules. Never throws on bad input: a function the analysis fails on is counted
  * in `stats.functionsNotAnalysed` and yields no findings.
  */
-import { analyzeFunctions } from './analysis/locks';
+import { analyzeFunctions, type UnresolvedCallees } from './analysis/locks';
 import { builtinCatalog, type Catalog } from './catalog/index';
 import type { FunctionSummary } from './index/summaries';
 import type { CParser } from './parse/parser';
@@ -23,7 +23,27 @@ export interface AnalyzeOptions {
 
 let defaultCatalog: Catalog | undefined;
 
+/** What a file offers to and needs from other files (for hosts that analyse many files in two passes). */
+export interface CrossFileInfo {
+  /** Summaries of the file's non-static function definitions that have an effect (locks, may sleep). */
+  exported: FunctionSummary[];
+  /** Names of all the file's non-static function definitions (a name defined in two files is ambiguous). */
+  defined: string[];
+  /** Called names without a summary at analysis time: anywhere / in atomic context (sorted). */
+  unresolved: { any: string[]; atomic: string[] };
+}
+
 export function analyzeFile(parser: CParser, text: string, file: string, options: AnalyzeOptions = {}): FileResult {
+  return analyzeImpl(parser, text, file, options, null);
+}
+
+/** analyzeFile plus the file's cross-file information, from the same single parse and analysis. */
+export function analyzeFileCrossFile(parser: CParser, text: string, file: string, options: AnalyzeOptions = {}): FileResult & { crossFile: CrossFileInfo } {
+  const crossFile: CrossFileInfo = { exported: [], defined: [], unresolved: { any: [], atomic: [] } };
+  return { ...analyzeImpl(parser, text, file, options, crossFile), crossFile };
+}
+
+function analyzeImpl(parser: CParser, text: string, file: string, options: AnalyzeOptions, crossFile: CrossFileInfo | null): FileResult {
   const parsed = parseKernelC(parser, text);
   try {
     const damaged = parsed.functions.filter((f) => f.damaged);
@@ -31,8 +51,21 @@ export function analyzeFile(parser: CParser, text: string, file: string, options
     let notAnalysed = 0;
     try {
       const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
-      const fa = analyzeFunctions(parsed, file, catalog, options.knowledge, true);
+      const unresolved: UnresolvedCallees | undefined = crossFile ? { any: new Set(), atomic: new Set() } : undefined;
+      const fa = analyzeFunctions(parsed, file, catalog, options.knowledge, true, unresolved);
       notAnalysed = fa.failures;
+      if (crossFile && unresolved) {
+        const isStatic = new Map<string, boolean>();
+        for (const f of parsed.functions) {
+          if (isStatic.has(f.name)) continue;
+          const body = f.node.childForFieldName('body');
+          isStatic.set(f.name, /\bstatic\b/.test(text.slice(f.node.startIndex, body ? body.startIndex : f.node.endIndex)));
+        }
+        crossFile.exported = fa.summaries.filter((s) => s.definition && isStatic.get(s.name) === false
+          && (s.maySleep || s.acquires.length > 0 || s.releases.length > 0 || s.condAcquires.length > 0));
+        crossFile.defined = [...isStatic].filter(([, st]) => !st).map(([n]) => n).sort();
+        crossFile.unresolved = { any: [...unresolved.any].sort(), atomic: [...unresolved.atomic].sort() };
+      }
       for (const f of fa.functions) {
         try {
           findings.push(...runRules(f, file));

@@ -28,6 +28,7 @@ export function formatJson(report: Report): string {
     skippedFiles: s.skippedFiles,
     damagedFunctions: s.damagedFunctions,
     headersSummarized: s.headersSummarized,
+    crossFile: s.crossFile,
     slowestFiles: s.slowestFiles,
     jobs: s.jobs,
   };

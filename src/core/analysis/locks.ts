@@ -90,6 +90,19 @@ export interface FileAnalysis {
   failures: number;
 }
 
+/**
+ * Names called in a file that had no summary (same file, knowledge) and are not
+ * catalog primitives when it was analysed: hosts that learn summaries later (the
+ * CLI's second pass over other `.c` files) use them to decide whether a re-analysis
+ * could change the result.
+ */
+export interface UnresolvedCallees {
+  /** Called anywhere in the file. */
+  any: Set<string>;
+  /** Called (directly, or through same-file functions) while an atomic context was certainly held. */
+  atomic: Set<string>;
+}
+
 type Val = 'Z' | 'NZ' | 'NEG';
 interface Pending {
   held: HeldLock;
@@ -123,7 +136,7 @@ interface CallEffect {
   /** The call's value is used by something else than a plain assignment/statement. */
   valueUsed: boolean;
   /** Per-function memo (location, sleep reason, lock reference): does not depend on the state. */
-  memo?: { loc: Loc; sleep: string | null; ref: LockRefT | null | undefined };
+  memo?: { loc: Loc; sleep: string | null; ref: LockRefT | null | undefined; warn?: boolean };
 }
 interface AssignEffect {
   t: 'assign';
@@ -256,7 +269,7 @@ interface FnCtx {
   summaries: ReadonlyMap<string, FunctionSummary>;
   knowledge: ReadonlyMap<string, FunctionSummary> | undefined;
   events: Map<string, LockEvent>;
-  maySleep: { reason: string } | null;
+  maySleep: { reason: string; dropsLock: boolean } | null;
   effects: Map<number, Effect[]>;
   relevant: Map<number, Effect[]>;
   atoms: Map<number, Atom>;
@@ -265,6 +278,8 @@ interface FnCtx {
   fieldKinds: ReadonlyMap<string, LockKind>;
   /** Parameters passed by value (flags, bools): paths chosen by them are caller-dependent. */
   scalarParams: Set<string>;
+  /** When collecting unresolved callees: names called in atomic context. */
+  atomicCalls: Set<string> | null;
 }
 
 function locOf(ctx: FnCtx, start: number, end: number): Loc {
@@ -527,6 +542,14 @@ function release(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: 
     const same = s.held.map((h, j) => [h, j] as const).filter(([h]) => !h.fromCaller && keyField(h.key) === f);
     if (same.length === 1) i = same[0]![1];
   }
+  if (i < 0 && report) {
+    // a lock taken through a callee's summary (`base = lock_timer_base(timer)`: `timer->base->lock`) released
+    // through the returned pointer (`&base->lock`): accept the only such held lock with the same field name
+    const f = keyField(ref.key);
+    const same = s.held.map((h, j) => [h, j] as const)
+      .filter(([h]) => !h.fromCaller && h.via !== undefined && !h.via.includes('(') && !ctx.idx.lockOps.has(h.via) && keyField(h.key) === f && (h.kind === ref.kind || h.kind === 'unknown' || ref.kind === 'unknown'));
+    if (same.length === 1) i = same[0]![1];
+  }
   if (i < 0 && NESTABLE.has(ref.kind)) {
     for (let j = s.held.length - 1; j >= 0; j--) if (s.held[j]!.kind === ref.kind && ref.kind !== 'unknown' && ref.kind !== 'semaphore') { i = j; break; }
   }
@@ -652,6 +675,30 @@ function killVar(ctx: FnCtx, s: State, name: string, value: AssignEffect['value'
   else if (value !== 'call') s.facts.delete(name);
 }
 
+const WARN_COND = /^\(\s*(?:unlikely\s*\(\s*)?!?\s*WARN(?:_ON)?(?:_ONCE)?\s*\(/;
+
+/**
+ * The call sits in the body of `if (WARN_ON(...))` (a "cannot happen" branch):
+ * it does not make the function's summary "may sleep" (btrfs_put_block_group()
+ * cancels work only when a block group is found still queued, after a warning).
+ */
+function inWarnBranch(n: Node): boolean {
+  for (let c: Node | null = n, p = n.parent; p; c = p, p = p.parent) {
+    if (p.type === 'function_definition') return false;
+    if (p.type === 'if_statement' && c && p.childForFieldName('consequence')?.id === c.id) {
+      const cond = p.childForFieldName('condition');
+      if (cond && WARN_COND.test(cond.text)) return true;
+    }
+  }
+  return false;
+}
+
+/** The call sleeps only through a callee that first releases its caller's lock (see FunctionSummary.sleepDropsLock). */
+function calleeDropsLock(ctx: FnCtx, name: string): boolean {
+  if (isSleepingName(ctx.idx, name) || ctx.idx.gfpCalls.has(name) || ctx.idx.lockOps.has(name)) return false;
+  return (ctx.summaries.get(name) ?? ctx.knowledge?.get(name))?.sleepDropsLock === true;
+}
+
 function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): void {
   const idx = ctx.idx;
   const memo = memoOf(ctx, e);
@@ -659,11 +706,15 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
   const sr = memo.sleep;
   if (sr) {
     const a = atomicHeld(s);
-    if (a) {
+    const drops = calleeDropsLock(ctx, e.name);
+    if (a && drops) {
+      // the callee releases the caller's lock before it sleeps (its contract): no finding here
+    } else if (a) {
       emit(ctx, s, 'sleep-in-atomic', at, `${sr} may sleep but is called while ${a.kind === 'spinlock' || a.kind === 'rwlock' || a.kind === 'seqlock' || a.kind === 'local_lock' ? `${describe(a)} is held (acquired at line ${a.line})` : `${describe(a)} (since line ${a.line})`}`,
         a.key, `${sr} may sleep in atomic context`);
     } else if (!s.imprecise && !s.held.some((h) => h.uncertain && (ATOMIC_KINDS as readonly string[]).includes(h.kind))) {
-      if (!ctx.maySleep && !dependsOnScalarParam(ctx, s)) ctx.maySleep = { reason: sr };
+      const d = drops || s.callerReleased.length > 0;
+      if (!(memo.warn ??= inWarnBranch(e.node)) && (!ctx.maySleep || (ctx.maySleep.dropsLock && !d)) && !dependsOnScalarParam(ctx, s)) ctx.maySleep = { reason: sr, dropsLock: d };
     }
   }
   const op = idx.lockOps.get(e.name);
@@ -692,13 +743,17 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
   }
   const sum = ctx.summaries.get(e.name) ?? ctx.knowledge?.get(e.name);
   if (sum && sum.name !== ctx.name) {
+    // released and taken again inside the callee (`__releases(l) __acquires(l)`, kernfs_drain, ptrace_stop): net zero here
+    const retaken = sum.releases.length && sum.acquires.length ? new Set(sum.releases.filter((r) => sum.acquires.some((a) => a.lock === r.lock)).map((r) => r.lock)) : null;
     for (const eff of sum.releases) {
+      if (retaken?.has(eff.lock)) continue;
       const k = effectKey(ctx, eff.lock, e.args);
       if (k === null) continue;
       const ref = { key: k, cls: eff.cls, text: k, kind: eff.kind === 'unknown' ? kindOfField(ctx, k) : eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) };
       release(ctx, s, ref, at, e.name, sum.definition, true);
     }
     for (const eff of sum.acquires) {
+      if (retaken?.has(eff.lock)) continue;
       const k = effectKey(ctx, eff.lock, e.args);
       if (k === null) continue;
       acquire(ctx, s, { key: k, cls: eff.cls, text: k, kind: eff.kind === 'unknown' ? kindOfField(ctx, k) : eff.kind, ...(eff.mode ? { mode: eff.mode } : {}) }, at, false, e.name);
@@ -921,7 +976,14 @@ function entryState(ctx: FnCtx, ann: FunctionSummary['annotations']): State {
   return s;
 }
 
+/** Record the calls of this node when it runs in atomic context (for hosts' second pass). */
+function noteAtomicCalls(ctx: FnCtx, ast: Node, s: State): void {
+  if (!s.held.length || !atomicHeld(s)) return;
+  for (const e of effectsOf(ctx, ast)) if (e.t === 'call') ctx.atomicCalls!.add(e.name);
+}
+
 function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: State) => void, exits: ExitRecord[]): void {
+  if (ctx.atomicCalls && node.ast && (node.kind === 'branch' || node.kind === 'stmt' || node.kind === 'return')) noteAtomicCalls(ctx, node.ast, s);
   switch (node.kind) {
     case 'branch': {
       const ast = node.ast!;
@@ -1151,6 +1213,7 @@ export function analyzeFunctions(
   catalog: Catalog,
   knowledge: ReadonlyMap<string, FunctionSummary> | undefined,
   wantFindings = true,
+  unresolved?: UnresolvedCallees,
 ): FileAnalysis {
   const idx = indexCatalog(catalog);
   const text = parsed.text;
@@ -1216,14 +1279,56 @@ export function analyzeFunctions(
     }
   }
   let failures = 0;
+  const atomicByFn = new Map<string, Set<string>>();
   for (const f of order) {
-    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds);
+    const atomicCalls = unresolved ? new Set<string>() : null;
+    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds, atomicCalls);
     if (r.failed) failures++;
     results.push(r);
     if (!summaries.has(f.name)) summaries.set(f.name, r.summary);
+    if (atomicCalls?.size) atomicByFn.set(f.name, atomicCalls);
   }
+  if (unresolved) collectUnresolved(infos, byName, atomicByFn, (c) => summaries.has(c) || knowledge?.has(c) === true || isPrimitive(idx, c), unresolved);
   results.sort((a, b) => a.line - b.line);
   return { functions: results, summaries: [...summaries.values()], failures };
+}
+
+function isPrimitive(idx: CatalogIndex, c: string): boolean {
+  return idx.lockOps.has(c) || idx.assertHeld.has(c) || isSleepingName(idx, c) || idx.gfpCalls.has(c) || idx.noreturn.has(c);
+}
+
+/**
+ * Unresolved callees of a file: every called name without a summary, and those
+ * called in atomic context, directly or through same-file functions called there.
+ */
+function collectUnresolved(
+  infos: FnInfo[],
+  byName: ReadonlyMap<string, FnInfo>,
+  atomicByFn: ReadonlyMap<string, Set<string>>,
+  known: (name: string) => boolean,
+  out: UnresolvedCallees,
+): void {
+  const verdict = new Map<string, boolean>();
+  const isUnresolved = (c: string): boolean => {
+    let v = verdict.get(c);
+    if (v === undefined) {
+      v = !byName.has(c) && !known(c);
+      verdict.set(c, v);
+    }
+    return v;
+  };
+  for (const f of infos) for (const c of f.callees) if (isUnresolved(c)) out.any.add(c);
+  const seen = new Set<string>();
+  const work: string[] = [];
+  for (const names of atomicByFn.values()) for (const n of names) work.push(n);
+  while (work.length) {
+    const n = work.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const own = byName.get(n);
+    if (own) for (const c of own.callees) work.push(c);
+    else if (isUnresolved(n)) out.atomic.add(n);
+  }
 }
 
 function analyzeOne(
@@ -1236,6 +1341,7 @@ function analyzeOne(
   knowledge: ReadonlyMap<string, FunctionSummary> | undefined,
   wantFindings: boolean,
   fieldKinds: ReadonlyMap<string, LockKind>,
+  atomicCalls: Set<string> | null = null,
 ): FunctionAnalysis {
   const fn = f.node;
   const body = fn.childForFieldName('body');
@@ -1244,6 +1350,7 @@ function analyzeOne(
   const ctx: FnCtx = {
     name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
     tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(), fieldKinds, scalarParams: new Set(),
+    atomicCalls,
   };
   const base: FunctionSummary = {
     name: f.name, file, line, params: [], definition: true, acquires: [], releases: [], condAcquires: [], mustHold: [],
@@ -1278,11 +1385,15 @@ function analyzeOne(
       for (const e of effects) {
         if (e.t !== 'call') continue;
         const r = sleepReason(ctx, e);
-        if (r) {
+        if (!r || inWarnBranch(e.node)) continue;
+        const drops = calleeDropsLock(ctx, e.name);
+        if (!base.maySleep || (base.sleepDropsLock && !drops)) {
           base.maySleep = true;
           base.sleepReason = r;
-          break;
+          if (drops) base.sleepDropsLock = true;
+          else delete base.sleepDropsLock;
         }
+        if (!drops) break;
       }
     }
     prepassParamsOnly(fn, base);
@@ -1319,6 +1430,7 @@ function analyzeOne(
     if (ctx.maySleep) {
       base.maySleep = true;
       base.sleepReason = ctx.maySleep.reason;
+      if (ctx.maySleep.dropsLock) base.sleepDropsLock = true;
     }
     summarizeExits(ctx, exits, base, ann);
   } catch (e) {

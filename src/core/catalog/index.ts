@@ -124,7 +124,7 @@ export function builtinCatalog(): Catalog {
     ...ops('local_lock', ['local_lock', 'local_lock_irq', 'local_lock_irqsave'], ['local_unlock', 'local_unlock_irq', 'local_unlock_irqrestore']),
     ...ops('rcu', ['rcu_read_lock', 'rcu_read_lock_bh', 'rcu_read_lock_sched', 'rcu_read_lock_sched_notrace'], ['rcu_read_unlock', 'rcu_read_unlock_bh', 'rcu_read_unlock_sched', 'rcu_read_unlock_sched_notrace'], -1),
     ...ops('srcu', ['srcu_read_lock'], ['srcu_read_unlock']),
-    ...ops('preempt', ['preempt_disable', 'preempt_disable_notrace', 'get_cpu', 'migrate_disable_never', 'pagefault_disable'], ['preempt_enable', 'preempt_enable_notrace', 'preempt_enable_no_resched', 'put_cpu', 'pagefault_enable'], -1),
+    ...ops('preempt', ['preempt_disable', 'preempt_disable_notrace', 'get_cpu', 'migrate_disable_never'], ['preempt_enable', 'preempt_enable_notrace', 'preempt_enable_no_resched', 'sched_preempt_enable_no_resched', 'put_cpu'], -1),
     ...ops('irq', ['local_irq_disable', 'local_irq_save'], ['local_irq_enable', 'local_irq_restore'], -1),
     ...ops('bh', ['local_bh_disable'], ['local_bh_enable'], -1),
   ];

@@ -41,6 +41,12 @@ export interface FunctionSummary {
   maySleep: boolean;
   /** Why it may sleep, e.g. `msleep` or `kmalloc(GFP_KERNEL)`. */
   sleepReason?: string;
+  /**
+   * It sleeps only after releasing a lock (or atomic section) its caller holds:
+   * `xlog_wait(wq, lock)`, `ptrace_stop()`, `cond_resched_rcu()`. Calling it in
+   * atomic context is the intended use, not a sleep-in-atomic.
+   */
+  sleepDropsLock?: boolean;
 }
 
 /** Summaries of every function definition (including `static inline` in headers) and annotated prototype in a file. */

@@ -41,7 +41,8 @@ export function lockLeak(fa: FunctionAnalysis, file: string): Finding[] {
     const releasing = precise.filter((e) => e.released.includes(key) && !e.held.some((h) => h.key === key));
     if (releasing.length === 0 || leaking.length === 0) continue; // wrapper, or never released here
     // conditional lock functions: the lock is kept on success (`return 0`) and dropped on every error return
-    if (leaking.every((e) => e.retClass === 'success') && releasing.every((e) => e.retClass === 'error' || e.retClass === 'nonzero')) continue;
+    // (an error code the analysis cannot classify, `ret = FS_ERROR_BUSY; goto out;`, is still not a success)
+    if (leaking.every((e) => e.retClass === 'success') && releasing.every((e) => e.retClass !== 'success' && e.retClass !== 'void')) continue;
     // lookup-and-lock functions returning an object with the lock held, NULL/ERR_PTR after unlocking: only
     // when the name says so (`foo_get_locked`), otherwise it is the classic early return from a search loop
     if (LOCKISH.test(fa.name) && leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) continue;
