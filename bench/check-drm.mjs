@@ -157,7 +157,7 @@ async function main() {
   console.log(`files ${s.files}, skipped ${s.skipped}, functions ${s.functions}, with parse damage ${s.functionsWithParseDamage} (${damagePct.toFixed(2)}%)`);
   console.log(`findings: ${cli.json.findings.length} ${JSON.stringify(perRule)}`);
   const xf = s.crossFile;
-  if (xf) console.log(`cross-file knowledge: ${xf.summaries} summaries merged (${xf.ambiguous} ambiguous names dropped), ${xf.reanalysed} of ${s.files} files re-analysed in pass 2`);
+  if (xf) console.log(`cross-file knowledge: ${xf.summaries} summaries merged (${xf.ambiguous} ambiguous names dropped), ${xf.reanalysed} of ${s.files} files re-analysed in pass 2 (${(xf.pass2Ms / 1000).toFixed(1)} s worker time)`);
 
   const loadEnd = loadavg()[0];
   console.log(`load average (1 min) at start / end: ${loadStart.toFixed(2)} / ${loadEnd.toFixed(2)}`);
@@ -186,7 +186,7 @@ async function main() {
 | functions with parse damage | ${s.functionsWithParseDamage} (${damagePct.toFixed(2)}%) |
 | functions the lock analysis gave up on | ${s.functionsNotAnalysed ?? 'n/a'} |
 | headers summarised (all workers) | ${s.headersSummarized} |
-| cross-file: summaries merged / ambiguous names / files re-analysed (pass 2) | ${s.crossFile ? `${s.crossFile.summaries} / ${s.crossFile.ambiguous} / ${s.crossFile.reanalysed}` : 'n/a'} |
+| cross-file: summaries merged / ambiguous names / files re-analysed (pass 2) | ${s.crossFile ? `${s.crossFile.summaries} / ${s.crossFile.ambiguous} / ${s.crossFile.reanalysed} (${(s.crossFile.pass2Ms / 1000).toFixed(1)} s)` : 'n/a'} |
 | peak RSS of \`refscope check\` | ${cli.peakRssMB.toFixed(0)} MB |
 | slowest files (analysis time) | ${slow} |
 | findings (total) | ${cli.json.findings.length} |

@@ -17,8 +17,9 @@ export interface CrossFilePlan {
   ambiguous: number;
 }
 
-function hasLockEffect(s: FunctionSummary): boolean {
-  return s.acquires.length + s.releases.length + s.condAcquires.length > 0;
+/** A callee that takes a lock can change a caller's findings wherever it is called. */
+function acquiresLock(s: FunctionSummary): boolean {
+  return s.acquires.length + s.condAcquires.length > 0;
 }
 
 /**
@@ -42,10 +43,11 @@ export function planCrossFile(offers: readonly (CrossFileInfo | undefined)[], of
   const reanalyse: number[] = [];
   offers.forEach((o, i) => {
     if (!o) return;
+    // releasing callees matter only where a lock is held (or was released: a double unlock)
     const lock = o.unresolved.any.some((n) => {
       const s = merged.get(n);
-      return s !== undefined && hasLockEffect(s);
-    });
+      return s !== undefined && acquiresLock(s);
+    }) || o.unresolved.held.some((n) => (merged.get(n)?.releases.length ?? 0) > 0);
     if (lock || o.unresolved.atomic.some((n) => merged.get(n)?.maySleep === true)) reanalyse.push(i);
   });
   const knowledge = [...merged.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -19,7 +19,7 @@ export function workerScript(): string {
 export interface PoolResult {
   outcomes: FileOutcome[];
   headersSummarized: number;
-  crossFile: { summaries: number; ambiguous: number; reanalysed: number };
+  crossFile: { summaries: number; ambiguous: number; reanalysed: number; pass2Ms: number };
 }
 
 export async function runPool(files: InputFile[], jobs: number, catalog: Catalog, root: string, cwd: string): Promise<PoolResult> {
@@ -32,7 +32,7 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
   const input: WorkerInput = { kind: 'refscope-check-worker', files: queue, next, next2, catalog, root, cwd };
   const n = Math.max(1, Math.min(jobs, files.length));
   let headersSummarized = 0;
-  const crossFile = { summaries: 0, ambiguous: 0, reanalysed: 0 };
+  const crossFile = { summaries: 0, ambiguous: 0, reanalysed: 0, pass2Ms: 0 };
   const script = workerScript();
   const threads: Worker[] = [];
   let pass1Done = 0;
@@ -59,7 +59,10 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
         const at = order[m.index]!.i;
         const prev = outcomes[at];
         // a pass-2 result replaces pass 1's; its time adds to it
-        if (prev && prev.kind === 'ok' && m.outcome.kind === 'ok') m.outcome.ms += prev.ms;
+        if (prev && prev.kind === 'ok' && m.outcome.kind === 'ok') {
+          crossFile.pass2Ms += m.outcome.ms;
+          m.outcome.ms += prev.ms;
+        }
         outcomes[at] = m.outcome;
       } else if (m.kind === 'pass1-done') {
         if (++pass1Done === n) startPass2();
@@ -84,5 +87,6 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
     // A worker that died mid-file (e.g. out of memory) leaves a hole: report it as skipped.
     outcomes[i] ??= { kind: 'skipped', reason: 'no result from the worker' };
   }
+  crossFile.pass2Ms = Math.round(crossFile.pass2Ms);
   return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile };
 }

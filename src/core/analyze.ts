@@ -29,8 +29,8 @@ export interface CrossFileInfo {
   exported: FunctionSummary[];
   /** Names of all the file's non-static function definitions (a name defined in two files is ambiguous). */
   defined: string[];
-  /** Called names without a summary at analysis time: anywhere / in atomic context (sorted). */
-  unresolved: { any: string[]; atomic: string[] };
+  /** Called names without a summary at analysis time: anywhere / with a lock held or released / in atomic context (sorted). */
+  unresolved: { any: string[]; held: string[]; atomic: string[] };
 }
 
 export function analyzeFile(parser: CParser, text: string, file: string, options: AnalyzeOptions = {}): FileResult {
@@ -39,7 +39,7 @@ export function analyzeFile(parser: CParser, text: string, file: string, options
 
 /** analyzeFile plus the file's cross-file information, from the same single parse and analysis. */
 export function analyzeFileCrossFile(parser: CParser, text: string, file: string, options: AnalyzeOptions = {}): FileResult & { crossFile: CrossFileInfo } {
-  const crossFile: CrossFileInfo = { exported: [], defined: [], unresolved: { any: [], atomic: [] } };
+  const crossFile: CrossFileInfo = { exported: [], defined: [], unresolved: { any: [], held: [], atomic: [] } };
   return { ...analyzeImpl(parser, text, file, options, crossFile), crossFile };
 }
 
@@ -51,7 +51,7 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
     let notAnalysed = 0;
     try {
       const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
-      const unresolved: UnresolvedCallees | undefined = crossFile ? { any: new Set(), atomic: new Set() } : undefined;
+      const unresolved: UnresolvedCallees | undefined = crossFile ? { any: new Set(), held: new Set(), atomic: new Set() } : undefined;
       const fa = analyzeFunctions(parsed, file, catalog, options.knowledge, true, unresolved);
       notAnalysed = fa.failures;
       if (crossFile && unresolved) {
@@ -64,7 +64,7 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
         crossFile.exported = fa.summaries.filter((s) => s.definition && isStatic.get(s.name) === false
           && (s.maySleep || s.acquires.length > 0 || s.releases.length > 0 || s.condAcquires.length > 0));
         crossFile.defined = [...isStatic].filter(([, st]) => !st).map(([n]) => n).sort();
-        crossFile.unresolved = { any: [...unresolved.any].sort(), atomic: [...unresolved.atomic].sort() };
+        crossFile.unresolved = { any: [...unresolved.any].sort(), held: [...unresolved.held].sort(), atomic: [...unresolved.atomic].sort() };
       }
       for (const f of fa.functions) {
         try {

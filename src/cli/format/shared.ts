@@ -45,8 +45,8 @@ export interface ReportStats {
   /** `function (file)` for every function still damaged after normalisation. */
   damagedFunctions: string[];
   headersSummarized: number;
-  /** Cross-file knowledge: merged summaries, names dropped as defined in several files, files analysed again. */
-  crossFile?: { summaries: number; ambiguous: number; reanalysed: number };
+  /** Cross-file knowledge: merged summaries, names dropped as defined in several files, files analysed again and their analysis time (worker ms). */
+  crossFile?: { summaries: number; ambiguous: number; reanalysed: number; pass2Ms: number };
   /** The files that took longest to analyse (worker time, ms), slowest first. */
   slowestFiles: { file: string; ms: number }[];
   jobs: number;

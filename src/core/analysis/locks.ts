@@ -99,6 +99,8 @@ export interface FileAnalysis {
 export interface UnresolvedCallees {
   /** Called anywhere in the file. */
   any: Set<string>;
+  /** Called (directly, or through same-file functions) while a lock was held or had been released on the path. */
+  held: Set<string>;
   /** Called (directly, or through same-file functions) while an atomic context was certainly held. */
   atomic: Set<string>;
 }
@@ -278,8 +280,9 @@ interface FnCtx {
   fieldKinds: ReadonlyMap<string, LockKind>;
   /** Parameters passed by value (flags, bools): paths chosen by them are caller-dependent. */
   scalarParams: Set<string>;
-  /** When collecting unresolved callees: names called in atomic context. */
+  /** When collecting unresolved callees: names called in atomic context / with a lock held or released. */
   atomicCalls: Set<string> | null;
+  heldCalls: Set<string> | null;
 }
 
 function locOf(ctx: FnCtx, start: number, end: number): Loc {
@@ -978,8 +981,13 @@ function entryState(ctx: FnCtx, ann: FunctionSummary['annotations']): State {
 
 /** Record the calls of this node when it runs in atomic context (for hosts' second pass). */
 function noteAtomicCalls(ctx: FnCtx, ast: Node, s: State): void {
-  if (!s.held.length || !atomicHeld(s)) return;
-  for (const e of effectsOf(ctx, ast)) if (e.t === 'call') ctx.atomicCalls!.add(e.name);
+  if (!s.held.length && !s.released.length) return;
+  const atomic = s.held.length > 0 && atomicHeld(s) !== undefined;
+  for (const e of effectsOf(ctx, ast)) {
+    if (e.t !== 'call') continue;
+    ctx.heldCalls!.add(e.name);
+    if (atomic) ctx.atomicCalls!.add(e.name);
+  }
 }
 
 function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: State) => void, exits: ExitRecord[]): void {
@@ -1280,15 +1288,18 @@ export function analyzeFunctions(
   }
   let failures = 0;
   const atomicByFn = new Map<string, Set<string>>();
+  const heldByFn = new Map<string, Set<string>>();
   for (const f of order) {
     const atomicCalls = unresolved ? new Set<string>() : null;
-    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds, atomicCalls);
+    const heldCalls = unresolved ? new Set<string>() : null;
+    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds, atomicCalls, heldCalls);
     if (r.failed) failures++;
     results.push(r);
     if (!summaries.has(f.name)) summaries.set(f.name, r.summary);
     if (atomicCalls?.size) atomicByFn.set(f.name, atomicCalls);
+    if (heldCalls?.size) heldByFn.set(f.name, heldCalls);
   }
-  if (unresolved) collectUnresolved(infos, byName, atomicByFn, (c) => summaries.has(c) || knowledge?.has(c) === true || isPrimitive(idx, c), unresolved);
+  if (unresolved) collectUnresolved(infos, byName, atomicByFn, heldByFn, (c) => summaries.has(c) || knowledge?.has(c) === true || isPrimitive(idx, c), unresolved);
   results.sort((a, b) => a.line - b.line);
   return { functions: results, summaries: [...summaries.values()], failures };
 }
@@ -1305,6 +1316,7 @@ function collectUnresolved(
   infos: FnInfo[],
   byName: ReadonlyMap<string, FnInfo>,
   atomicByFn: ReadonlyMap<string, Set<string>>,
+  heldByFn: ReadonlyMap<string, Set<string>>,
   known: (name: string) => boolean,
   out: UnresolvedCallees,
 ): void {
@@ -1318,17 +1330,21 @@ function collectUnresolved(
     return v;
   };
   for (const f of infos) for (const c of f.callees) if (isUnresolved(c)) out.any.add(c);
-  const seen = new Set<string>();
-  const work: string[] = [];
-  for (const names of atomicByFn.values()) for (const n of names) work.push(n);
-  while (work.length) {
-    const n = work.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    const own = byName.get(n);
-    if (own) for (const c of own.callees) work.push(c);
-    else if (isUnresolved(n)) out.atomic.add(n);
-  }
+  const close = (byFn: ReadonlyMap<string, Set<string>>, into: Set<string>): void => {
+    const seen = new Set<string>();
+    const work: string[] = [];
+    for (const names of byFn.values()) for (const n of names) work.push(n);
+    while (work.length) {
+      const n = work.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const own = byName.get(n);
+      if (own) for (const c of own.callees) work.push(c);
+      else if (isUnresolved(n)) into.add(n);
+    }
+  };
+  close(atomicByFn, out.atomic);
+  close(heldByFn, out.held);
 }
 
 function analyzeOne(
@@ -1342,6 +1358,7 @@ function analyzeOne(
   wantFindings: boolean,
   fieldKinds: ReadonlyMap<string, LockKind>,
   atomicCalls: Set<string> | null = null,
+  heldCalls: Set<string> | null = null,
 ): FunctionAnalysis {
   const fn = f.node;
   const body = fn.childForFieldName('body');
@@ -1350,7 +1367,7 @@ function analyzeOne(
   const ctx: FnCtx = {
     name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
     tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(), fieldKinds, scalarParams: new Set(),
-    atomicCalls,
+    atomicCalls, heldCalls,
   };
   const base: FunctionSummary = {
     name: f.name, file, line, params: [], definition: true, acquires: [], releases: [], condAcquires: [], mustHold: [],
