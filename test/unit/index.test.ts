@@ -240,3 +240,55 @@ void imp(struct buf *b)
   assert.equal(summaryOf(index, 'imp'), undefined, 'buf_to_obj reads a pointer field: not a container_of converter');
   assert.equal(index.refcounted.get('struct obj')?.field, 'ref');
 });
+
+test('release through a function-pointer field: one driver callback\'s locks are not the release\'s, its unpublish and free are', async () => {
+  const parser = await nodeParser();
+  const core = `
+struct blob;
+struct blob_funcs { void (*free)(struct blob *b); };
+struct blob_dev { struct mutex core_lock; struct idr names; };
+struct blob { struct kref refcount; const struct blob_funcs *funcs; struct blob_dev *dev; int id; };
+
+void blob_release_common(struct blob *b)
+{
+	idr_remove(&b->dev->names, b->id);
+}
+
+static void blob_free(struct kref *kref)
+{
+	struct blob *b = container_of(kref, struct blob, refcount);
+
+	mutex_lock(&b->dev->core_lock);
+	mutex_unlock(&b->dev->core_lock);
+	b->funcs->free(b);
+}
+
+void blob_put(struct blob *b)
+{
+	kref_put(&b->refcount, blob_free);
+}
+`;
+  const driver = `
+struct drv_private { spinlock_t linear_lock; };
+static struct drv_private *priv;
+
+static void drv_blob_free(struct blob *b)
+{
+	spin_lock(&priv->linear_lock);
+	spin_unlock(&priv->linear_lock);
+	blob_release_common(b);
+	kfree(b);
+}
+
+static const struct blob_funcs drv_funcs = {
+	.free = drv_blob_free,
+};
+`;
+  const facts = [extractFileFacts(parser, core, 'core.c'), extractFileFacts(parser, driver, 'drv.c')];
+  const index = buildWorkspaceIndex(facts);
+  const rel = index.releases.get('blob_free');
+  assert.ok(rel);
+  assert.deepEqual(rel.locks, ['struct blob_dev.core_lock'], 'the driver callback\'s linear_lock is not attributed to the release');
+  assert.deepEqual(rel.unpublishes, ['struct blob_dev.names']);
+  assert.deepEqual(rel.frees, ['kfree']);
+});

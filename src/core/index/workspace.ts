@@ -638,12 +638,18 @@ function findReleases(index: WorkspaceIndex): void {
 function describeRelease(index: WorkspaceIndex, def: FunctionDef, r: ReleaseInfo): void {
   const rc = index.rc;
   const seen = new Set<string>();
-  const visit = (d: FunctionDef, depth: number) => {
-    if (seen.has(d.id) || seen.size > 48) return;
-    seen.add(d.id);
+  // `direct`: reached through plain calls only. A function-pointer call
+  // (`obj->funcs->free(obj)`) may run any of the functions assigned to that
+  // field, so what they unpublish and free is kept (every driver's free path
+  // ends in the common one), but the locks one driver's callback takes are not
+  // attributed to the release.
+  const visit = (d: FunctionDef, depth: number, direct: boolean) => {
+    const key = `${d.id}${direct ? '' : '~'}`;
+    if (seen.has(key) || seen.has(d.id) || seen.size > 48) return;
+    seen.add(key);
     for (const c of d.fact.calls) {
       const lop = index.cat.lockOps.get(c.c);
-      if (lop && lop.op === 'acquire' && lop.lockArg >= 0 && c.a[lop.lockArg]) {
+      if (direct && lop && lop.op === 'acquire' && lop.lockArg >= 0 && c.a[lop.lockArg]) {
         const cls = keyClass(index, d.fact, c.a[lop.lockArg]!) ?? c.a[lop.lockArg]!;
         if (!r.locks.includes(cls)) r.locks.push(cls);
       }
@@ -669,16 +675,16 @@ function describeRelease(index: WorkspaceIndex, def: FunctionDef, r: ReleaseInfo
         if (c.c.startsWith('->')) {
           for (const t of (index.fptrTargets.get(c.c.slice(2)) ?? []).slice(0, 6)) {
             const td = resolveCallee(index, d.file, t);
-            if (td) visit(td, depth + 2);
+            if (td) visit(td, depth + 2, false);
           }
         } else {
           const cd = resolveCallee(index, d.file, c.c);
-          if (cd) visit(cd, depth + 1);
+          if (cd) visit(cd, depth + 1, direct);
         }
       }
     }
   };
-  visit(def, 0);
+  visit(def, 0, true);
 }
 
 /* ------------------------------------------------------------ queries */
