@@ -59,6 +59,53 @@ export const RULES: readonly RuleMeta[] = [
     helpUri: help('sleep-in-atomic'),
     scenario: 'sleep-under-spinlock',
   },
+  {
+    id: 'unchecked-get-unless-zero',
+    name: 'UncheckedGetUnlessZero',
+    shortDescription: 'The result of a get-unless-zero is ignored.',
+    fullDescription:
+      'kref_get_unless_zero, refcount_inc_not_zero, atomic_inc_not_zero, percpu_ref_tryget* (or a learned conditional-get wrapper) fail when the count '
+      + 'already reached zero. Their result is discarded or stored and never tested, so the code goes on using an object it holds no reference to.',
+    defaultSeverity: 'warning',
+    helpUri: help('unchecked-get-unless-zero'),
+    scenario: 'unchecked-get-unless-zero',
+  },
+  {
+    id: 'get-unless-zero-outside-lookup',
+    name: 'GetUnlessZeroOutsideLookup',
+    shortDescription: 'A get-unless-zero runs after the critical section that protected the lookup ended.',
+    fullDescription:
+      'A pointer found by a lookup (idr_find, xa_load, list or hash iteration, rhashtable lookup, rcu_dereference, a lookup helper) is only '
+      + 'guaranteed to point at live memory while the lock or RCU read side protecting the lookup is held. After the unlock the object may be '
+      + 'released and freed, so even kref_get_unless_zero reads freed memory.',
+    defaultSeverity: 'warning',
+    helpUri: help('get-unless-zero-outside-lookup'),
+    scenario: 'get-unless-zero-outside-lookup',
+  },
+  {
+    id: 'put-under-release-lock',
+    name: 'PutUnderReleaseLock',
+    shortDescription: 'A put runs with a lock held that the release callback takes.',
+    fullDescription:
+      'The put (kref_put, *_dec_and_test followed by the release, or a put wrapper) may drop the last reference and run the release callback in '
+      + 'this task; the callback (directly or through callees) takes a lock of a class this path already holds: a self-deadlock. '
+      + 'kref_put_mutex/kref_put_lock take the lock only when the count reaches zero and are the correct forms.',
+    defaultSeverity: 'warning',
+    helpUri: help('put-under-release-lock'),
+    scenario: 'put-under-release-lock',
+  },
+  {
+    id: 'free-without-grace-period',
+    name: 'FreeWithoutGracePeriod',
+    shortDescription: 'An object that RCU readers can find is freed without a grace period.',
+    fullDescription:
+      'Readers find objects of this type in a lookup structure under rcu_read_lock. Freeing one with kfree/kmem_cache_free right after '
+      + 'unpublishing it (or in its release callback) lets a reader that found it just before still use the memory. Use kfree_rcu/call_rcu, '
+      + 'synchronize_rcu before the free, or a SLAB_TYPESAFE_BY_RCU cache with identity checks.',
+    defaultSeverity: 'warning',
+    helpUri: help('free-without-grace-period'),
+    scenario: 'kfree-instead-of-kfree-rcu',
+  },
 ];
 
 export function ruleMeta(id: string): RuleMeta | undefined {

@@ -1,0 +1,37 @@
+/** The refcount/RCU rules (issue 3) that run per file: one file per rule, aggregated here. */
+import type { ParsedFile } from '../../parse/source';
+import type { Finding } from '../../types';
+import { FREE_WITHOUT_GRACE_PERIOD, freeWithoutGracePeriod } from './free-without-grace-period';
+import { GET_UNLESS_ZERO_OUTSIDE_LOOKUP, getUnlessZeroOutsideLookup } from './get-unless-zero-outside-lookup';
+import { PUT_UNDER_RELEASE_LOCK, putUnderReleaseLock } from './put-under-release-lock';
+import { UNCHECKED_GET_UNLESS_ZERO, uncheckedGetUnlessZero } from './unchecked-get-unless-zero';
+import type { RefcountRule, RefcountRuleContext } from './walk';
+
+export type { RefcountRule, RefcountRuleContext } from './walk';
+
+export const REFCOUNT_RULES: Readonly<Record<string, RefcountRule>> = {
+  [UNCHECKED_GET_UNLESS_ZERO]: uncheckedGetUnlessZero,
+  [GET_UNLESS_ZERO_OUTSIDE_LOOKUP]: getUnlessZeroOutsideLookup,
+  [PUT_UNDER_RELEASE_LOCK]: putUnderReleaseLock,
+  [FREE_WITHOUT_GRACE_PERIOD]: freeWithoutGracePeriod,
+};
+
+/** Rules that need the workspace index (silent without one). */
+export const REFCOUNT_RULES_NEEDING_INDEX: readonly string[] = [PUT_UNDER_RELEASE_LOCK, FREE_WITHOUT_GRACE_PERIOD];
+
+/**
+ * Run every refcount rule on a parsed file. `ctx.index` enables the index-based
+ * rules and learned wrappers; `only` restricts to some rule ids.
+ */
+export function runRefcountRules(parsed: ParsedFile, file: string, ctx: RefcountRuleContext, only?: ReadonlySet<string>): Finding[] {
+  const out: Finding[] = [];
+  for (const [id, rule] of Object.entries(REFCOUNT_RULES)) {
+    if (only && !only.has(id)) continue;
+    try {
+      out.push(...rule(parsed, file, ctx));
+    } catch {
+      // a rule failing on one odd file must not lose the others' findings
+    }
+  }
+  return out;
+}

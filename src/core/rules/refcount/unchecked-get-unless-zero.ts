@@ -1,0 +1,87 @@
+/**
+ * `unchecked-get-unless-zero`: the result of a get-unless-zero primitive
+ * (`kref_get_unless_zero`, `refcount_inc_not_zero`, `atomic_inc_not_zero`,
+ * `percpu_ref_tryget*`) or of a learned conditional-get wrapper is ignored:
+ * an expression statement, or stored into a variable that is never read again.
+ * On failure no reference was taken, and the caller goes on as if it had one.
+ */
+import type { Node } from 'web-tree-sitter';
+import type { Finding } from '../../types';
+import { makeFinding } from '../common';
+import { summaryOf } from '../../index/workspace';
+import { assignedVar, callsOf, cfgOf, functionsOf, locOf, makeEnv, step, type Env, type RefcountRule } from './walk';
+
+export const UNCHECKED_GET_UNLESS_ZERO = 'unchecked-get-unless-zero';
+
+/** Is `name` a conditional get: a primitive whose success is its return value, or a learned cond-get wrapper? */
+export function condGetVia(env: Env, name: string): string | null {
+  const op = env.rc.refOps.get(name);
+  if (op) return op.effect === 'get-unless-zero' && op.releasedWhen === 'nonzero' ? name : null;
+  if (!env.index) return null;
+  const s = summaryOf(env.index, name, env.file);
+  if (!s) return null;
+  if (s.returnsRef === 'cond-get' && s.params.length === 0) return null; // returns the object: a NULL check is another rule
+  const p = s.params.find((x) => x.effect === 'cond-get');
+  return p ? p.via : null;
+}
+
+function ignored(call: Node): boolean {
+  let n: Node = call;
+  let p = n.parent;
+  while (p && (p.type === 'parenthesized_expression' || p.type === 'cast_expression')) {
+    n = p;
+    p = p.parent;
+  }
+  return p?.type === 'expression_statement' || (p?.type === 'comma_expression' && p.childForFieldName('left')?.id === n.id);
+}
+
+/** Is `name` read anywhere in the body after `from` (other than being assigned again)? */
+function readAfter(body: Node, name: string, from: number): boolean {
+  let found = false;
+  const visit = (n: Node): void => {
+    if (found || n.endIndex <= from) return;
+    if (n.type === 'identifier' && n.text === name && n.startIndex >= from) {
+      const p = n.parent;
+      const isLhs = p?.type === 'assignment_expression' && p.childForFieldName('left')?.id === n.id && p.childForFieldName('operator')?.text === '=';
+      if (!isLhs) found = true;
+      return;
+    }
+    for (const c of n.namedChildren) if (c) visit(c);
+  };
+  visit(body);
+  return found;
+}
+
+export const uncheckedGetUnlessZero: RefcountRule = (parsed, file, ctx) => {
+  const env = makeEnv(parsed, file, ctx);
+  const out: Finding[] = [];
+  for (const fn of functionsOf(parsed)) {
+    const body = fn.node.childForFieldName('body')!;
+    const cfg = cfgOf(env, fn);
+    if (!cfg) continue;
+    const done = new Set<number>();
+    for (const cn of cfg.nodes) {
+      if (cn.kind === 'loopHead') continue;
+      for (const c of callsOf(env, cn)) {
+        if (!c.node || done.has(c.start)) continue;
+        done.add(c.start);
+        const via = condGetVia(env, c.name);
+        if (!via) continue;
+        const what = via === c.name ? `\`${c.name}\`` : `\`${c.name}\` (a conditional get through \`${via}\`)`;
+        if (ignored(c.node)) {
+          out.push(makeFinding(UNCHECKED_GET_UNLESS_ZERO, file, fn.name, locOf(env, c.start, c.end),
+            `The result of ${what} is ignored: when the count was already zero no reference is taken and the object may be freed.`,
+            [step(env, c.start, `${c.name}() may fail (count already zero); its result is discarded`)]));
+          continue;
+        }
+        const v = assignedVar(c.node);
+        if (v && !readAfter(body, v, c.end)) {
+          out.push(makeFinding(UNCHECKED_GET_UNLESS_ZERO, file, fn.name, locOf(env, c.start, c.end),
+            `The result of ${what} is stored in \`${v}\` but never tested: when the count was already zero no reference is taken.`,
+            [step(env, c.start, `${c.name}() may fail; result stored in ${v}`), step(env, body.endIndex - 1, `${v} is never tested`)]));
+        }
+      }
+    }
+  }
+  return out;
+};

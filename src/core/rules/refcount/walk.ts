@@ -1,0 +1,260 @@
+/**
+ * Shared machinery of the refcount rules: the calls a CFG node evaluates (in
+ * source order, with their original spelling), locations, and a bounded
+ * path-set forward walk over `buildCfg` (each path carries its own state, so
+ * "the lock was released on this path" is exact up to the state cap).
+ */
+import type { Node } from 'web-tree-sitter';
+import type { Loc } from '../../analysis/locks';
+import { lockKey } from '../../analysis/lockid';
+import type { Catalog } from '../../catalog';
+import { indexCatalog, type CatalogIndex } from '../../catalog';
+import { indexRefcountCatalog, type RefcountCatalogIndex } from '../../catalog/refcount';
+import { buildCfg, splitArgs, type Cfg, type CfgNode } from '../../cfg/build';
+import type { FunctionFact } from '../../index/facts';
+import type { WorkspaceIndex } from '../../index/workspace';
+import type { FunctionInfo, ParsedFile } from '../../parse/source';
+import type { Finding, TraceStep } from '../../types';
+import { lineStarts } from '../../util/text';
+
+export interface RefcountRuleContext {
+  index?: WorkspaceIndex;
+  catalog: Catalog;
+}
+
+export type RefcountRule = (parsed: ParsedFile, file: string, ctx: RefcountRuleContext) => Finding[];
+
+/** One call as written: callee name, argument texts, its node (null for iterator macros). */
+export interface CallSite {
+  name: string;
+  args: string[];
+  node: Node | null;
+  start: number;
+  end: number;
+  line: number;
+}
+
+export interface Env {
+  parsed: ParsedFile;
+  file: string;
+  text: string;
+  starts: number[];
+  cat: CatalogIndex;
+  rc: RefcountCatalogIndex;
+  index?: WorkspaceIndex;
+}
+
+export function makeEnv(parsed: ParsedFile, file: string, ctx: RefcountRuleContext): Env {
+  return {
+    parsed, file, text: parsed.text, starts: lineStarts(parsed.text), cat: indexCatalog(ctx.catalog),
+    rc: ctx.index?.rc ?? indexRefcountCatalog(), ...(ctx.index ? { index: ctx.index } : {}),
+  };
+}
+
+function posOf(starts: number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - starts[lo]! + 1 };
+}
+
+export function locOf(env: Env, start: number, end: number): Loc {
+  const a = posOf(env.starts, start);
+  const b = posOf(env.starts, end);
+  return { line: a.line, column: a.column, offset: start, endLine: b.line, endColumn: b.column, endOffset: end };
+}
+
+export function step(env: Env, offset: number, message: string): TraceStep {
+  const p = posOf(env.starts, offset);
+  return { file: env.file, line: p.line, column: p.column, message };
+}
+
+function callOf(env: Env, n: Node): CallSite | null {
+  const f = n.childForFieldName('function');
+  const a = n.childForFieldName('arguments');
+  if (!f || !a) return null;
+  const name = env.text.slice(f.startIndex, f.endIndex).trim();
+  const args = a.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment').map((c) => env.text.slice(c.startIndex, c.endIndex).trim());
+  return { name, args, node: n, start: n.startIndex, end: n.endIndex, line: n.startPosition.row + 1 };
+}
+
+/** Calls a CFG node evaluates, innermost first then in source order (arguments run before the call). */
+export function callsOf(env: Env, cn: CfgNode): CallSite[] {
+  const ast = cn.ast;
+  if (!ast) return [];
+  if (cn.kind === 'loopHead') {
+    // iterator macro: `list_for_each_entry(pos, head, member) {` (the node spans the whole loop)
+    if (!cn.construct || !cn.assigns) return [];
+    const macro = cn.construct;
+    const open = env.text.indexOf('(', ast.startIndex + macro.length);
+    if (open < 0) return [];
+    const sa = splitArgs(env.text, open);
+    if (!sa) return [];
+    return [{ name: macro, args: sa.args.map((s) => s.trim()), node: null, start: ast.startIndex, end: sa.end, line: ast.startPosition.row + 1 }];
+  }
+  const out: CallSite[] = [];
+  const visit = (n: Node): void => {
+    if (n.type === 'compound_statement' && n.id !== ast.id) return;
+    for (const c of n.namedChildren) if (c) visit(c);
+    if (n.type === 'call_expression') {
+      const c = callOf(env, n);
+      if (c) out.push(c);
+    }
+  };
+  visit(ast);
+  return out;
+}
+
+/** The variable a pointer-ish argument is rooted in: `&w->ref` -> `w`, `obj` -> `obj`, `&(*p)->kref` -> `p`. */
+export function rootVar(arg: string): string | null {
+  const m = /^[&*(\s]*([A-Za-z_]\w*)/.exec(arg);
+  return m ? m[1]! : null;
+}
+
+/** The variable assigned by the statement containing `call` (`x = call(...)`, `T *x = call(...)`), or null. */
+export function assignedVar(call: Node): string | null {
+  let n: Node | null = call;
+  let p = n.parent;
+  while (p && (p.type === 'parenthesized_expression' || p.type === 'cast_expression')) {
+    n = p;
+    p = p.parent;
+  }
+  if (!p || !n) return null;
+  if (p.type === 'assignment_expression' && p.childForFieldName('right')?.id === n.id && p.childForFieldName('operator')?.text === '=') {
+    const l = p.childForFieldName('left');
+    return l && l.type === 'identifier' ? l.text : null;
+  }
+  if (p.type === 'init_declarator' && p.childForFieldName('value')?.id === n.id) {
+    let d = p.childForFieldName('declarator');
+    while (d && d.type === 'pointer_declarator') d = d.childForFieldName('declarator');
+    return d && d.type === 'identifier' ? d.text : null;
+  }
+  return null;
+}
+
+/** `a = b;` between plain identifiers in a statement node (alias copy). */
+export function plainCopy(cn: CfgNode): { to: string; from: string } | null {
+  const ast = cn.ast;
+  if (!ast || cn.kind !== 'stmt') return null;
+  const e = ast.type === 'expression_statement' ? ast.namedChildren[0] : ast;
+  if (e && e.type === 'assignment_expression' && e.childForFieldName('operator')?.text === '=') {
+    const l = e.childForFieldName('left');
+    const r = e.childForFieldName('right');
+    if (l?.type === 'identifier' && r?.type === 'identifier') return { to: l.text, from: r.text };
+  }
+  return null;
+}
+
+/** Variables a statement node assigns with a plain `=` (left identifiers). */
+export function assignedVars(cn: CfgNode): string[] {
+  const ast = cn.ast;
+  if (!ast || (cn.kind !== 'stmt' && cn.kind !== 'branch')) return [];
+  const out: string[] = [];
+  const visit = (n: Node): void => {
+    if (n.type === 'compound_statement' && n.id !== ast.id) return;
+    if (n.type === 'assignment_expression') {
+      const l = n.childForFieldName('left');
+      if (l?.type === 'identifier') out.push(l.text);
+    }
+    if (n.type === 'init_declarator') {
+      let d = n.childForFieldName('declarator');
+      while (d && d.type === 'pointer_declarator') d = d.childForFieldName('declarator');
+      if (d?.type === 'identifier') out.push(d.text);
+    }
+    for (const c of n.namedChildren) if (c) visit(c);
+  };
+  visit(ast);
+  return out;
+}
+
+export interface LockEffectAt {
+  op: 'acquire' | 'release';
+  key: string;
+  start: number;
+  line: number;
+}
+
+/**
+ * Lock acquire/release effects of a node: unconditional catalog lock ops
+ * (`rcu` for the RCU read side, identity-less contexts other than RCU ignored),
+ * `guard()` acquire/release nodes. Conditional acquires (trylock,
+ * `*_interruptible`) are left out: the rules only trust certainly-held locks.
+ */
+export function lockEffects(env: Env, cn: CfgNode, calls: CallSite[]): LockEffectAt[] {
+  const out: LockEffectAt[] = [];
+  if ((cn.kind === 'guardAcquire' || cn.kind === 'guardRelease') && cn.guard) {
+    const g = env.cat.guards.get(cn.guard.type);
+    const key = g?.kind === 'rcu' || cn.guard.type === 'rcu' ? 'rcu' : cn.guard.args[0] ? lockKey(cn.guard.args[0]) : null;
+    if (key && !g?.conditional) out.push({ op: cn.kind === 'guardAcquire' ? 'acquire' : 'release', key, start: cn.guard.offset, line: cn.guard.line });
+    return out;
+  }
+  for (const c of calls) {
+    const op = env.cat.lockOps.get(c.name);
+    if (!op) continue;
+    if (op.op === 'acquire' && op.cond) continue;
+    let key: string | null = null;
+    if (op.kind === 'rcu') key = 'rcu';
+    else if (op.lockArg >= 0 && c.args[op.lockArg]) key = lockKey(c.args[op.lockArg]!);
+    if (key) out.push({ op: op.op, key, start: c.start, line: c.line });
+  }
+  return out;
+}
+
+export const MAX_PATH_STATES = 24;
+const MAX_STEPS = 60000;
+
+/**
+ * Forward walk of every function's CFG with a set of per-path states. `transfer`
+ * maps a state through a node (returning the new state); states are deduplicated
+ * per node by `key(state)`, at most MAX_PATH_STATES per node.
+ */
+export function walkPaths<S>(
+  cfg: Cfg,
+  init: S,
+  key: (s: S) => string,
+  transfer: (node: CfgNode, s: S, succIndex: number) => S | null,
+): void {
+  const seen = new Map<number, Set<string>>();
+  const work: [number, S][] = [[cfg.entry, init]];
+  let steps = 0;
+  while (work.length && steps++ < MAX_STEPS) {
+    const [id, s] = work.pop()!;
+    const node = cfg.nodes[id];
+    if (!node) continue;
+    const k = key(s);
+    let set = seen.get(id);
+    if (!set) seen.set(id, (set = new Set()));
+    if (set.has(k) || set.size >= MAX_PATH_STATES) continue;
+    set.add(k);
+    node.succ.forEach((next, i) => {
+      const out = transfer(node, s, i);
+      if (out !== null) work.push([next, out]);
+    });
+  }
+}
+
+export function cfgOf(env: Env, fn: FunctionInfo): Cfg | null {
+  try {
+    return buildCfg(fn.node, { text: env.text, noreturn: env.cat.noreturn });
+  } catch {
+    return null;
+  }
+}
+
+/** The index's fact of this function definition (same file, same line). */
+export function factOf(env: Env, fn: FunctionInfo): FunctionFact | null {
+  const defs = env.index?.functions.get(fn.name);
+  if (!defs) return null;
+  const line = fn.node.startPosition.row + 1;
+  const same = defs.filter((d) => d.file === env.file);
+  return (same.find((d) => Math.abs(d.fact.line - line) <= 3) ?? same[0])?.fact ?? null;
+}
+
+/** Functions of the file worth analysing (undamaged, with a body). */
+export function functionsOf(parsed: ParsedFile): FunctionInfo[] {
+  return parsed.functions.filter((f) => !f.damaged && f.node.childForFieldName('body'));
+}
