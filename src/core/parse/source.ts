@@ -44,20 +44,47 @@ export function functionName(fn: Node): string {
   return '<anonymous>';
 }
 
+/**
+ * Nodes that can contain a function definition in an undamaged tree: the file,
+ * conditional-compilation blocks and `extern "C"`-style lists. Other undamaged
+ * nodes (declarations, initialiser tables, macro definitions) cannot, and are
+ * not walked: on generated register headers that walk cost as much as the
+ * parse. A node that contains an ERROR is walked whole, since error recovery
+ * can leave a definition anywhere inside it (counted, and flagged as damaged).
+ */
+const FUNCTION_CONTAINERS = new Set([
+  'translation_unit', 'preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif', 'preproc_elifdef',
+  'linkage_specification', 'declaration_list',
+]);
+
 export function listFunctions(root: Node): FunctionInfo[] {
   const out: FunctionInfo[] = [];
-  const stack: Node[] = [root];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (n.type === 'function_definition') {
-      out.push({ name: functionName(n), node: n, damaged: hasDamage(n) });
-      continue;
+  // A cursor visits siblings without creating a Node per child: generated
+  // register headers have ~10^5 top-level macro definitions.
+  const visit = (container: Node): void => {
+    const damaged = container.hasError;
+    const cursor = container.walk();
+    try {
+      if (!cursor.gotoFirstChild()) return;
+      do {
+        if (!cursor.nodeIsNamed) continue;
+        const type = cursor.nodeType;
+        if (type === 'function_definition') {
+          const n = cursor.currentNode;
+          out.push({ name: functionName(n), node: n, damaged: hasDamage(n) });
+        } else if (FUNCTION_CONTAINERS.has(type)) {
+          visit(cursor.currentNode);
+        } else if (damaged) {
+          const n = cursor.currentNode;
+          if (n.hasError) visit(n);
+        }
+      } while (cursor.gotoNextSibling());
+    } finally {
+      cursor.delete();
     }
-    for (let i = n.namedChildCount - 1; i >= 0; i--) {
-      const c = n.namedChild(i);
-      if (c) stack.push(c);
-    }
-  }
+  };
+  if (root.type === 'function_definition') out.push({ name: functionName(root), node: root, damaged: hasDamage(root) });
+  else visit(root);
   return out;
 }
 
