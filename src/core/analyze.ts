@@ -10,7 +10,11 @@ import { builtinCatalog, type Catalog } from './catalog/index';
 import type { FunctionSummary } from './index/summaries';
 import type { CParser } from './parse/parser';
 import { parseKernelC } from './parse/source';
+import { indexRefcountCatalog } from './catalog/refcount';
 import { runRules } from './rules/index';
+import { runRefcountRules } from './rules/refcount/index';
+import { GET_UNLESS_ZERO_OUTSIDE_LOOKUP } from './rules/refcount/get-unless-zero-outside-lookup';
+import { UNCHECKED_GET_UNLESS_ZERO } from './rules/refcount/unchecked-get-unless-zero';
 import type { FileResult, Finding } from './types';
 import { utf8ByteLength } from './util/text';
 
@@ -73,6 +77,7 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
           notAnalysed++;
         }
       }
+      findings.push(...perFileRefcountFindings(parsed, file, catalog));
     } catch {
       notAnalysed = parsed.functions.length;
     }
@@ -91,4 +96,21 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
   } finally {
     parsed.dispose();
   }
+}
+
+/**
+ * The refcount rules that need no workspace index run per file, on files that
+ * mention a get-unless-zero primitive at all (a text test: most files do not,
+ * and those rules build a CFG per function). The index-based refcount rules
+ * (`put-under-release-lock`, `free-without-grace-period`) need the workspace
+ * index, which `refscope check` does not build yet.
+ */
+const PER_FILE_REFCOUNT_RULES: ReadonlySet<string> = new Set([UNCHECKED_GET_UNLESS_ZERO, GET_UNLESS_ZERO_OUTSIDE_LOOKUP]);
+let condGetPattern: RegExp | undefined;
+
+function perFileRefcountFindings(parsed: ReturnType<typeof parseKernelC>, file: string, catalog: Catalog): Finding[] {
+  condGetPattern ??= new RegExp(`\\b(?:${[...indexRefcountCatalog().refOps.values()]
+    .filter((o) => o.effect === 'get-unless-zero').map((o) => o.name).join('|')})\\s*\\(`);
+  if (!condGetPattern.test(parsed.text)) return [];
+  return runRefcountRules(parsed, file, { catalog }, PER_FILE_REFCOUNT_RULES);
 }

@@ -44,7 +44,8 @@ function rcuCallbacksOf(index: WorkspaceIndex): Set<string> {
 export function rcuReadStructures(index: WorkspaceIndex, type: string): LookupStructure[] {
   const out: LookupStructure[] = [];
   for (const l of index.lookups.values()) {
-    if (!l.elements.some((e) => normType(index, e.type) === type)) continue;
+    // an RCU structure (`__rcu`, `_rcu` primitives): a `_locked` lookup that also happens to run under rcu_read_lock is protected by its lock
+    if (!l.rcu || !l.elements.some((e) => normType(index, e.type) === type)) continue;
     if (l.readLocks.includes('rcu') || l.lookup.some((s) => s.held.includes('rcu'))) out.push(l);
   }
   return out;

@@ -27,7 +27,8 @@ interface Found {
 }
 
 interface State {
-  held: Record<string, number>;
+  /** Held protection keys with the lines of their (possibly nested) acquires. */
+  held: Record<string, number[]>;
   found: Record<string, Found>;
 }
 
@@ -71,7 +72,7 @@ export const getUnlessZeroOutsideLookup: RefcountRule = (parsed, file, ctx) => {
       // a lookup-found pointer passed to a get-unless-zero
       for (const c of calls) {
         if (!c.node) continue;
-        const via = condGetVia(env, c.name);
+        const via = condGetVia(env, c.name, c.args);
         if (!via) continue;
         const op = env.rc.refOps.get(c.name);
         const arg = c.args[op ? op.counterArg : 0];
@@ -80,7 +81,7 @@ export const getUnlessZeroOutsideLookup: RefcountRule = (parsed, file, ctx) => {
         if (!v || !f?.ended || reported.has(c.start)) continue;
         reported.add(c.start);
         const trace: TraceStep[] = [
-          step(env, f.at, `lookup at line ${locOf(env, f.at, f.at).line}: ${v} found by ${f.via} under ${f.prot.join(', ')}`),
+          step(env, f.at, `lookup at line ${locOf(env, f.at, f.at).line}: ${v} comes from ${f.via} under ${f.prot.map((k) => (k === 'rcu' ? 'rcu_read_lock' : k)).join(', ')}`),
           step(env, f.ended.at, `unlock at line ${locOf(env, f.ended.at, f.ended.at).line}: ${f.ended.key === 'rcu' ? 'RCU read side' : f.ended.key} ends; ${v} may now be freed`),
           step(env, c.start, `get at line ${c.line}: ${c.name}() reads ${v}'s counter`),
         ];
@@ -108,8 +109,13 @@ export const getUnlessZeroOutsideLookup: RefcountRule = (parsed, file, ctx) => {
       }
       // lock effects
       for (const e of lockEffects(env, cn, calls)) {
-        if (e.op === 'acquire') held[e.key] = e.line;
+        if (e.op === 'acquire') held[e.key] = [...(held[e.key] ?? []), e.line];
         else {
+          const rest = (held[e.key] ?? []).slice(0, -1);
+          if (rest.length) {
+            held[e.key] = rest; // nested rcu_read_lock / re-taken lock: still protected
+            continue;
+          }
           delete held[e.key];
           for (const [v, f] of Object.entries(found)) {
             if (f.ended || !f.prot.includes(e.key)) continue;

@@ -9,7 +9,7 @@
  */
 import type { Finding } from '../../types';
 import { makeFinding } from '../common';
-import { keyClass, resolveKey, summaryOf, type ReleaseInfo, type WorkspaceIndex } from '../../index/workspace';
+import { keyClass, resolveCallee, resolveKey, summaryOf, type ReleaseInfo, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionFact } from '../../index/facts';
 import {
   callsOf, cfgOf, factOf, functionsOf, lockEffects, locOf, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRule,
@@ -56,6 +56,23 @@ export function releasesOfPut(env: Env, fact: FunctionFact | null, c: CallSite):
   return rs.length ? { via: `${c.name} (put wrapper)`, releases: rs } : null;
 }
 
+/**
+ * The release expects `cls` held on entry: its first operation on that class is
+ * a release (`__releases(l) __acquires(l)` callbacks that drop and retake the
+ * caller's lock, as the kref_put_mutex/kref_put_lock releases do).
+ */
+function releaseExpectsHeld(index: WorkspaceIndex, r: ReleaseInfo, cls: string): boolean {
+  const d = resolveCallee(index, r.file, r.name);
+  if (!d) return false;
+  for (const c of d.fact.calls) {
+    const op = index.cat.lockOps.get(c.c);
+    const arg = op && op.lockArg >= 0 ? c.a[op.lockArg] : undefined;
+    if (!op || !arg || (keyClass(index, d.fact, arg) ?? arg) !== cls) continue;
+    return op.op === 'release';
+  }
+  return false;
+}
+
 export const putUnderReleaseLock: RefcountRule = (parsed, file, ctx) => {
   const env = makeEnv(parsed, file, ctx);
   const index = env.index;
@@ -79,7 +96,7 @@ export const putUnderReleaseLock: RefcountRule = (parsed, file, ctx) => {
         if (!put) continue;
         for (const key of keys) {
           const cls = keyClass(index, fact, key) ?? key;
-          const r = put.releases.find((x) => x.locks.includes(cls));
+          const r = put.releases.find((x) => x.locks.includes(cls) && !releaseExpectsHeld(index, x, cls));
           if (!r) continue;
           reported.add(c.start);
           out.push(makeFinding(PUT_UNDER_RELEASE_LOCK, file, fn.name, locOf(env, c.start, c.end),
@@ -94,7 +111,7 @@ export const putUnderReleaseLock: RefcountRule = (parsed, file, ctx) => {
         }
       }
       for (const e of lockEffects(env, cn, calls)) {
-        if (e.op === 'acquire') held[e.key] = e.line;
+        if (e.op === 'acquire') held[e.key] ??= e.line;
         else delete held[e.key];
       }
       return held;

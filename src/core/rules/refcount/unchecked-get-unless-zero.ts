@@ -14,9 +14,14 @@ import { assignedVar, callsOf, cfgOf, functionsOf, locOf, makeEnv, step, type En
 export const UNCHECKED_GET_UNLESS_ZERO = 'unchecked-get-unless-zero';
 
 /** Is `name` a conditional get: a primitive whose success is its return value, or a learned cond-get wrapper? */
-export function condGetVia(env: Env, name: string): string | null {
+export function condGetVia(env: Env, name: string, args: readonly string[] = []): string | null {
   const op = env.rc.refOps.get(name);
-  if (op) return op.effect === 'get-unless-zero' && op.releasedWhen === 'nonzero' ? name : null;
+  if (op) {
+    if (op.effect !== 'get-unless-zero' || op.releasedWhen !== 'nonzero') return null;
+    // atomic_inc_not_zero says what it is; atomic_add_unless is a conditional get only as `(v, 1, 0)`
+    if (op.onlyIfRefLike && op.amountArg !== undefined && (args[op.amountArg]?.trim() !== '1' || (args[2] !== undefined && args[2].trim() !== '0'))) return null;
+    return name;
+  }
   if (!env.index) return null;
   const s = summaryOf(env.index, name, env.file);
   if (!s) return null;
@@ -65,7 +70,7 @@ export const uncheckedGetUnlessZero: RefcountRule = (parsed, file, ctx) => {
       for (const c of callsOf(env, cn)) {
         if (!c.node || done.has(c.start)) continue;
         done.add(c.start);
-        const via = condGetVia(env, c.name);
+        const via = condGetVia(env, c.name, c.args);
         if (!via) continue;
         const what = via === c.name ? `\`${c.name}\`` : `\`${c.name}\` (a conditional get through \`${via}\`)`;
         if (ignored(c.node)) {
