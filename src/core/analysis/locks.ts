@@ -19,7 +19,7 @@ import { buildCfg, splitArgs, type Cfg, type CfgNode, type GuardInfo } from '../
 import type { FunctionSummary, LockEffect } from '../index/summaries';
 import type { ParsedFile } from '../parse/source';
 import type { TraceStep } from '../types';
-import { lineStarts } from '../util/text';
+import { lineStarts, posOf } from '../util/text';
 import { keyField, keyIdentifiers, keyRoot, lockClass, lockKey, rerootKey } from './lockid';
 
 export const MAX_STATES = 32;
@@ -289,17 +289,6 @@ function locOf(ctx: FnCtx, start: number, end: number): Loc {
   const a = posOf(ctx.starts, start);
   const b = posOf(ctx.starts, end);
   return { line: a.line, column: a.column, offset: start, endLine: b.line, endColumn: b.column, endOffset: end };
-}
-
-function posOf(starts: number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - starts[lo]! + 1 };
 }
 
 function nodeLoc(ctx: FnCtx, n: Node): Loc {

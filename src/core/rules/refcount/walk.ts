@@ -15,7 +15,7 @@ import type { FunctionFact } from '../../index/facts';
 import type { WorkspaceIndex } from '../../index/workspace';
 import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import type { Finding, TraceStep } from '../../types';
-import { lineStarts } from '../../util/text';
+import { lineStarts, posOf } from '../../util/text';
 
 export interface RefcountRuleContext {
   index?: WorkspaceIndex;
@@ -49,17 +49,6 @@ export function makeEnv(parsed: ParsedFile, file: string, ctx: RefcountRuleConte
     parsed, file, text: parsed.text, starts: lineStarts(parsed.text), cat: indexCatalog(ctx.catalog),
     rc: ctx.index?.rc ?? indexRefcountCatalog(), ...(ctx.index ? { index: ctx.index } : {}),
   };
-}
-
-function posOf(starts: number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - starts[lo]! + 1 };
 }
 
 export function locOf(env: Env, start: number, end: number): Loc {
