@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cpus } from 'node:os';
 import { containerOp } from '../core/catalog/refcount';
 import { buildWorkspaceIndex, factsFor, type FactsCache, type FileFacts, type WorkspaceIndex } from '../core/index/index';
@@ -28,7 +28,7 @@ import { nodeParser } from '../node/assets';
 import { defaultCacheDir, NodeFactsCache } from '../node/cache';
 import { collectFiles } from './files';
 import { CliError, type CliIO } from './io';
-import { workerScript } from './pool';
+import { runWorkers, workerScript } from './pool';
 
 export const LIFECYCLE_USAGE = `usage: refscope lifecycle --type "struct NAME" [--root DIR] [--format text|json]
                           [--roles A,B,...] [--jobs N] [--cache-dir DIR | --no-cache]
@@ -239,29 +239,12 @@ async function extractAll(files: Candidate[], jobs: number, cacheDir: string | n
   const input: LifecycleWorkerInput = { kind: 'refscope-lifecycle-worker', files: misses.map((f) => ({ abs: f.abs, label: f.label })), next: new SharedArrayBuffer(4), cacheDir };
   const n = Math.max(1, Math.min(jobs, misses.length));
   const script = workerScript();
-  const threads: Worker[] = [];
-  const runs = Array.from({ length: n }, () => new Promise<void>((done, reject) => {
-    const w = new Worker(script, { workerData: input });
-    threads.push(w);
-    let finished = false;
-    w.on('message', (m: LifecycleWorkerMessage) => {
-      if (m.kind === 'facts') out.facts.push(m.facts);
-      else if (m.kind === 'error') out.errors++;
-      else if (m.kind === 'done') finished = true;
-      else {
-        finished = true;
-        reject(new Error(`worker failed: ${m.message}`));
-      }
-    });
-    w.on('error', (e) => reject(new Error(`worker failed: ${e.message}`)));
-    w.on('exit', (code) => (finished ? done() : reject(new Error(`worker exited with code ${code} before finishing`))));
-  }));
-  try {
-    await Promise.all(runs);
-  } catch (e) {
-    await Promise.all(threads.map((t) => t.terminate()));
-    throw e;
-  }
+  await runWorkers<LifecycleWorkerMessage>(script, input, n, (m) => {
+    if (m.kind === 'facts') out.facts.push(m.facts);
+    else if (m.kind === 'error') out.errors++;
+    else if (m.kind === 'done') return 'done';
+    else return new Error(`worker failed: ${m.message}`);
+  });
   return out;
 }
 

@@ -16,6 +16,42 @@ export function workerScript(): string {
   return join(__dirname, 'cli.js');
 }
 
+/**
+ * Start `n` workers on `script` and wait for all of them. Each message goes to
+ * `onMessage` (with every thread, for broadcasts), which returns 'done' when
+ * that worker has finished or an Error to fail the run. A worker that errors or
+ * exits before finishing fails the run too; on failure every worker is terminated.
+ */
+export async function runWorkers<M>(
+  script: string,
+  workerData: unknown,
+  n: number,
+  onMessage: (m: M, threads: readonly Worker[]) => 'done' | Error | void,
+): Promise<void> {
+  const threads: Worker[] = [];
+  const runs = Array.from({ length: n }, () => new Promise<void>((resolveDone, reject) => {
+    const w = new Worker(script, { workerData });
+    threads.push(w);
+    let finished = false;
+    w.on('message', (m: M) => {
+      const r = onMessage(m, threads);
+      if (r === 'done') finished = true;
+      else if (r instanceof Error) {
+        finished = true;
+        reject(r);
+      }
+    });
+    w.on('error', (e) => reject(new Error(`worker failed: ${e.message}`)));
+    w.on('exit', (code) => (finished ? resolveDone() : reject(new Error(`worker exited with code ${code} before finishing`))));
+  }));
+  try {
+    await Promise.all(runs);
+  } catch (e) {
+    await Promise.all(threads.map((t) => t.terminate()));
+    throw e;
+  }
+}
+
 export interface PoolResult {
   outcomes: FileOutcome[];
   headersSummarized: number;
@@ -34,10 +70,9 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
   let headersSummarized = 0;
   const crossFile = { summaries: 0, ambiguous: 0, reanalysed: 0, pass2Ms: 0 };
   const script = workerScript();
-  const threads: Worker[] = [];
   let pass1Done = 0;
   /** Pass 2: once every worker has emptied the pass-1 queue, merge the offers and hand out the re-analyses. */
-  const startPass2 = (): void => {
+  const startPass2 = (threads: readonly Worker[]): void => {
     const offers = outcomes.map((o) => (o && o.kind === 'ok' ? o.crossFile : undefined));
     const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')));
     for (const o of outcomes) if (o && o.kind === 'ok') delete o.crossFile;
@@ -50,39 +85,25 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
     const msg: Pass2Message = { kind: 'pass2', indices, knowledge: indices.length ? plan.knowledge : [] };
     for (const t of threads) t.postMessage(msg);
   };
-  const workers = Array.from({ length: n }, () => new Promise<void>((resolveDone, reject) => {
-    const w = new Worker(script, { workerData: input });
-    threads.push(w);
-    let finished = false;
-    w.on('message', (m: WorkerMessage) => {
-      if (m.kind === 'result') {
-        const at = order[m.index]!.i;
-        const prev = outcomes[at];
-        // a pass-2 result replaces pass 1's; its time adds to it
-        if (prev && prev.kind === 'ok' && m.outcome.kind === 'ok') {
-          crossFile.pass2Ms += m.outcome.ms;
-          m.outcome.ms += prev.ms;
-        }
-        outcomes[at] = m.outcome;
-      } else if (m.kind === 'pass1-done') {
-        if (++pass1Done === n) startPass2();
-      } else if (m.kind === 'done') {
-        finished = true;
-        headersSummarized += m.headersSummarized;
-      } else {
-        finished = true;
-        reject(new Error(`worker failed: ${m.message}`));
+  await runWorkers<WorkerMessage>(script, input, n, (m, threads) => {
+    if (m.kind === 'result') {
+      const at = order[m.index]!.i;
+      const prev = outcomes[at];
+      // a pass-2 result replaces pass 1's; its time adds to it
+      if (prev && prev.kind === 'ok' && m.outcome.kind === 'ok') {
+        crossFile.pass2Ms += m.outcome.ms;
+        m.outcome.ms += prev.ms;
       }
-    });
-    w.on('error', (e) => reject(new Error(`worker failed: ${e.message}`)));
-    w.on('exit', (code) => (finished ? resolveDone() : reject(new Error(`worker exited with code ${code} before finishing`))));
-  }));
-  try {
-    await Promise.all(workers);
-  } catch (e) {
-    await Promise.all(threads.map((t) => t.terminate()));
-    throw e;
-  }
+      outcomes[at] = m.outcome;
+    } else if (m.kind === 'pass1-done') {
+      if (++pass1Done === n) startPass2(threads);
+    } else if (m.kind === 'done') {
+      headersSummarized += m.headersSummarized;
+      return 'done';
+    } else {
+      return new Error(`worker failed: ${m.message}`);
+    }
+  });
   for (let i = 0; i < outcomes.length; i++) {
     // A worker that died mid-file (e.g. out of memory) leaves a hole: report it as skipped.
     outcomes[i] ??= { kind: 'skipped', reason: 'no result from the worker' };
