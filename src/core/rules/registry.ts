@@ -106,6 +106,51 @@ export const RULES: readonly RuleMeta[] = [
     helpUri: help('free-without-grace-period'),
     scenario: 'kfree-instead-of-kfree-rcu',
   },
+  {
+    id: 'ref-leak',
+    name: 'RefLeak',
+    shortDescription: 'A path returns without releasing or transferring a reference the function obtained.',
+    fullDescription:
+      'The function obtained a reference (a get, a lookup-and-get, an allocation, a call whose learned summary returns a new reference) and some path '
+      + 'returns without putting it, returning it, storing it in a structure or passing it to a callee that consumes it. The object can never be freed.',
+    defaultSeverity: 'warning',
+    helpUri: help('ref-leak'),
+    scenario: null,
+  },
+  {
+    id: 'use-after-put',
+    name: 'UseAfterPut',
+    shortDescription: 'An object is used after a put that may have dropped the last reference this function held.',
+    fullDescription:
+      'After the put (kref_put, refcount_dec_and_test, a learned put wrapper) another thread may drop its reference too and the release callback '
+      + 'frees the object; dereferencing it, reading a field or passing it on afterwards is a use-after-free unless another reference is still held.',
+    defaultSeverity: 'warning',
+    helpUri: help('use-after-put'),
+    scenario: 'kref-rule1-get-before-handoff',
+  },
+  {
+    id: 'unsafe-lookup-get',
+    name: 'UnsafeLookupGet',
+    shortDescription: 'A plain get on an object found by a lookup while its count can already be zero.',
+    fullDescription:
+      'The object was found in a lookup structure that does not hold its own reference, and its final put is not serialised against the lookup by a '
+      + 'lock the put side also holds. A plain kref_get/refcount_inc can then resurrect an object whose release is already running '
+      + '(Documentation/core-api/kref.rst rule 3). Use kref_get_unless_zero inside the lookup\'s critical section, or kref_put_mutex/kref_put_lock.',
+    defaultSeverity: 'warning',
+    helpUri: help('unsafe-lookup-get'),
+    scenario: 'kref-rule3-lookup-get-without-lock',
+  },
+  {
+    id: 'lock-order-inversion',
+    name: 'LockOrderInversion',
+    shortDescription: 'Two lock classes are taken in opposite orders on different paths.',
+    fullDescription:
+      'One path acquires lock class B while holding A, another acquires A while holding B (possibly in another file, possibly through callees). '
+      + 'Two tasks running these paths concurrently can deadlock (ABBA), as lockdep would report.',
+    defaultSeverity: 'warning',
+    helpUri: help('lock-order-inversion'),
+    scenario: 'abba-lock-order',
+  },
 ];
 
 export function ruleMeta(id: string): RuleMeta | undefined {
