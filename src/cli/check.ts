@@ -4,19 +4,26 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { builtinCatalog, catalogWithUserConfig, ConfigError, type Catalog } from '../core/catalog/index';
-import { collectFiles } from './files';
+import { collectFiles, type InputFile } from './files';
 import { formatJson } from './format/json';
 import { formatSarif } from './format/sarif';
 import { compareFindings, type Report, type ReportFinding, type SkippedFile } from './format/shared';
 import { formatText } from './format/text';
 import { CliError, type CliIO } from './io';
 import { runPool } from './pool';
+import { defaultCacheDir } from '../node/cache';
+import { findLockOrderInversions } from '../core/rules/lock-order';
+import type { Finding } from '../core/types';
 import { VERSION } from './version';
 
-export const CHECK_USAGE = `usage: refscope check [--format text|json|sarif] [--root DIR] [--jobs N] [--config FILE] PATH...
+export const CHECK_USAGE = `usage: refscope check [--format text|json|sarif] [--root DIR] [--jobs N] [--config FILE]
+                      [--cache-dir DIR | --no-cache] [--no-index] PATH...
 
 Analyse the C files (.c, .h) under each PATH (files or directories, recursively)
-for locking bugs: lock-leak, double-lock, unlock-unheld, sleep-in-atomic.
+for locking bugs (lock-leak, double-lock, unlock-unheld, sleep-in-atomic,
+lock-order-inversion) and reference-counting and RCU bugs (ref-leak,
+use-after-put, unchecked-get-unless-zero, get-unless-zero-outside-lookup,
+unsafe-lookup-get, put-under-release-lock, free-without-grace-period).
 
 options:
   --format FMT    text (default), json or sarif
@@ -27,6 +34,12 @@ options:
                   result such a summary can change)
   --jobs N        worker threads (default: available cores)
   --config FILE   catalog extensions (default: DIR/.refscope.json if present)
+  --cache-dir DIR where the workspace index keeps per-file facts, keyed by
+                  content (default: $XDG_CACHE_HOME/refscope or ~/.cache/refscope)
+  --no-cache      do not read or write the facts cache
+  --no-index      no workspace index (the PATH files and the headers they
+                  include): lock rules and the refcount rules that need no
+                  index only, faster
   -h, --help      show this help
 
 exit status: 0 no findings, 1 findings, 2 usage or I/O error`;
@@ -38,12 +51,14 @@ export interface CheckOptions {
   root: string | undefined;
   jobs: number;
   config: string | undefined;
+  cacheDir: string | null;
+  index: boolean;
   paths: string[];
   help: boolean;
 }
 
 export function parseCheckArgs(argv: string[]): CheckOptions {
-  const o: CheckOptions = { format: 'text', root: undefined, jobs: availableParallelism(), config: undefined, paths: [], help: false };
+  const o: CheckOptions = { format: 'text', root: undefined, jobs: availableParallelism(), config: undefined, cacheDir: defaultCacheDir(), index: true, paths: [], help: false };
   let onlyPaths = false;
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
@@ -90,6 +105,15 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
       case '-c':
         o.config = take();
         break;
+      case '--cache-dir':
+        o.cacheDir = take();
+        break;
+      case '--no-cache':
+        o.cacheDir = null;
+        break;
+      case '--no-index':
+        o.index = false;
+        break;
       case '--help':
       case '-h':
         o.help = true;
@@ -133,6 +157,103 @@ function cpuMs(u: NodeJS.CpuUsage): number {
   return Math.round((u.user + u.system) / 1000);
 }
 
+export interface CheckRun {
+  jobs: number;
+  catalog: Catalog;
+  /** Absolute workspace root. */
+  root: string;
+  cwd: string;
+  cacheDir: string | null;
+  /** Build the workspace index and run the refcount/RCU rules with it. */
+  index: boolean;
+}
+
+/**
+ * Analyse these files (their `text` when given, else the file on disk) and build
+ * the report every format prints. `t0`/`cpu0` date the run (default: now).
+ */
+export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performance.now(), cpu0 = process.cpuUsage()): Promise<Report> {
+  const pool = await runPool(files, { jobs: o.jobs, catalog: o.catalog, root: o.root, cwd: o.cwd, cacheDir: o.cacheDir, refcount: o.index });
+  const { outcomes, headersSummarized, crossFile } = pool;
+  const absOf = new Map(files.map((f) => [f.display, f.abs]));
+  const report1 = (f: Finding, display: string, abs: string): ReportFinding => ({
+    rule: f.rule,
+    severity: f.severity,
+    file: display,
+    absFile: abs,
+    line: f.span.start.line,
+    column: f.span.start.column,
+    endLine: f.span.end.line,
+    endColumn: f.span.end.column,
+    function: f.function,
+    message: f.message,
+    scenario: f.scenario ?? null,
+    trace: f.trace.map((t) => ({ file: t.file, line: t.line, column: t.column, message: t.message })),
+  });
+
+  const findings: ReportFinding[] = [];
+  const skippedFiles: SkippedFile[] = [];
+  const damagedFunctions: string[] = [];
+  let functions = 0;
+  let damaged = 0;
+  let notAnalysed = 0;
+  let directivesOnly = 0;
+  let bytes = 0;
+  let analysed = 0;
+  const times: { file: string; ms: number }[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
+    const r = outcomes[i]!;
+    if (r.kind === 'io-error') throw new CliError(r.message);
+    if (r.kind === 'skipped') {
+      skippedFiles.push({ file: file.display, reason: r.reason });
+      continue;
+    }
+    analysed++;
+    functions += r.functions;
+    damaged += r.functionsWithParseDamage;
+    notAnalysed += r.functionsNotAnalysed;
+    if (r.directivesOnly) directivesOnly++;
+    bytes += r.bytes;
+    times.push({ file: file.display, ms: Math.round(r.ms) });
+    for (const name of r.damagedFunctions) damagedFunctions.push(`${name} (${file.display})`);
+    for (const f of r.findings) findings.push(report1(f, file.display, file.abs));
+    for (const f of pool.refcountFindings[i]!) findings.push(report1(f, file.display, file.abs));
+  }
+  // Lock-order inversions: over the edges of every file (a pair is reported once, at its first acquire).
+  for (const f of findLockOrderInversions(pool.lockOrder)) {
+    const display = f.file;
+    const abs = absOf.get(display);
+    if (abs !== undefined) findings.push(report1(f, display, abs));
+  }
+  findings.sort(compareFindings);
+  const report: Report = {
+    findings,
+    root: o.root,
+    cwd: o.cwd,
+    toolVersion: VERSION,
+    stats: {
+      files: analysed,
+      functions,
+      functionsWithParseDamage: damaged,
+      bytes,
+      ms: Math.round(performance.now() - t0),
+      cpuMs: cpuMs(process.cpuUsage(cpu0)),
+      functionsNotAnalysed: notAnalysed,
+      filesDirectivesOnly: directivesOnly,
+      skipped: skippedFiles.length,
+      skippedFiles,
+      damagedFunctions,
+      headersSummarized,
+      crossFile,
+      ...(o.index ? { index: pool.index } : {}),
+      slowestFiles: times.sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : 1)).slice(0, 10),
+      jobs: Math.max(1, Math.min(o.jobs, files.length)),
+    },
+  };
+  return report;
+}
+
 export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -154,74 +275,10 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   }
   const catalog = loadCatalog(o.config, root, io.cwd);
   const files = collectFiles(o.paths, io.cwd);
-  const { outcomes, headersSummarized, crossFile } = await runPool(files, o.jobs, catalog, root, io.cwd);
-
-  const findings: ReportFinding[] = [];
-  const skippedFiles: SkippedFile[] = [];
-  const damagedFunctions: string[] = [];
-  let functions = 0;
-  let damaged = 0;
-  let notAnalysed = 0;
-  let bytes = 0;
-  let analysed = 0;
-  const times: { file: string; ms: number }[] = [];
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i]!;
-    const r = outcomes[i]!;
-    if (r.kind === 'io-error') throw new CliError(r.message);
-    if (r.kind === 'skipped') {
-      skippedFiles.push({ file: file.display, reason: r.reason });
-      continue;
-    }
-    analysed++;
-    functions += r.functions;
-    damaged += r.functionsWithParseDamage;
-    notAnalysed += r.functionsNotAnalysed;
-    bytes += r.bytes;
-    times.push({ file: file.display, ms: Math.round(r.ms) });
-    for (const name of r.damagedFunctions) damagedFunctions.push(`${name} (${file.display})`);
-    for (const f of r.findings) {
-      findings.push({
-        rule: f.rule,
-        severity: f.severity,
-        file: file.display,
-        absFile: file.abs,
-        line: f.span.start.line,
-        column: f.span.start.column,
-        endLine: f.span.end.line,
-        endColumn: f.span.end.column,
-        function: f.function,
-        message: f.message,
-        scenario: f.scenario ?? null,
-        trace: f.trace.map((t) => ({ file: t.file, line: t.line, column: t.column, message: t.message })),
-      });
-    }
-  }
-  findings.sort(compareFindings);
-  const report: Report = {
-    findings,
-    root,
-    cwd: io.cwd,
-    toolVersion: VERSION,
-    stats: {
-      files: analysed,
-      functions,
-      functionsWithParseDamage: damaged,
-      bytes,
-      ms: Math.round(performance.now() - t0),
-      cpuMs: cpuMs(process.cpuUsage(cpu0)),
-      functionsNotAnalysed: notAnalysed,
-      skipped: skippedFiles.length,
-      skippedFiles,
-      damagedFunctions,
-      headersSummarized,
-      crossFile,
-      slowestFiles: times.sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : 1)).slice(0, 10),
-      jobs: Math.max(1, Math.min(o.jobs, files.length)),
-    },
-  };
+  const cacheDir = o.cacheDir === null ? null : resolve(io.cwd, o.cacheDir);
+  const report = await checkFiles(files, { jobs: o.jobs, catalog, root, cwd: io.cwd, cacheDir, index: o.index }, t0, cpu0);
   if (o.format === 'json') io.stdout(formatJson(report));
   else if (o.format === 'sarif') io.stdout(formatSarif(report, (f) => resolve(io.cwd, f)));
   else io.stdout(formatText(report));
-  return findings.length ? 1 : 0;
+  return report.findings.length ? 1 : 0;
 }

@@ -47,7 +47,11 @@ export function planCrossFile(offers: readonly (CrossFileInfo | undefined)[], of
     const lock = o.unresolved.any.some((n) => {
       const s = merged.get(n);
       return s !== undefined && acquiresLock(s);
-    }) || o.unresolved.held.some((n) => (merged.get(n)?.releases.length ?? 0) > 0);
+    }) || o.unresolved.held.some((n) => {
+      // a release matters where a lock is held; so does a callee that takes a lock (a lock-order edge)
+      const s = merged.get(n);
+      return s !== undefined && (s.releases.length > 0 || (s.takes?.length ?? 0) > 0);
+    });
     if (lock || o.unresolved.atomic.some((n) => merged.get(n)?.maySleep === true)) reanalyse.push(i);
   });
   const knowledge = [...merged.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -9,6 +9,8 @@ export interface InputFile {
   /** PATH as given joined with the path below it (what reports show). */
   display: string;
   size: number;
+  /** The content to analyse instead of the file on disk (another revision of it, a patched version). */
+  text?: string;
 }
 
 const C_FILE = /\.[ch]$/;

@@ -222,6 +222,23 @@ export class HeaderKnowledge {
     return h;
   }
 
+  /** Label of a header in index facts and traces (relative to the cwd when below it). */
+  labelOf(abs: string): string {
+    return this.label(abs);
+  }
+
+  /** The headers a file includes (absolute; quoted ones only when `quotedOnly`), resolved as the analysis does. */
+  includesOf(abs: string, text: string, quotedOnly = false): string[] {
+    const out: string[] = [];
+    const dir = dirname(abs);
+    for (const inc of scanIncludes(text)) {
+      if (quotedOnly && inc.angled) continue;
+      const p = this.resolve(inc, dir);
+      if (p && !out.includes(p)) out.push(p);
+    }
+    return out;
+  }
+
   /** Knowledge for a file with this text at this absolute path. */
   forFile(abs: string, text: string): ReadonlyMap<string, FunctionSummary> {
     const layers: ReadonlyMap<string, FunctionSummary>[] = [];

@@ -1,11 +1,16 @@
 /** Run the check workers over a shared queue and collect one outcome per file. */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Catalog } from '../core/catalog/index';
+import type { FileFacts } from '../core/index/facts';
+import { buildWorkspaceIndex, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
+import type { Finding, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
+import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
-import type { FileOutcome, Pass2Message, WorkerInput, WorkerMessage } from './protocol';
+import type { FileOutcome, HeadersMessage, HeaderTask, Pass1Extras, Pass2Message, ShippedIndex, WorkerInput, WorkerMessage } from './protocol';
 
 /** The bundle (dist/cli.js) is its own worker entry; from sources (tsx) use the built bundle. */
 export function workerScript(): string {
@@ -56,22 +61,71 @@ export interface PoolResult {
   outcomes: FileOutcome[];
   headersSummarized: number;
   crossFile: { summaries: number; ambiguous: number; reanalysed: number; pass2Ms: number };
+  /** Findings of the refcount/RCU rules per file (pass 2; parallel to outcomes). */
+  refcountFindings: Finding[][];
+  /** Lock-order edges of every file (pass 2's when the file was analysed again). */
+  lockOrder: LockOrderEdge[];
+  index: IndexSummary;
 }
 
-export async function runPool(files: InputFile[], jobs: number, catalog: Catalog, root: string, cwd: string): Promise<PoolResult> {
-  // Big files first so that no worker is left with a large file at the end.
-  const order = files.map((f, i) => ({ f, i })).sort((a, b) => b.f.size - a.f.size || a.i - b.i);
-  const queue = order.map((o) => o.f);
+export interface PoolOptions {
+  jobs: number;
+  catalog: Catalog;
+  root: string;
+  cwd: string;
+  cacheDir: string | null;
+  /** Build the workspace index and run the refcount/RCU rules (default true). */
+  refcount: boolean;
+}
+
+/** Queue order: big first, so that no worker is left with a large file at the end. */
+function bigFirst<T extends { size: number }>(items: readonly T[]): number[] {
+  return items.map((f, i) => ({ s: f.size, i })).sort((a, b) => b.s - a.s || a.i - b.i).map((o) => o.i);
+}
+
+function shipIndex(index: WorkspaceIndex): ShippedIndex {
+  const shipped: Partial<WorkspaceIndex> = { ...index };
+  delete shipped.cat;
+  delete shipped.rc;
+  return shipped as ShippedIndex;
+}
+
+export async function runPool(files: InputFile[], opts: PoolOptions): Promise<PoolResult> {
+  const order = bigFirst(files);
+  const queue = order.map((i) => files[i]!);
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
-  const next = new SharedArrayBuffer(4);
-  const next2 = new SharedArrayBuffer(4);
-  const input: WorkerInput = { kind: 'refscope-check-worker', files: queue, next, next2, catalog, root, cwd };
-  const n = Math.max(1, Math.min(jobs, files.length));
+  const extras: (Pass1Extras | undefined)[] = new Array(files.length);
+  const refcountFindings: Finding[][] = files.map(() => []);
+  const input: WorkerInput = {
+    kind: 'refscope-check-worker', files: queue, next: new SharedArrayBuffer(4), catalog: opts.catalog, root: opts.root, cwd: opts.cwd, cacheDir: opts.cacheDir, refcount: opts.refcount,
+  };
+  const n = Math.max(1, Math.min(opts.jobs, files.length));
   let headersSummarized = 0;
   const crossFile = { summaries: 0, ambiguous: 0, reanalysed: 0, pass2Ms: 0 };
-  const script = workerScript();
-  let pass1Done = 0;
-  /** Pass 2: once every worker has emptied the pass-1 queue, merge the offers and hand out the re-analyses. */
+  const summary: IndexSummary = {
+    files: 0, headers: 0, cachedFacts: 0, structs: 0, functions: 0, refcountedTypes: 0, lookupStructures: 0, releaseCallbacks: 0,
+    learnedWrappers: { get: 0, put: 0, returnsRef: 0, getNames: [], putNames: [], returnsRefNames: [] }, buildMs: 0, refcountFiles: 0, refcountMs: 0,
+  };
+  const inPaths = new Set(files.map((f) => f.abs));
+  // Headers outside the PATHs, discovered from the includes (rounds until closed).
+  const headerTasks: HeaderTask[] = [];
+  const headerFacts: (FileFacts | null)[] = [];
+  const headerSeen = new Set<string>();
+  let pendingHeaders: HeaderTask[] = [];
+  const knowledgeLabel = (abs: string): string => {
+    const rel = relative(opts.cwd, abs);
+    return (rel && !rel.startsWith('..') ? rel : abs).split(sep).join('/');
+  };
+  const wantHeaders = (includes: readonly string[]): void => {
+    for (const h of includes) {
+      if (inPaths.has(h) || headerSeen.has(h)) continue;
+      headerSeen.add(h);
+      pendingHeaders.push({ abs: h, label: knowledgeLabel(h) });
+    }
+  };
+  let phaseDone = 0;
+  let headerBase = 0;
+
   const startPass2 = (threads: readonly Worker[]): void => {
     const offers = outcomes.map((o) => (o && o.kind === 'ok' ? o.crossFile : undefined));
     const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')));
@@ -79,29 +133,94 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
     crossFile.summaries = plan.knowledge.length;
     crossFile.ambiguous = plan.ambiguous;
     crossFile.reanalysed = plan.reanalyse.length;
-    const queueIndex = new Array<number>(files.length);
-    order.forEach((o, q) => (queueIndex[o.i] = q));
-    const indices = plan.reanalyse.map((i) => queueIndex[i]!).sort((a, b) => a - b);
-    const msg: Pass2Message = { kind: 'pass2', indices, knowledge: indices.length ? plan.knowledge : [] };
+    let index: WorkspaceIndex | null = null;
+    if (opts.refcount) {
+      const t0 = performance.now();
+      const all: FileFacts[] = [];
+      for (const e of extras) if (e?.facts) all.push(e.facts);
+      for (const f of headerFacts) if (f) all.push(f);
+      index = buildWorkspaceIndex(all);
+      const lw = learnedWrappers(index);
+      summary.files = all.length;
+      summary.headers = headerFacts.filter((f) => f).length;
+      summary.structs = index.stats.structs;
+      summary.functions = index.stats.functions;
+      summary.refcountedTypes = index.stats.refcountedTypes;
+      summary.lookupStructures = index.stats.lookupStructures;
+      summary.releaseCallbacks = index.stats.releaseCallbacks;
+      summary.learnedWrappers = { get: lw.gets.length, put: lw.puts.length, returnsRef: lw.returnsRef.length, getNames: lw.gets, putNames: lw.puts, returnsRefNames: lw.returnsRef };
+      summary.buildMs = Math.round(performance.now() - t0);
+    }
+    for (const e of extras) if (e) e.facts = null; // the index holds what it needs
+    const reanalyse = new Set(plan.reanalyse);
+    const tasks: Pass2Message['tasks'] = [];
+    for (const q of order.keys()) {
+      const i = order[q]!;
+      const o = outcomes[i];
+      if (!o || o.kind !== 'ok') continue;
+      const lock = reanalyse.has(i);
+      const refcount = index !== null && !o.directivesOnly && o.functions > 0;
+      if (lock || refcount) tasks.push({ index: q, lock, refcount });
+    }
+    summary.refcountFiles = tasks.filter((t) => t.refcount).length;
+    const msg: Pass2Message = { kind: 'pass2', tasks, knowledge: plan.knowledge, index: index && summary.refcountFiles ? shipIndex(index) : null, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(msg);
   };
-  await runWorkers<WorkerMessage>(script, input, n, (m, threads) => {
-    if (m.kind === 'result') {
-      const at = order[m.index]!.i;
-      const prev = outcomes[at];
-      // a pass-2 result replaces pass 1's; its time adds to it
-      if (prev && prev.kind === 'ok' && m.outcome.kind === 'ok') {
-        crossFile.pass2Ms += m.outcome.ms;
-        m.outcome.ms += prev.ms;
+  const startHeaders = (threads: readonly Worker[]): boolean => {
+    if (!opts.refcount || pendingHeaders.length === 0) return false;
+    const round = pendingHeaders;
+    pendingHeaders = [];
+    headerBase = headerTasks.length;
+    headerTasks.push(...round);
+    headerFacts.length = headerTasks.length;
+    const msg: HeadersMessage = { kind: 'headers', tasks: round, next: new SharedArrayBuffer(4) };
+    for (const t of threads) t.postMessage(msg);
+    return true;
+  };
+
+  await runWorkers<WorkerMessage>(workerScript(), input, n, (m, threads) => {
+    switch (m.kind) {
+      case 'result': {
+        const at = order[m.index]!;
+        outcomes[at] = m.outcome;
+        if (m.extras) {
+          extras[at] = m.extras;
+          if (m.extras.factsCached) summary.cachedFacts++;
+          if (opts.refcount) wantHeaders(m.extras.includes);
+        }
+        return undefined;
       }
-      outcomes[at] = m.outcome;
-    } else if (m.kind === 'pass1-done') {
-      if (++pass1Done === n) startPass2(threads);
-    } else if (m.kind === 'done') {
-      headersSummarized += m.headersSummarized;
-      return 'done';
-    } else {
-      return new Error(`worker failed: ${m.message}`);
+      case 'header-facts': {
+        headerFacts[headerBase + m.index] = m.facts;
+        if (m.cached) summary.cachedFacts++;
+        wantHeaders(m.includes);
+        return undefined;
+      }
+      case 'result2': {
+        const at = order[m.index]!;
+        const prev = outcomes[at];
+        if (m.lock) {
+          if (prev && prev.kind === 'ok' && m.lock.kind === 'ok') {
+            crossFile.pass2Ms += m.lock.ms;
+            m.lock.ms += prev.ms;
+          }
+          outcomes[at] = m.lock;
+        }
+        refcountFindings[at] = m.refcount;
+        summary.refcountMs += m.refcountMs;
+        return undefined;
+      }
+      case 'phase-done':
+        if (++phaseDone === n) {
+          phaseDone = 0;
+          if (!startHeaders(threads)) startPass2(threads);
+        }
+        return undefined;
+      case 'done':
+        headersSummarized += m.headersSummarized;
+        return 'done';
+      default:
+        return new Error(`worker failed: ${m.message}`);
     }
   });
   for (let i = 0; i < outcomes.length; i++) {
@@ -109,5 +228,8 @@ export async function runPool(files: InputFile[], jobs: number, catalog: Catalog
     outcomes[i] ??= { kind: 'skipped', reason: 'no result from the worker' };
   }
   crossFile.pass2Ms = Math.round(crossFile.pass2Ms);
-  return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile };
+  summary.refcountMs = Math.round(summary.refcountMs);
+  const lockOrder: LockOrderEdge[] = [];
+  for (const o of outcomes) if (o && o.kind === 'ok') lockOrder.push(...o.lockOrder);
+  return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile, refcountFindings, lockOrder, index: summary };
 }

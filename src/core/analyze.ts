@@ -9,13 +9,16 @@ import { analyzeFunctions, type UnresolvedCallees } from './analysis/locks';
 import { builtinCatalog, type Catalog } from './catalog/index';
 import type { FunctionSummary } from './index/summaries';
 import type { CParser } from './parse/parser';
-import { parseKernelC } from './parse/source';
+import { hasCCode } from './parse/prescan';
+import { parseKernelC, type ParsedFile } from './parse/source';
+import type { WorkspaceIndex } from './index/workspace';
 import { indexRefcountCatalog } from './catalog/refcount';
 import { runRules } from './rules/index';
 import { runRefcountRules } from './rules/refcount/index';
 import { GET_UNLESS_ZERO_OUTSIDE_LOOKUP } from './rules/refcount/get-unless-zero-outside-lookup';
 import { UNCHECKED_GET_UNLESS_ZERO } from './rules/refcount/unchecked-get-unless-zero';
-import type { FileResult, Finding } from './types';
+import { lockOrderEdgesOf } from './rules/lock-order';
+import type { FileResult, Finding, LockOrderEdge } from './types';
 import { utf8ByteLength } from './util/text';
 
 export interface AnalyzeOptions {
@@ -23,6 +26,22 @@ export interface AnalyzeOptions {
   catalog?: Catalog;
   /** Summaries of functions defined elsewhere in the workspace (headers, other files), by name. */
   knowledge?: ReadonlyMap<string, FunctionSummary>;
+  /** Also return the file's lock-order edges (`FileResult.lockOrder`, for findLockOrderInversions). */
+  lockOrder?: boolean;
+  /**
+   * Refcount rules: 'per-file' (default) runs the rules that need no workspace
+   * index; 'none' leaves them all to a later `analyzeRefcount` with the index
+   * (the CLI's second pass).
+   */
+  refcountRules?: 'per-file' | 'none';
+  /** Called with the parsed file before it is freed: hosts extract index facts from the same parse. */
+  onParsed?: (parsed: ParsedFile) => void;
+  /**
+   * Analyse this already-parsed file (parsed from `text`) instead of parsing
+   * again; the caller keeps it (it is not disposed). With `only`, just those
+   * functions are analysed (the editor's incremental re-analysis, src/core/incremental.ts).
+   */
+  reuse?: { parsed: ParsedFile; only?: ParsedFile['functions'] };
 }
 
 let defaultCatalog: Catalog | undefined;
@@ -48,15 +67,22 @@ export function analyzeFileCrossFile(parser: CParser, text: string, file: string
 }
 
 function analyzeImpl(parser: CParser, text: string, file: string, options: AnalyzeOptions, crossFile: CrossFileInfo | null): FileResult {
-  const parsed = parseKernelC(parser, text);
+  // Only directives and comments (generated register headers): nothing to parse for.
+  if (!hasCCode(text)) {
+    return { file, findings: [], stats: { functions: 0, functionsWithParseDamage: 0, bytes: utf8ByteLength(text), functionsNotAnalysed: 0, directivesOnly: true }, damagedFunctions: [] };
+  }
+  const own = options.reuse?.parsed ?? parseKernelC(parser, text);
+  const parsed = options.reuse?.only ? { ...own, functions: options.reuse.only } : own;
   try {
     const damaged = parsed.functions.filter((f) => f.damaged);
     const findings: Finding[] = [];
     let notAnalysed = 0;
+    let lockOrder: LockOrderEdge[] | undefined;
     try {
       const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
       const unresolved: UnresolvedCallees | undefined = crossFile ? { any: new Set(), held: new Set(), atomic: new Set() } : undefined;
-      const fa = analyzeFunctions(parsed, file, catalog, options.knowledge, true, unresolved);
+      const fa = analyzeFunctions(parsed, file, catalog, options.knowledge, true, unresolved, options.lockOrder === true);
+      if (options.lockOrder) lockOrder = lockOrderEdgesOf(fa, file);
       notAnalysed = fa.failures;
       if (crossFile && unresolved) {
         const isStatic = new Map<string, boolean>();
@@ -66,7 +92,7 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
           isStatic.set(f.name, /\bstatic\b/.test(text.slice(f.node.startIndex, body ? body.startIndex : f.node.endIndex)));
         }
         crossFile.exported = fa.summaries.filter((s) => s.definition && isStatic.get(s.name) === false
-          && (s.maySleep || s.acquires.length > 0 || s.releases.length > 0 || s.condAcquires.length > 0));
+          && (s.maySleep || s.acquires.length > 0 || s.releases.length > 0 || s.condAcquires.length > 0 || (s.takes?.length ?? 0) > 0));
         crossFile.defined = [...isStatic].filter(([, st]) => !st).map(([n]) => n).sort();
         crossFile.unresolved = { any: [...unresolved.any].sort(), held: [...unresolved.held].sort(), atomic: [...unresolved.atomic].sort() };
       }
@@ -77,10 +103,11 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
           notAnalysed++;
         }
       }
-      findings.push(...perFileRefcountFindings(parsed, file, catalog));
+      if (options.refcountRules !== 'none') findings.push(...perFileRefcountFindings(parsed, file, catalog));
     } catch {
       notAnalysed = parsed.functions.length;
     }
+    options.onParsed?.(parsed);
     findings.sort((a, b) => a.span.start.offset - b.span.start.offset || a.rule.localeCompare(b.rule));
     return {
       file,
@@ -92,9 +119,10 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
         functionsNotAnalysed: notAnalysed,
       },
       damagedFunctions: damaged.map((f) => f.name),
+      ...(lockOrder ? { lockOrder } : {}),
     };
   } finally {
-    parsed.dispose();
+    if (!options.reuse) own.dispose();
   }
 }
 
@@ -113,4 +141,32 @@ function perFileRefcountFindings(parsed: ReturnType<typeof parseKernelC>, file: 
     .filter((o) => o.effect === 'get-unless-zero').map((o) => o.name).join('|')})\\s*\\(`);
   if (!condGetPattern.test(parsed.text)) return [];
   return runRefcountRules(parsed, file, { catalog }, PER_FILE_REFCOUNT_RULES);
+}
+
+/**
+ * Every refcount/RCU rule on one file with the workspace index (the CLI's
+ * second pass). Files that call no refcount primitive, no learned wrapper and
+ * nothing that frees are not parsed: no refcount rule can fire there.
+ */
+export function analyzeRefcount(parser: CParser, text: string, file: string, options: { catalog?: Catalog; index: WorkspaceIndex; relevant?: (name: string) => boolean }): Finding[] {
+  if (!hasCCode(text)) return [];
+  if (options.relevant && !callsAnyOf(text, options.relevant)) return [];
+  const parsed = parseKernelC(parser, text);
+  try {
+    const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
+    const findings = runRefcountRules(parsed, file, { catalog, index: options.index });
+    findings.sort((a, b) => a.span.start.offset - b.span.start.offset || a.rule.localeCompare(b.rule));
+    return findings;
+  } finally {
+    parsed.dispose();
+  }
+}
+
+const CALLED_NAME = /\b([A-Za-z_]\w*)\s*\(/g;
+
+/** Whether the text calls (or names before a parenthesis) any identifier `relevant` accepts. */
+function callsAnyOf(text: string, relevant: (name: string) => boolean): boolean {
+  CALLED_NAME.lastIndex = 0;
+  for (let m = CALLED_NAME.exec(text); m; m = CALLED_NAME.exec(text)) if (relevant(m[1]!)) return true;
+  return false;
 }

@@ -18,7 +18,7 @@ export interface SettingSchema {
   markdownDescription: string;
   minimum?: number;
   maximum?: number;
-  items?: { type: 'string'; enum: string[] };
+  items?: { type: 'string'; enum?: string[] };
   uniqueItems?: boolean;
   properties?: Record<string, { type: 'string'; enum: string[]; markdownDescription: string }>;
   additionalProperties?: boolean;
@@ -34,7 +34,33 @@ export interface RefscopeSettings {
   severity: Partial<Record<string, SeverityOverride>>;
   debounceMs: number;
   maxFileSizeKB: number;
+  /** Editor hint kinds (src/core/hints.ts), each switchable. */
+  hints: HintSettings;
+  /** Workspace index: files included / excluded (glob patterns relative to each workspace folder). */
+  indexInclude: string[];
+  indexExclude: string[];
 }
+
+export interface HintSettings {
+  /** Master switch (the Toggle Hints command flips it). */
+  enable: boolean;
+  lockScopes: boolean;
+  heldAtExit: boolean;
+  refcount: boolean;
+  wrappers: boolean;
+  hovers: boolean;
+  codeLens: boolean;
+}
+
+const HINT_KINDS: ReadonlyArray<[keyof HintSettings, string]> = [
+  ['enable', 'Show Refscope editor hints at all (lock scopes, refcount inlay hints, hovers, CodeLens). `Refscope: Toggle Hints` flips it.'],
+  ['lockScopes', 'Colour the lines where each lock is held (gutter bar and faint background, one colour per lock).'],
+  ['heldAtExit', 'Show the held set after each `return`/`goto` that leaves with locks held.'],
+  ['refcount', 'Inlay hints after refcount operations: `+1 obj`, `−1 obj · may free`, `+1 if ≠0`, `ref → table`.'],
+  ['wrappers', 'Inlay hints after calls to learned get/put wrappers (from the workspace index).'],
+  ['hovers', 'Hovers on lock, refcount and RCU calls: held set, refcount effect, learned summary, rule docs.'],
+  ['codeLens', 'CodeLens "Simulate lifecycle of struct X" above functions that handle a refcounted object.'],
+];
 
 const ruleIds = (): string[] => RULES.map((r) => r.id);
 
@@ -87,6 +113,23 @@ export function settingsSchema(): Record<string, SettingSchema> {
       markdownDescription: 'Files larger than this (in KB of UTF-8) are not analysed in the editor.',
       scope: 'resource',
     },
+    ...Object.fromEntries(HINT_KINDS.map(([k, d]): [string, SettingSchema] => [`refscope.hints.${k}`, {
+      type: 'boolean', default: true, markdownDescription: d, scope: 'window',
+    }])),
+    'refscope.index.include': {
+      type: 'array',
+      default: ['**/*.c', '**/*.h'],
+      items: { type: 'string' },
+      markdownDescription: 'Glob patterns of the files the workspace index reads (relative to each workspace folder).',
+      scope: 'window',
+    },
+    'refscope.index.exclude': {
+      type: 'array',
+      default: ['**/.git/**', '**/node_modules/**'],
+      items: { type: 'string' },
+      markdownDescription: 'Glob patterns of files the workspace index skips.',
+      scope: 'window',
+    },
   };
 }
 
@@ -130,7 +173,17 @@ export function resolveSettings(get: (key: string) => unknown): RefscopeSettings
     severity,
     debounceMs: intIn(get('debounceMs'), schema['refscope.debounceMs']!) ?? defaultOf<number>('refscope.debounceMs'),
     maxFileSizeKB: intIn(get('maxFileSizeKB'), schema['refscope.maxFileSizeKB']!) ?? defaultOf<number>('refscope.maxFileSizeKB'),
+    hints: Object.fromEntries(HINT_KINDS.map(([k]) => {
+      const v = get(`hints.${k}`);
+      return [k, typeof v === 'boolean' ? v : defaultOf<boolean>(`refscope.hints.${k}`)];
+    })) as unknown as HintSettings,
+    indexInclude: stringList(get('index.include')) ?? [...defaultOf<string[]>('refscope.index.include')],
+    indexExclude: stringList(get('index.exclude')) ?? [...defaultOf<string[]>('refscope.index.exclude')],
   };
+}
+
+function stringList(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.length > 0) : undefined;
 }
 
 export function defaultSettings(): RefscopeSettings {

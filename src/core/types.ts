@@ -42,12 +42,34 @@ export interface Finding {
   trace: TraceStep[];
 }
 
+/**
+ * A lock-order pair (plain JSON, crosses worker threads): in `function` of
+ * `file`, lock class `from` was held (acquired at `fromLine`) when class `to` was
+ * acquired at `toLine` (`span`), directly or inside a callee (the trace says
+ * where). See core/analysis/lockorder.ts.
+ */
+export interface LockOrderEdge {
+  from: string;
+  to: string;
+  file: string;
+  function: string;
+  fromLine: number;
+  toLine: number;
+  span: Span;
+  trace: TraceStep[];
+  /** `from` / `to` is the read side of an rwlock_t (readers nest: a reader never waits for a reader). */
+  fromShared?: boolean;
+  toShared?: boolean;
+}
+
 export interface FileStats {
   functions: number;
   functionsWithParseDamage: number;
   bytes: number;
   /** Functions the lock analysis gave up on (too many paths, internal error): no findings from them. */
   functionsNotAnalysed?: number;
+  /** The file holds only preprocessor directives and comments (e.g. generated register headers): not parsed. */
+  directivesOnly?: boolean;
 }
 
 export interface FileResult {
@@ -56,6 +78,8 @@ export interface FileResult {
   stats: FileStats;
   /** Names of functions still containing ERROR/MISSING nodes after normalisation. */
   damagedFunctions: string[];
+  /** Lock-order pairs of the file's functions, when asked for (`AnalyzeOptions.lockOrder`). */
+  lockOrder?: LockOrderEdge[];
 }
 
 /** Minimal abstract reader handed to the core by each host (Node fs, vscode.workspace.fs, tests). */

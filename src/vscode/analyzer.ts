@@ -8,9 +8,10 @@
  */
 import * as vscode from 'vscode';
 import { applySettings, type RefscopeSettings } from '../core/settings';
+import type { FileHints } from '../core/hints';
 import type { FileResult, Finding } from '../core/types';
 import { utf8ByteLength } from '../core/util/text';
-import type { AnalysisBackend } from './backend';
+import type { AnalysisBackend, EditorResult } from './backend';
 import { fileKey } from './convert';
 import { Disposable } from './dispose';
 import { affectsRefscope, readSettings } from './settings';
@@ -20,6 +21,10 @@ export interface AnalysisEvent {
   /** Document version the result belongs to. */
   readonly version: number;
   readonly result: FileResult;
+  /** Lock scopes, held sets, refcount effects and calls per function (src/core/hints.ts). */
+  readonly hints: FileHints;
+  /** `incremental`: only the edited function was analysed again. */
+  readonly mode: EditorResult['mode'];
   /** The result's findings after the settings (disabled rules, severities). */
   readonly findings: readonly Finding[];
   readonly durationMs: number;
@@ -76,6 +81,39 @@ export class DocumentAnalyzer extends Disposable {
     return ev && ev.version === doc.version ? ev : undefined;
   }
 
+  /** Latest result even if the document changed since (callers check `version`). */
+  latestFor(doc: vscode.TextDocument): AnalysisEvent | undefined {
+    return this.latest.get(doc.uri.toString());
+  }
+
+  /**
+   * The result for the document's current version. When a debounced run is
+   * pending it is awaited (never forced: providers VS Code calls on every edit
+   * must not defeat the debounce); with nothing pending, the document is analysed now.
+   */
+  async current(doc: vscode.TextDocument, timeoutMs = 10000): Promise<AnalysisEvent | undefined> {
+    const now = this.resultFor(doc);
+    if (now) return now;
+    const key = doc.uri.toString();
+    if (!this.pending.has(key)) return this.analyzeNow(doc);
+    return new Promise<AnalysisEvent | undefined>((resolve) => {
+      const done = (ev: AnalysisEvent | undefined): void => {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(ev);
+      };
+      const sub = this.onDidAnalyze((ev) => {
+        if (ev.document.uri.toString() === key && ev.version === doc.version) done(ev);
+      });
+      const timer = setTimeout(() => done(this.resultFor(doc)), timeoutMs);
+    });
+  }
+
+  /** Every document's latest result. */
+  allResults(): AnalysisEvent[] {
+    return [...this.latest.values()];
+  }
+
   /**
    * Re-analyse after the debounce delay. The delay grows with the time the last
    * run of this document took, so big files never make typing stutter.
@@ -126,24 +164,25 @@ export class DocumentAnalyzer extends Disposable {
     }
     const version = doc.version;
     const t0 = performance.now();
-    let result: FileResult | undefined;
+    let out: EditorResult | undefined;
     try {
-      result = await this.backend.analyze(text, fileKey(doc.uri));
+      out = await this.backend.analyze(text, fileKey(doc.uri));
     } catch (e) {
       if (!this.isDisposed) this.log.error(`analysis of ${vscode.workspace.asRelativePath(doc.uri)} failed`, e);
       return undefined;
     }
-    if (!result || this.isDisposed) return undefined; // superseded by a newer request for this file
+    if (!out || this.isDisposed) return undefined; // superseded by a newer request for this file
+    const result = out.result;
     const durationMs = performance.now() - t0;
     this.lastDuration.set(key, durationMs);
     // A newer edit arrived meanwhile: its own run is scheduled, drop this stale result.
     if (doc.version !== version || doc.isClosed) return undefined;
-    const ev: AnalysisEvent = { document: doc, version, result, findings: applySettings(result.findings, settings), durationMs };
+    const ev: AnalysisEvent = { document: doc, version, result, hints: out.hints, mode: out.mode, findings: applySettings(result.findings, settings), durationMs };
     this.latest.set(key, ev);
     const damaged = result.stats.functionsWithParseDamage;
     this.log.debug(
       `${vscode.workspace.asRelativePath(doc.uri)} v${version}: ${ev.findings.length} findings, `
-        + `${result.stats.functions} functions (${damaged} with parse damage) in ${durationMs.toFixed(1)} ms`,
+        + `${result.stats.functions} functions (${damaged} with parse damage) in ${durationMs.toFixed(1)} ms (${out.mode}, ${out.functionsAnalysed} analysed)`,
     );
     this._onDidAnalyze.fire(ev);
     return ev;
@@ -159,6 +198,7 @@ export class DocumentAnalyzer extends Disposable {
     this.cancel(key);
     this.lastDuration.delete(key);
     this.tooLargeLogged.delete(key);
+    this.backend.close(fileKey(uri));
     this.clear(uri);
   }
 

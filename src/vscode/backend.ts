@@ -2,34 +2,121 @@
  * Where the analysis runs. The web host analyses in its own worker thread (the
  * web extension host is already a worker); the desktop host hands files to a
  * Node worker thread (workerBackend.ts) so the extension host stays responsive.
+ * Either way each open file keeps an IncrementalAnalyzer (src/core/incremental.ts):
+ * an edit inside a function re-parses incrementally and re-analyses that function only.
  */
 import type * as vscode from 'vscode';
-import { analyzeFile } from '../core/analyze';
+import type { FileHints } from '../core/hints';
+import { IncrementalAnalyzer } from '../core/incremental';
+import { extractFileFacts, type FileFacts } from '../core/index/index';
 import type { CParser } from '../core/parse/parser';
 import type { FileResult } from '../core/types';
 
 export type BackendKind = 'worker' | 'in-process';
 
+/** One file's findings and editor hints (plain data: crosses the worker boundary). */
+export interface EditorResult {
+  result: FileResult;
+  hints: FileHints;
+  /** `incremental`: only the edited function was analysed again. */
+  mode: 'full' | 'incremental' | 'unchanged';
+  functionsAnalysed: number;
+}
+
 export interface AnalysisBackend extends vscode.Disposable {
   readonly kind: BackendKind;
   /** Resolves undefined when a newer request for the same file superseded this one. */
-  analyze(text: string, file: string): Promise<FileResult | undefined>;
+  analyze(text: string, file: string): Promise<EditorResult | undefined>;
+  /** Workspace-index facts of one file (one parse), for the index service. */
+  facts(text: string, file: string): Promise<FileFacts>;
+  /** The file was closed: drop its incremental state. */
+  close(file: string): void;
+}
+
+/** Incremental analyzers of the open files (bounded: the least recently used is dropped). */
+export class AnalyzerPool {
+  private readonly analyzers = new Map<string, IncrementalAnalyzer>();
+  private readonly warmTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  constructor(
+    private readonly parser: CParser,
+    private readonly max = 24,
+  ) {}
+
+  analyze(text: string, file: string): EditorResult {
+    let a = this.analyzers.get(file);
+    if (a) this.analyzers.delete(file);
+    else a = new IncrementalAnalyzer(this.parser, file);
+    this.analyzers.set(file, a);
+    while (this.analyzers.size > this.max) {
+      const [oldest] = this.analyzers.keys();
+      if (oldest === undefined) break;
+      this.close(oldest);
+    }
+    let r: EditorResult;
+    try {
+      r = a.update(text);
+    } catch (e) {
+      this.close(file);
+      throw e;
+    }
+    if (r.mode === 'full') {
+      // Prepare fast edits when idle (the summaries of the file's own functions).
+      clearTimeout(this.warmTimers.get(file));
+      const an = a;
+      this.warmTimers.set(file, setTimeout(() => {
+        this.warmTimers.delete(file);
+        try {
+          an.warm();
+        } catch {
+          // the next edit analyses the whole file
+        }
+      }, 50));
+    }
+    return r;
+  }
+
+  close(file: string): void {
+    clearTimeout(this.warmTimers.get(file));
+    this.warmTimers.delete(file);
+    this.analyzers.get(file)?.dispose();
+    this.analyzers.delete(file);
+  }
+
+  dispose(): void {
+    for (const f of [...this.analyzers.keys()]) this.close(f);
+  }
 }
 
 export class InProcessBackend implements AnalysisBackend {
   readonly kind = 'in-process';
+  private readonly pool: AnalyzerPool;
 
-  constructor(private readonly parser: CParser) {}
+  constructor(private readonly parser: CParser) {
+    this.pool = new AnalyzerPool(parser);
+  }
 
-  analyze(text: string, file: string): Promise<FileResult | undefined> {
+  analyze(text: string, file: string): Promise<EditorResult | undefined> {
     try {
-      return Promise.resolve(analyzeFile(this.parser, text, file));
+      return Promise.resolve(this.pool.analyze(text, file));
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
+  facts(text: string, file: string): Promise<FileFacts> {
+    try {
+      return Promise.resolve(extractFileFacts(this.parser, text, file));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  close(file: string): void {
+    this.pool.close(file);
+  }
+
   dispose(): void {
-    // the parser lives as long as the extension host
+    this.pool.dispose();
   }
 }

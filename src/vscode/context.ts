@@ -3,15 +3,23 @@
  * analysis backend (which owns the injected parser) and the shared document analyzer. Features get it in their
  * `activate(ctx)` and register what they create with `ctx.register`.
  */
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import { DocumentAnalyzer } from './analyzer';
 import type { AnalysisBackend } from './backend';
+import { DIAGNOSTIC_SOURCE } from './convert';
 import { Disposable } from './dispose';
+import { createIndexService, type RefscopeIndexService } from './indexService';
 
 export type HostKind = 'desktop' | 'web';
 
 export class RefscopeContext extends Disposable {
   readonly analyzer: DocumentAnalyzer;
+  /** The workspace index (built lazily, kept current on save and file changes). */
+  readonly index: RefscopeIndexService;
+  /** Text of the status bar item as last shown (read by the integration tests through the API). */
+  status = '';
+  /** The one collection of Refscope findings (open files and Analyze Workspace results). */
+  readonly diagnostics: vscode.DiagnosticCollection;
 
   constructor(
     readonly extension: vscode.ExtensionContext,
@@ -22,6 +30,8 @@ export class RefscopeContext extends Disposable {
     super();
     this._register(backend);
     this.analyzer = this._register(new DocumentAnalyzer(backend, log));
+    this.index = this._register(createIndexService(extension, backend, log));
+    this.diagnostics = this._register(vscode.languages.createDiagnosticCollection(DIAGNOSTIC_SOURCE));
   }
 
   register<T extends vscode.Disposable>(d: T): T {

@@ -1,10 +1,13 @@
-/** Feature: Refscope findings in the Problems panel, one DiagnosticCollection. */
-import * as vscode from 'vscode';
+/**
+ * Feature: Refscope findings in the Problems panel, one DiagnosticCollection
+ * (`ctx.diagnostics`) for open files (on every analysis) and for the files
+ * Analyze Workspace reads (commands.ts).
+ */
 import type { RefscopeContext } from './context';
-import { DIAGNOSTIC_SOURCE, toDiagnostic } from './convert';
+import { toDiagnostic } from './convert';
 
 export function activate(ctx: RefscopeContext): void {
-  const collection = ctx.register(vscode.languages.createDiagnosticCollection(DIAGNOSTIC_SOURCE));
+  const collection = ctx.diagnostics;
   ctx.register(ctx.analyzer.onDidAnalyze((ev) => {
     collection.set(ev.document.uri, ev.findings.map((f) => toDiagnostic(f, ev.document.uri)));
   }));

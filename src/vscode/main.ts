@@ -7,14 +7,31 @@ import * as vscode from 'vscode';
 import { createCParser } from '../core/parse/parser';
 import { readParserAssets } from './assets';
 import { InProcessBackend, type AnalysisBackend, type BackendKind } from './backend';
+import * as codeActions from './codeActions';
+import * as codeLens from './codeLens';
 import * as commands from './commands';
 import { RefscopeContext, type HostKind } from './context';
 import * as diagnostics from './diagnostics';
+import * as hover from './hover';
+import * as inlayHints from './inlayHints';
+import * as lockScopes from './lockScopes';
+import { registerPanel } from './panel';
+import * as statusBar from './statusBar';
 
 const FEATURES: ReadonlyArray<{ name: string; activate(ctx: RefscopeContext): void }> = [
   { name: 'diagnostics', activate: diagnostics.activate },
   { name: 'commands', activate: commands.activate },
+  { name: 'lock scopes', activate: lockScopes.activate },
+  { name: 'inlay hints', activate: inlayHints.activate },
+  { name: 'hovers', activate: hover.activate },
+  { name: 'code actions', activate: codeActions.activate },
+  { name: 'CodeLens', activate: codeLens.activate },
+  { name: 'status bar', activate: statusBar.activate },
+  { name: 'panel', activate: (ctx) => void ctx.register(registerPanel(ctx.extension, { index: ctx.index })) },
 ];
+
+/** Delay before the workspace index starts building after activation (status bar: "indexing N%"). */
+const INDEX_START_DELAY_MS = 1500;
 
 /** What `activate` returns (`vscode.extensions.getExtension('refscope.refscope').exports`). */
 export interface RefscopeApi {
@@ -22,6 +39,8 @@ export interface RefscopeApi {
   readonly host: HostKind;
   /** Where files are analysed: a Node worker thread (desktop) or the host's own thread (web). */
   readonly backend: BackendKind;
+  /** The status bar item's text as last shown ("Refscope: indexing 37%", "Refscope: 3 findings"). */
+  statusText(): string;
 }
 
 /** Starts a host-specific backend; undefined means "analyse in process". */
@@ -50,9 +69,19 @@ export async function activateRefscope(context: vscode.ExtensionContext, host: H
     backend ??= await inProcessBackend(context.extensionUri);
     const ctx = new RefscopeContext(context, log, backend, host);
     context.subscriptions.push(ctx);
-    for (const f of FEATURES) f.activate(ctx);
+    for (const f of FEATURES) {
+      try {
+        f.activate(ctx);
+      } catch (e) {
+        log.error(`feature ${f.name} failed to start`, e);
+      }
+    }
+    if (vscode.workspace.workspaceFolders?.length) {
+      const t = setTimeout(() => void ctx.index.getIndex().catch((e: unknown) => log.warn('workspace index failed', e)), INDEX_START_DELAY_MS);
+      ctx.register({ dispose: () => clearTimeout(t) });
+    }
     log.info(`Refscope ${String(context.extension.packageJSON.version ?? '')} active in the ${host} extension host, analysis ${backend.kind} (started in ${(performance.now() - t0).toFixed(0)} ms)`);
-    return { host, backend: backend.kind };
+    return { host, backend: backend.kind, statusText: () => ctx.status };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     log.error('activation failed', e);

@@ -4,12 +4,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
-import type { FileResult } from '../core/types';
-import type { AnalysisBackend } from './backend';
+import type { FileFacts } from '../core/index/index';
+import type { AnalysisBackend, EditorResult } from './backend';
 import type { FromWorker, ToWorker } from './workerProtocol';
 
 interface Waiter {
-  resolve(r: FileResult | undefined): void;
+  resolve(r: EditorResult | FileFacts | undefined): void;
   reject(e: Error): void;
 }
 
@@ -34,13 +34,28 @@ export class WorkerBackend implements AnalysisBackend {
     return b;
   }
 
-  async analyze(text: string, file: string): Promise<FileResult | undefined> {
+  async analyze(text: string, file: string): Promise<EditorResult | undefined> {
+    const r = await this.request((id) => ({ kind: 'analyze', id, file, text }));
+    return r && 'hints' in r ? r : undefined;
+  }
+
+  close(file: string): void {
+    const msg: ToWorker = { kind: 'close', file };
+    this.worker?.postMessage(msg);
+  }
+
+  async facts(text: string, file: string): Promise<FileFacts> {
+    const r = await this.request((id) => ({ kind: 'facts', id, file, text }));
+    if (r && 'functions' in r) return r;
+    throw new Error(`no facts for ${file} (the analysis worker stopped)`);
+  }
+
+  private async request(make: (id: number) => ToWorker): Promise<EditorResult | FileFacts | undefined> {
     const worker = await this.ensureWorker();
     const id = this.nextId++;
-    return new Promise<FileResult | undefined>((resolve, reject) => {
+    return new Promise<EditorResult | FileFacts | undefined>((resolve, reject) => {
       this.waiters.set(id, { resolve, reject });
-      const msg: ToWorker = { kind: 'analyze', id, file, text };
-      worker.postMessage(msg);
+      worker.postMessage(make(id));
     });
   }
 
@@ -70,6 +85,9 @@ export class WorkerBackend implements AnalysisBackend {
             return;
           case 'result':
             this.settle(m.id, (w) => w.resolve(m.result));
+            return;
+          case 'facts':
+            this.settle(m.id, (w) => w.resolve(m.facts));
             return;
           case 'superseded':
             this.settle(m.id, (w) => w.resolve(undefined));

@@ -5,15 +5,17 @@
  * text of each file is analysed, older ones are answered `superseded`.
  */
 import { parentPort } from 'node:worker_threads';
-import { analyzeFile } from '../core/analyze';
+import { extractFileFacts } from '../core/index/index';
 import type { CParser } from '../core/parse/parser';
 import { nodeParser } from '../node/assets';
+import { AnalyzerPool } from './backend';
 import type { FromWorker, ToWorker } from './workerProtocol';
 
 function main(port: NonNullable<typeof parentPort>): void {
   const post = (m: FromWorker): void => port.postMessage(m);
-  const queue: Array<Extract<ToWorker, { kind: 'analyze' }>> = [];
+  const queue: Array<Exclude<ToWorker, { kind: 'close' }>> = [];
   let parser: CParser | undefined;
+  let pool: AnalyzerPool | undefined;
   let draining = false;
 
   const drain = (): void => {
@@ -21,14 +23,23 @@ function main(port: NonNullable<typeof parentPort>): void {
     if (!parser) return;
     const batch = queue.splice(0);
     const newest = new Map<string, number>();
-    for (const r of batch) newest.set(r.file, r.id);
+    for (const r of batch) if (r.kind === 'analyze') newest.set(r.file, r.id);
     for (const r of batch) {
+      if (r.kind === 'facts') {
+        try {
+          post({ kind: 'facts', id: r.id, facts: extractFileFacts(parser, r.text, r.file) });
+        } catch (e) {
+          post({ kind: 'error', id: r.id, message: e instanceof Error ? e.message : String(e) });
+        }
+        continue;
+      }
       if (newest.get(r.file) !== r.id) {
         post({ kind: 'superseded', id: r.id });
         continue;
       }
       try {
-        post({ kind: 'result', id: r.id, result: analyzeFile(parser, r.text, r.file) });
+        pool ??= new AnalyzerPool(parser);
+        post({ kind: 'result', id: r.id, result: pool.analyze(r.text, r.file) });
       } catch (e) {
         post({ kind: 'error', id: r.id, message: e instanceof Error ? e.message : String(e) });
       }
@@ -42,10 +53,12 @@ function main(port: NonNullable<typeof parentPort>): void {
   };
 
   port.on('message', (m: ToWorker) => {
-    if (m.kind === 'analyze') {
-      queue.push(m);
-      schedule();
+    if (m.kind === 'close') {
+      pool?.close(m.file);
+      return;
     }
+    queue.push(m);
+    schedule();
   });
   nodeParser().then(
     (p) => {

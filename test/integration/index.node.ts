@@ -12,6 +12,8 @@ export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 60000, color: false, reporter: makeReporter(route, counts) as unknown as Mocha.ReporterConstructor });
   mocha.suite.emit('pre-require', globalThis, 'refscope-integration', mocha);
   await import('./suite/diagnostics.test');
+  await import('./suite/editor.test');
+  await import('./suite/panel.test');
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   return finish(counts, failures);
 }

@@ -12,6 +12,8 @@ export async function run(): Promise<void> {
   mocha.setup({ ui: 'tdd', reporter: makeReporter('vscode-web', counts) as unknown as Mocha.ReporterConstructor, timeout: 60000 });
   // Loaded only after setup() has put suite()/test() on the global object.
   await import('./suite/diagnostics.test');
+  await import('./suite/editor.test');
+  await import('./suite/panel.test');
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   return finish(counts, failures);
 }

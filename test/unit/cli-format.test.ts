@@ -27,7 +27,7 @@ const finding = (file: string, line: number, rule: string, fn: string): ReportFi
 function report(findings: ReportFinding[]): Report {
   return {
     findings: [...findings].sort(compareFindings), root, cwd: root, toolVersion: '0.1.0',
-    stats: { files: 2, functions: 10, functionsWithParseDamage: 1, bytes: 1234, ms: 5, cpuMs: 9, functionsNotAnalysed: 0, skipped: 1, skippedFiles: [{ file: 'drivers/x/blob.c', reason: 'binary file (contains NUL bytes)' }], damagedFunctions: ['f (drivers/x/a.c)'], headersSummarized: 0, slowestFiles: [], jobs: 2 },
+    stats: { files: 2, functions: 10, functionsWithParseDamage: 1, bytes: 1234, ms: 5, cpuMs: 9, functionsNotAnalysed: 0, filesDirectivesOnly: 0, skipped: 1, skippedFiles: [{ file: 'drivers/x/blob.c', reason: 'binary file (contains NUL bytes)' }], damagedFunctions: ['f (drivers/x/a.c)'], headersSummarized: 0, slowestFiles: [], jobs: 2 },
   };
 }
 

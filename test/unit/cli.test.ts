@@ -55,6 +55,15 @@ const stable = (stdout: string): string => {
   delete j.stats.cpuMs;
   delete j.stats.jobs;
   delete j.stats.slowestFiles;
+  // timings, and how many facts came from the cache (runs share the default cache)
+  const ix = j.stats.index as Record<string, unknown> | undefined;
+  if (ix) {
+    delete ix.buildMs;
+    delete ix.refcountMs;
+    delete ix.cachedFacts;
+  }
+  const xf = j.stats.crossFile as Record<string, unknown> | undefined;
+  if (xf) delete xf.pass2Ms;
   return JSON.stringify(j);
 };
 

@@ -6,11 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeParser } from '../../src/node/assets';
+import { parseKernelC } from '../../src/core/parse/source';
 import {
-  buildWorkspaceIndex, extractFileFacts, learnedWrappers, summaryOf, type FileFacts, type WorkspaceIndex,
+  buildWorkspaceIndex, extractFactsFromParsed, extractFileFacts, learnedWrappers, summaryOf, type FileFacts, type FunctionFact, type WorkspaceIndex,
 } from '../../src/core/index/index';
 
 const DIR = join(__dirname, '..', 'fixtures', 'index');
@@ -291,4 +292,91 @@ static const struct blob_funcs drv_funcs = {
   assert.deepEqual(rel.locks, ['struct blob_dev.core_lock'], 'the driver callback\'s linear_lock is not attributed to the release');
   assert.deepEqual(rel.unpublishes, ['struct blob_dev.names']);
   assert.deepEqual(rel.frees, ['kfree']);
+});
+
+test('extractFactsFromParsed on the ParsedFile the lock analysis uses equals extractFileFacts, and leaves the tree usable', async () => {
+  const parser = await nodeParser();
+  const root = join(__dirname, '..', 'fixtures');
+  let files = 0;
+  for (const dir of ['index', 'refcount', 'locks', 'lockorder', 'lifecycle']) {
+    for (const f of readdirSync(join(root, dir)).filter((n) => /\.[ch]$/.test(n)).sort()) {
+      const text = readFileSync(join(root, dir, f), 'utf8');
+      const label = `${dir}/${f}`;
+      const parsed = parseKernelC(parser, text);
+      try {
+        const fromParsed = extractFactsFromParsed(parsed, label);
+        assert.deepEqual(fromParsed, extractFileFacts(parser, text, label), label);
+        assert.equal(fromParsed.stats.functions, parsed.functions.length, `${label}: every listed definition has facts`);
+        // Not disposed: the same tree goes on to the lock analysis.
+        assert.equal(parsed.tree.rootNode.type, 'translation_unit');
+        assert.equal(parsed.functions[0]?.node.type ?? 'function_definition', 'function_definition');
+      } finally {
+        parsed.dispose();
+      }
+      files++;
+    }
+  }
+  assert.ok(files >= 40, `fixtures found (${files})`);
+});
+
+/*
+ * Extraction reads simple statements (`f(x);`, `r = f(x);`, `o->f = g(x);`,
+ * `return -EINVAL;`) from the text instead of the tree, in functions without
+ * parse damage. A damaged twin of the same body (an ERROR at its end) takes
+ * the tree for everything: both must give the same facts.
+ */
+const SHORTCUT_BODY = `
+	struct foo *obj = foo_lookup(dev, id);
+	int ret;
+
+	mutex_lock(&dev->lock);
+	ret = foo_check(obj);
+	dev->cur = foo_get(obj);
+	dev->cached =
+		foo_lookup(dev, 0);
+	pr_info("%s: )( %d\\n", __func__, ret);
+	ret = ({ int tmp; tmp = 1; tmp; });
+	if (ret)
+		goto out;
+	if (!foo_valid(obj))
+		return -EINVAL;
+	while (foo_busy(obj)) {
+		guard(spinlock)(&obj->lock);
+		foo_poll(obj);
+	}
+	(void)foo_touch(obj);
+	*slot = foo_get(obj);
+	obj->count++;
+	return obj;
+out:
+	mutex_unlock(&dev->lock);
+	return NULL;
+`;
+
+test('text shortcuts of the extraction give the facts the tree gives', async () => {
+  const parser = await nodeParser();
+  const text = `static struct foo *clean(struct foo_dev *dev, int id, struct foo **slot)\n{${SHORTCUT_BODY}}\n\n`
+    + `static struct foo *twin(struct foo_dev *dev, int id, struct foo **slot)\n{${SHORTCUT_BODY}\tint @;\n}\n`;
+  const ff = extractFileFacts(parser, text, 'shortcuts.c');
+  const [clean, twin] = ff.functions as [FunctionFact, FunctionFact];
+  assert.equal(clean.damaged, undefined);
+  assert.equal(twin.damaged, 1, 'the twin goes through the tree');
+  const rel = (f: FunctionFact) => ({
+    vars: f.vars, returns: f.returns, params: f.params,
+    calls: f.calls.map((c) => ({ ...c, l: c.l - f.line })),
+    stores: f.stores.map((st) => ({ ...st, l: st.l - f.line })),
+  });
+  assert.deepEqual(rel(clean), rel(twin));
+  // And what they are, so that both going wrong the same way fails too.
+  const at = (name: string) => clean.calls.filter((c) => c.c === name).map((c) => ({ ...c, l: c.l - clean.line }));
+  assert.deepEqual(at('foo_check'), [{ c: 'foo_check', l: 6, col: 8, a: ['obj'], h: ['dev.lock'], s: 'ret' }]);
+  assert.deepEqual(at('foo_lookup').map((c) => [c.l, c.col, c.s]), [[2, 20, 'obj'], [9, 3, 'dev.cached']], 'a call on the next line keeps its own line and column');
+  assert.deepEqual(at('foo_poll')[0]?.h, ['dev.lock', 'obj.lock'], 'guard() holds to the end of its block');
+  assert.deepEqual(at('foo_valid')[0]?.cond, 1);
+  assert.deepEqual(at('foo_touch')[0]?.ign, 1, 'a (void) cast result is ignored');
+  assert.deepEqual(at('pr_info')[0]?.ign, 1);
+  assert.deepEqual(at('mutex_unlock')[0]?.h, ['dev.lock']);
+  assert.deepEqual(clean.stores.map((st) => [st.to, st.v]), [['dev.cur', 'call:foo_get'], ['dev.cached', 'call:foo_lookup'], ['*slot', 'call:foo_get']]);
+  assert.deepEqual(clean.returns, ['-EINVAL', 'obj', 'NULL']);
+  assert.deepEqual(Object.keys(clean.vars), ['obj', 'ret', 'tmp'], 'a declaration inside a statement expression is seen');
 });

@@ -38,7 +38,7 @@ async function run(names: string[], target = names[0]!, withIndex = true): Promi
 const brief = (fs: Finding[]): string[] => fs.map((f) => `${f.rule}@${f.span.start.line}:${f.function}`).sort();
 
 test('rule ids, registry metadata and scenarios', () => {
-  assert.deepEqual(Object.keys(REFCOUNT_RULES).sort(), [...IDS].sort());
+  for (const id of IDS) assert.ok(REFCOUNT_RULES[id], `${id} is registered`); // other rule files register more ids
   const scenarios: Record<string, string> = {
     'unchecked-get-unless-zero': 'unchecked-get-unless-zero',
     'get-unless-zero-outside-lookup': 'get-unless-zero-outside-lookup',

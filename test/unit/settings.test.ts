@@ -43,7 +43,12 @@ test('manifest: both entries, C activation, trust and virtual-workspace support,
 
 test('resolveSettings: defaults from the schema, invalid values fall back to them', () => {
   const d = defaultSettings();
-  assert.deepStrictEqual(d, { enable: true, disabledRules: [], severity: {}, debounceMs: 300, maxFileSizeKB: 2048 });
+  const rest = {
+    hints: { enable: true, lockScopes: true, heldAtExit: true, refcount: true, wrappers: true, hovers: true, codeLens: true },
+    indexInclude: ['**/*.c', '**/*.h'],
+    indexExclude: ['**/.git/**', '**/node_modules/**'],
+  };
+  assert.deepStrictEqual(d, { enable: true, disabledRules: [], severity: {}, debounceMs: 300, maxFileSizeKB: 2048, ...rest });
   const bad = resolveSettings((k) => ({
     enable: 'yes',
     disabledRules: ['no-such-rule', 7, 'lock-leak', 'lock-leak'],
@@ -51,7 +56,11 @@ test('resolveSettings: defaults from the schema, invalid values fall back to the
     debounceMs: -5,
     maxFileSizeKB: 1.5,
   })[k]);
-  assert.deepStrictEqual(bad, { enable: true, disabledRules: ['lock-leak'], severity: { 'double-lock': 'error' }, debounceMs: 300, maxFileSizeKB: 2048 });
+  assert.deepStrictEqual(bad, { enable: true, disabledRules: ['lock-leak'], severity: { 'double-lock': 'error' }, debounceMs: 300, maxFileSizeKB: 2048, ...rest });
+  const hintsOff = resolveSettings((k) => ({ 'hints.refcount': false, 'hints.hovers': 'no', 'index.include': ['drivers/**/*.c', 3] })[k]);
+  assert.equal(hintsOff.hints.refcount, false);
+  assert.equal(hintsOff.hints.hovers, true);
+  assert.deepStrictEqual(hintsOff.indexInclude, ['drivers/**/*.c']);
   const good = resolveSettings((k) => ({ enable: false, debounceMs: 0, maxFileSizeKB: 10 })[k]);
   assert.equal(good.enable, false);
   assert.equal(good.debounceMs, 0);

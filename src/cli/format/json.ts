@@ -24,11 +24,13 @@ export function formatJson(report: Report): string {
     ms: s.ms,
     cpuMs: s.cpuMs,
     functionsNotAnalysed: s.functionsNotAnalysed,
+    filesDirectivesOnly: s.filesDirectivesOnly,
     skipped: s.skipped,
     skippedFiles: s.skippedFiles,
     damagedFunctions: s.damagedFunctions,
     headersSummarized: s.headersSummarized,
     crossFile: s.crossFile,
+    ...(s.index ? { index: s.index } : {}),
     slowestFiles: s.slowestFiles,
     jobs: s.jobs,
   };

@@ -30,6 +30,27 @@ export interface SkippedFile {
   reason: string;
 }
 
+export interface IndexSummary {
+  /** Files whose facts feed the index: the PATH files with C in them and the headers they include. */
+  files: number;
+  /** Of those, the headers outside the PATHs. */
+  headers: number;
+  /** Facts taken from the cache instead of being extracted. */
+  cachedFacts: number;
+  structs: number;
+  functions: number;
+  refcountedTypes: number;
+  lookupStructures: number;
+  releaseCallbacks: number;
+  /** Learned wrappers (the primitives themselves excluded), with their names. */
+  learnedWrappers: { get: number; put: number; returnsRef: number; getNames: string[]; putNames: string[]; returnsRefNames: string[] };
+  /** Main-thread time to merge the facts into the index and learn the summaries. */
+  buildMs: number;
+  /** Files the refcount rules ran on (pass 2) and their worker time. */
+  refcountFiles: number;
+  refcountMs: number;
+}
+
 export interface ReportStats {
   files: number;
   functions: number;
@@ -40,6 +61,8 @@ export interface ReportStats {
   cpuMs: number;
   /** Functions the lock analysis gave up on (no findings from them). */
   functionsNotAnalysed: number;
+  /** Files holding only preprocessor directives and comments (generated register headers): read, not parsed. */
+  filesDirectivesOnly: number;
   skipped: number;
   skippedFiles: SkippedFile[];
   /** `function (file)` for every function still damaged after normalisation. */
@@ -47,6 +70,8 @@ export interface ReportStats {
   headersSummarized: number;
   /** Cross-file knowledge: merged summaries, names dropped as defined in several files, files analysed again and their analysis time (worker ms). */
   crossFile?: { summaries: number; ambiguous: number; reanalysed: number; pass2Ms: number };
+  /** The workspace index (absent with --no-index). */
+  index?: IndexSummary;
   /** The files that took longest to analyse (worker time, ms), slowest first. */
   slowestFiles: { file: string; ms: number }[];
   jobs: number;

@@ -24,6 +24,7 @@ export function summaryLine(report: Report): string {
   let tail = '';
   if (s.functionsNotAnalysed) tail += `, ${s.functionsNotAnalysed} not analysed`;
   if (s.skipped) tail += `, ${s.skipped} skipped`;
+  if (s.index) tail += `; index: ${s.index.files} files, ${s.index.learnedWrappers.get} get / ${s.index.learnedWrappers.put} put wrappers learned`;
   tail += `, ${(s.ms / 1000).toFixed(1)}s)`;
   return `${parts[0]} ${parts[1]}${tail}`;
 }

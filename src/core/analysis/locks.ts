@@ -16,7 +16,7 @@ import {
   type Catalog, type CatalogIndex, type LockKind,
 } from '../catalog/index';
 import { buildCfg, splitArgs, type Cfg, type CfgNode, type GuardInfo } from '../cfg/build';
-import type { FunctionSummary, LockEffect } from '../index/summaries';
+import type { FunctionSummary, LockEffect, LockTake } from '../index/summaries';
 import type { ParsedFile } from '../parse/source';
 import type { TraceStep } from '../types';
 import { lineStarts, posOf } from '../util/text';
@@ -72,10 +72,32 @@ export interface ExitRecord {
   imprecise: boolean;
 }
 
+/**
+ * One lock-order pair seen in a function (recorded only when asked, see
+ * analyzeFunctions' `lockOrder`): class `from` was certainly held when class `to`
+ * was acquired, here or inside a callee (`callee` then says where).
+ */
+export interface LockOrderRecord {
+  from: string;
+  to: string;
+  fromLine: number;
+  fromText: string;
+  fromVia: string;
+  /** The acquire (or the call whose callee acquires). */
+  at: Loc;
+  toText: string;
+  via: string;
+  fromShared?: boolean;
+  toShared?: boolean;
+  callee?: LockTake;
+}
+
 export interface FunctionAnalysis {
   name: string;
   line: number;
   events: LockEvent[];
+  /** Lock-order pairs (only when analyzeFunctions was asked for them). */
+  order?: LockOrderRecord[];
   exits: ExitRecord[];
   annotations: FunctionSummary['annotations'];
   summary: FunctionSummary;
@@ -283,6 +305,10 @@ interface FnCtx {
   /** When collecting unresolved callees: names called in atomic context / with a lock held or released. */
   atomicCalls: Set<string> | null;
   heldCalls: Set<string> | null;
+  /** Lock-order pairs by `from>to` (null: not recorded). */
+  order: Map<string, LockOrderRecord> | null;
+  /** Classes this function acquires itself (for FunctionSummary.takes). */
+  takes: Map<string, LockTake>;
 }
 
 function locOf(ctx: FnCtx, start: number, end: number): Loc {
@@ -504,6 +530,66 @@ function describe(h: { kind: string; text: string }): string {
   return `${h.kind === 'unknown' ? 'lock' : h.kind} '${h.text}'`;
 }
 
+const ORDER_KINDS: ReadonlySet<string> = new Set([...CHECKED_KINDS, 'semaphore', 'unknown']);
+const MAX_TAKES = 24;
+
+/**
+ * Lock class for lock ordering: `struct T.field` through a typed parameter or
+ * local, a global's name (`dev_list_lock`, `drm_global.lock`), with a `/nested`
+ * subclass for `*_nested`/`*_nest_lock` acquires (lockdep subclasses: intended
+ * nesting). Null for a lock known only by an expression (an untyped or bare
+ * local/parameter, a call, a dereference).
+ */
+function orderClass(ctx: FnCtx, key0: string, text: string, kind: string, via: string | undefined): string | null {
+  // the expression as written names the class best when its root is typed (`dev->lock` with `dev = q->dev`
+  // aliased to `q.dev.lock` is `struct fake_dev.lock`)
+  const written = lockKey(text);
+  const wr = keyRoot(written);
+  const key = wr && ctx.types.has(wr) && written.startsWith(wr) && written.slice(wr.length).startsWith('.') ? written : key0;
+  if (!ORDER_KINDS.has(kind) || key.startsWith('<') || key.startsWith('*') || key.includes('(') || key.includes('#')) return null;
+  const root = keyRoot(key);
+  if (!root) return null;
+  let cls: string;
+  if (ctx.params.includes(root) || ctx.locals.has(root)) {
+    const t = ctx.types.get(root);
+    const rest = key.slice(key.indexOf(root) + root.length);
+    if (!t || !rest.startsWith('.')) return null;
+    cls = `struct ${t}${rest.replace(/\[[^\]]*\]/g, '[]')}`;
+  } else cls = key.replace(/\[[^\]]*\]/g, '[]');
+  return via && /_nest(ed|_lock)$/.test(via) ? `${cls}/nested` : cls;
+}
+
+function isTrylock(via: string): boolean {
+  return /trylock/.test(via);
+}
+
+/** Record `held -> acquired` lock-order pairs and the function's own takes (for summaries). */
+function noteOrder(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: Loc, via: string, callee?: LockTake): void {
+  if (s.imprecise || (!callee && isTrylock(via))) return;
+  const to = callee ? callee.cls : orderClass(ctx, ref.key, ref.text, ref.kind, via);
+  if (!to) return;
+  const toShared = callee ? callee.shared === true : ref.kind === 'rwlock' && ref.mode === 'read';
+  if (!callee && !ctx.takes.has(to) && ctx.takes.size < MAX_TAKES) {
+    // taken after dropping a lock the caller holds (`unlock(caller's); wait; lock(x); lock(caller's)`): no order against the caller's locks
+    const afterRelease = s.callerReleased.length > 0;
+    ctx.takes.set(to, { cls: to, kind: ref.kind, ...(toShared ? { shared: true } : {}), ...(afterRelease ? { afterRelease } : {}), file: ctx.file, line: at.line, via });
+  }
+  if (!ctx.order) return;
+  for (const h of s.held) {
+    if (h.uncertain) continue;
+    const from = orderClass(ctx, h.key, h.text, h.kind, h.via);
+    if (!from || from === to) continue;
+    const k = `${from}>${to}`;
+    const prev = ctx.order.get(k);
+    if (prev && prev.at.offset <= at.offset) continue;
+    const fromShared = h.kind === 'rwlock' && h.mode === 'read';
+    ctx.order.set(k, {
+      from, to, fromLine: h.line, fromText: h.text, fromVia: h.fromCaller ? 'held on entry' : h.via ?? 'lock', at, toText: ref.text, via,
+      ...(fromShared ? { fromShared } : {}), ...(toShared ? { toShared } : {}), ...(callee ? { callee } : {}),
+    });
+  }
+}
+
 function acquire(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: Loc, uncertain: boolean, via: string): void {
   const checked = (CHECKED_KINDS as readonly string[]).includes(ref.kind);
   if (checked && !uncertain) {
@@ -517,6 +603,7 @@ function acquire(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: 
   if (s.held.filter((h) => h.key === ref.key).length >= 3) return;
   if (uncertain) return addUncertain(s, { ...ref, line: at.line, uncertain, fromCaller: false, via });
   s.failed = s.failed.filter((k) => k !== ref.key);
+  noteOrder(ctx, s, ref, at, via);
   s.held = [...s.held, { ...ref, line: at.line, uncertain, fromCaller: false, via }];
   if (!uncertain && (checked || (ATOMIC_KINDS as readonly string[]).includes(ref.kind))) pushTrace(ctx, s, at.line, at.column, `${describe(ref)} acquired by ${via}()`);
 }
@@ -734,6 +821,12 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
     return;
   }
   const sum = ctx.summaries.get(e.name) ?? ctx.knowledge?.get(e.name);
+  if (ctx.order && sum?.takes && sum.name !== ctx.name) {
+    // what the callee takes, against the locks held at the call (those it releases first excepted)
+    const dropped = sum.releases.map((r) => effectKey(ctx, r.lock, e.args));
+    const before = dropped.length ? { ...s, held: s.held.filter((h) => !dropped.includes(h.key)) } : s;
+    for (const t of sum.takes) if (!t.afterRelease) noteOrder(ctx, before, { key: t.cls, cls: t.cls, text: t.cls, kind: t.kind }, at, e.name, t);
+  }
   if (sum && sum.name !== ctx.name) {
     // released and taken again inside the callee (`__releases(l) __acquires(l)`, kernfs_drain, ptrace_stop): net zero here
     const retaken = sum.releases.length && sum.acquires.length ? new Set(sum.releases.filter((r) => sum.acquires.some((a) => a.lock === r.lock)).map((r) => r.lock)) : null;
@@ -784,7 +877,7 @@ function relevantEffects(ctx: FnCtx, n: Node): Effect[] {
       const m = memoOf(ctx, e);
       if (m.sleep || m.ref !== undefined || ctx.idx.assertHeld.has(e.name)) return true;
       const sum = ctx.summaries.get(e.name) ?? ctx.knowledge?.get(e.name);
-      return !!sum && sum.name !== ctx.name && (sum.acquires.length + sum.releases.length + sum.condAcquires.length > 0);
+      return !!sum && sum.name !== ctx.name && (sum.acquires.length + sum.releases.length + sum.condAcquires.length > 0 || (ctx.order !== null && !!sum.takes?.length));
     });
     ctx.relevant.set(n.id, eff);
   }
@@ -1211,6 +1304,7 @@ export function analyzeFunctions(
   knowledge: ReadonlyMap<string, FunctionSummary> | undefined,
   wantFindings = true,
   unresolved?: UnresolvedCallees,
+  lockOrder = false,
 ): FileAnalysis {
   const idx = indexCatalog(catalog);
   const text = parsed.text;
@@ -1281,7 +1375,7 @@ export function analyzeFunctions(
   for (const f of order) {
     const atomicCalls = unresolved ? new Set<string>() : null;
     const heldCalls = unresolved ? new Set<string>() : null;
-    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds, atomicCalls, heldCalls);
+    const r = analyzeOne(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds, atomicCalls, heldCalls, lockOrder);
     if (r.failed) failures++;
     results.push(r);
     if (!summaries.has(f.name)) summaries.set(f.name, r.summary);
@@ -1348,7 +1442,47 @@ function analyzeOne(
   fieldKinds: ReadonlyMap<string, LockKind>,
   atomicCalls: Set<string> | null = null,
   heldCalls: Set<string> | null = null,
+  lockOrder = false,
 ): FunctionAnalysis {
+  const result = analyzeOneInner(f, parsed, file, idx, starts, summaries, knowledge, wantFindings, fieldKinds, atomicCalls, heldCalls, lockOrder);
+  // what the function takes, itself (recorded by the dataflow) and through its callees' summaries
+  const takes = new Map<string, LockTake>();
+  for (const t of result.ownTakes ?? []) takes.set(t.cls, t);
+  let calleeTakes = false;
+  for (const c of f.callees) if (c !== f.name && (summaries.get(c) ?? knowledge?.get(c))?.takes?.length) calleeTakes = true;
+  for (const c of calleeTakes && takes.size < MAX_TAKES ? realCallees(parsed.text, f) : []) {
+    if (takes.size >= MAX_TAKES) break;
+    if (c === f.name) continue;
+    const s = summaries.get(c) ?? knowledge?.get(c);
+    for (const t of s?.takes ?? []) if (!takes.has(t.cls) && takes.size < MAX_TAKES) takes.set(t.cls, { ...t, via: `${c}() -> ${t.via}` });
+  }
+  delete result.ownTakes;
+  if (takes.size) result.summary.takes = [...takes.values()];
+  return result;
+}
+
+/** Names called in a function's body, comments and string literals left out (calleesOf reads the raw text). */
+function realCallees(text: string, f: FnInfo): Set<string> {
+  const body = f.node.childForFieldName('body');
+  const src = text.slice(body ? body.startIndex : f.node.startIndex, f.node.endIndex);
+  if (!/\/[/*]|"/.test(src)) return f.callees;
+  return calleesOf(src.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:[^"\\\n]|\\.)*"/g, ' '));
+}
+
+function analyzeOneInner(
+  f: FnInfo,
+  parsed: ParsedFile,
+  file: string,
+  idx: CatalogIndex,
+  starts: number[],
+  summaries: ReadonlyMap<string, FunctionSummary>,
+  knowledge: ReadonlyMap<string, FunctionSummary> | undefined,
+  wantFindings: boolean,
+  fieldKinds: ReadonlyMap<string, LockKind>,
+  atomicCalls: Set<string> | null,
+  heldCalls: Set<string> | null,
+  lockOrder: boolean,
+): FunctionAnalysis & { ownTakes?: LockTake[] } {
   const fn = f.node;
   const body = fn.childForFieldName('body');
   const line = fn.startPosition.row + 1;
@@ -1356,13 +1490,13 @@ function analyzeOne(
   const ctx: FnCtx = {
     name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
     tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(), fieldKinds, scalarParams: new Set(),
-    atomicCalls, heldCalls,
+    atomicCalls, heldCalls, order: lockOrder ? new Map() : null, takes: new Map(),
   };
   const base: FunctionSummary = {
     name: f.name, file, line, params: [], definition: true, acquires: [], releases: [], condAcquires: [], mustHold: [],
     annotations: ann, maySleep: false,
   };
-  const result: FunctionAnalysis = { name: f.name, line, events: [], exits: [], annotations: ann, summary: base, analysed: false };
+  const result: FunctionAnalysis & { ownTakes?: LockTake[] } = { name: f.name, line, events: [], exits: [], annotations: ann, summary: base, analysed: false };
   let interesting = hasAnnotations(ann);
   let sleepy: string | null = null;
   for (const c of f.callees) {
@@ -1433,6 +1567,8 @@ function analyzeOne(
     }
     result.exits = exits;
     result.events = wantFindings ? [...ctx.events.values()] : [];
+    if (ctx.takes.size) result.ownTakes = [...ctx.takes.values()];
+    if (ctx.order) result.order = [...ctx.order.values()].sort((a, b) => a.at.offset - b.at.offset);
     if (ctx.maySleep) {
       base.maySleep = true;
       base.sleepReason = ctx.maySleep.reason;

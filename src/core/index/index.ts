@@ -44,7 +44,7 @@ export class MemoryFactsCache implements FactsCache {
   }
 }
 
-export { extractFileFacts, FACTS_VERSION } from './facts';
+export { extractFileFacts, extractFactsFromParsed, FACTS_VERSION } from './facts';
 export type { FileFacts, FunctionFact, CallFact, StructFact, FieldFact, GlobalFact, TypeRef, ParamFact, PrototypeFact, StoreFact } from './facts';
 export {
   buildWorkspaceIndex, learnedWrappers, summaryOf, resolveCallee, resolveKey, keyClass, normType, fieldOf,

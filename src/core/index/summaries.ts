@@ -47,6 +47,32 @@ export interface FunctionSummary {
    * atomic context is the intended use, not a sleep-in-atomic.
    */
   sleepDropsLock?: boolean;
+  /**
+   * Lock classes the function acquires somewhere (and may release again), directly
+   * or through callees' summaries: what a caller holding another lock orders
+   * before them (lock-order-inversion). Only classes with an identity (struct
+   * type + field, or a global); trylocks are not listed. Capped.
+   */
+  takes?: LockTake[];
+}
+
+/** One lock class a function takes (see FunctionSummary.takes). */
+export interface LockTake {
+  cls: string;
+  kind: LockKind | 'unknown';
+  /** Read side of a lock whose readers nest (rwlock_t read_lock): cannot block another reader. */
+  shared?: boolean;
+  /** Where it is taken: the acquire itself, possibly in a callee of this function. */
+  file: string;
+  line: number;
+  /** Call chain from the summarised function to the acquire (`helper() -> mutex_lock`). */
+  via: string;
+  /**
+   * Taken after the function released a lock its caller holds (and usually
+   * retakes it after: `unlock(caller's); wait; lock(x); lock(caller's)`): no order
+   * against the caller's locks can be derived.
+   */
+  afterRelease?: boolean;
 }
 
 /** Summaries of every function definition (including `static inline` in headers) and annotated prototype in a file. */

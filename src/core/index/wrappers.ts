@@ -37,6 +37,14 @@ export interface ParamSummary {
   /** The primitive or wrapper that has the effect. */
   via: string;
   line: number;
+  /**
+   * A `put` that not every path may take: the function still uses the parameter
+   * after its last put call, or it returns a status through several returns
+   * (`goto err_put` ladders: `ttm_bo_init_reserved`, `i915_gem_object_mmap`), or
+   * the put comes from a partial put wrapper. The caller's reference is consumed
+   * only sometimes.
+   */
+  partial?: boolean;
 }
 
 export interface RefSummary {
@@ -66,6 +74,7 @@ interface Effect {
   call: CallFact;
   /** The call's result (`i915_gem_object_get(obj)`) is stored into a field or through a pointer. */
   stored: boolean;
+  partial?: boolean;
 }
 
 const converterMemo = new WeakMap<WorkspaceIndex, Map<string, boolean>>();
@@ -126,6 +135,7 @@ interface CallEffect {
   release?: string;
   /** The key is a counter field (`obj.refcount`) rather than the object (`obj`, `&obj->base`). */
   isCounter: boolean;
+  partial?: boolean;
 }
 
 function callEffects(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summaries: Map<string, RefSummary>): CallEffect[] {
@@ -161,7 +171,7 @@ function callEffects(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summa
   for (const p of s.params) {
     const k = c.a[p.index];
     if (!k || p.effect === 'none' || p.effect === 'get-stored') continue;
-    out.push({ key: k, kind: p.effect, ...(p.counter ? { counter: p.counter } : {}), via: c.c, isCounter: false });
+    out.push({ key: k, kind: p.effect, ...(p.counter ? { counter: p.counter } : {}), via: c.c, isCounter: false, ...(p.partial ? { partial: true } : {}) });
   }
   return out;
 }
@@ -212,7 +222,10 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
         let kind = e.kind;
         if (kind === 'cond-get' && !(c.ret || c.cond || c.s) ) kind = 'get'; // result ignored: acts as a get (and another rule flags it)
         if (kind === 'cond-get' && returnsVoid) kind = 'get';
-        effects.push({ param: r.param, kind, ...(e.counter ? { counter: e.counter } : {}), via: e.via, line: c.l, call: c, stored: !!c.s && !/^[A-Za-z_]\w*$/.test(c.s) });
+        effects.push({
+          param: r.param, kind, ...(e.counter ? { counter: e.counter } : {}), via: e.via, line: c.l, call: c, stored: !!c.s && !/^[A-Za-z_]\w*$/.test(c.s),
+          ...(e.partial ? { partial: true } : {}),
+        });
         if (e.release && kind === 'put') release = e.release;
       } else if (r.root) {
         let l = varEffects.get(r.root);
@@ -245,17 +258,21 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
       first = list.find((e) => e.kind === 'put');
     }
     if (effect === 'none' || !first) continue;
+    const partial = effect === 'put' && partialPut(index, fn, pi, list, aliases);
     summary.params.push({
       index: pi, name: fn.params[pi]!.n, effect, via: first.via, line: first.line, ...(first.counter ? { counter: first.counter } : {}),
+      ...(partial ? { partial: true } : {}),
     });
   }
   if (release && summary.params.some((p) => p.effect === 'put')) summary.release = release;
   // References handed out through pointer-to-pointer parameters.
   for (const st of fn.stores) {
     if (!/^[A-Za-z_]\w*$/.test(st.v)) continue;
-    const got = (varEffects.get(st.v) ?? []).some((e) => e.kind === 'get' || e.kind === 'cond-get')
+    const ve = varEffects.get(st.v) ?? [];
+    const got = ve.some((e) => e.kind === 'get' || e.kind === 'cond-get')
       || fn.calls.some((c) => c.s === st.v && refReturningCall(index, def, c, summaries));
-    if (!got) continue;
+    // `*p_res = res; ... vmw_resource_unreference(&res)`: the local reference is dropped, the caller borrows
+    if (!got || ve.filter((e) => e.kind === 'put').length >= Math.max(1, ve.filter((e) => e.kind !== 'put').length)) continue;
     const to = resolveKey(index, fn, st.to);
     if (to.param >= 0 && to.path.length === 0 && fn.params[to.param]!.p >= 2) {
       summary.outRefs ??= [];
@@ -274,6 +291,29 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
     }
   }
   return summary;
+}
+
+/**
+ * Is the put on parameter `pi` taken only on some paths? The facts carry no
+ * control flow, so the test is positional: the last call that mentions the
+ * parameter must be one of its puts (a wrapper that puts on an error path and
+ * goes on using the object on success is partial), and that put must not
+ * itself come from a partial wrapper.
+ */
+function partialPut(index: WorkspaceIndex, fn: FunctionFact, pi: number, list: Effect[], aliases: Map<string, string>): boolean {
+  const puts = list.filter((e) => e.kind === 'put');
+  let last: CallFact | undefined;
+  for (const c of fn.calls) {
+    if (c.c.startsWith('->') && !c.a.length) continue;
+    if (!c.a.some((a) => resolveKey(index, fn, a, aliases).param === pi)) continue;
+    if (!last || c.l > last.l || (c.l === last.l && c.col > last.col)) last = c;
+  }
+  const lastPut = puts.find((e) => e.call === last);
+  if (!lastPut || lastPut.partial === true) return true;
+  // a function that reports success or failure and has several returns (`goto err_put` ladders:
+  // ttm_bo_init_reserved, i915_gem_object_mmap) puts on its failure paths
+  const returnsValue = !(fn.ret.t === 'void' && fn.ret.p === 0);
+  return returnsValue && new Set(fn.returns).size > 1;
 }
 
 function refReturningCall(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summaries: Map<string, RefSummary>): boolean {
@@ -338,7 +378,7 @@ function same(a: RefSummary | undefined, b: RefSummary): boolean {
   if (!a) return b.params.length === 0 && !b.returnsRef && !b.outRefs;
   if (a.returnsRef !== b.returnsRef || a.params.length !== b.params.length) return false;
   if ((a.outRefs ?? []).join() !== (b.outRefs ?? []).join()) return false;
-  return a.params.every((p, i) => p.index === b.params[i]!.index && p.effect === b.params[i]!.effect);
+  return a.params.every((p, i) => p.index === b.params[i]!.index && p.effect === b.params[i]!.effect && !p.partial === !b.params[i]!.partial);
 }
 
 const MAX_VISITS = 8;

@@ -11,7 +11,7 @@ import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { keyClass, normType, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
 import { lockKey } from '../../analysis/lockid';
-import { callsOf, cfgOf, factOf, functionsOf, locOf, makeEnv, rootVar, step, walkPaths, type RefcountRule } from './walk';
+import { callsOf, cfgOf, factOf, functionsOf, locOf, makeEnv, mentionsAny, rootVar, step, walkPaths, type RefcountRule } from './walk';
 
 export const FREE_WITHOUT_GRACE_PERIOD = 'free-without-grace-period';
 
@@ -58,8 +58,12 @@ export const freeWithoutGracePeriod: RefcountRule = (parsed, file, ctx) => {
   const out: Finding[] = [];
   const callbacks = rcuCallbacksOf(index);
   const typesafe = new Set(index.typesafeByRcu);
+  const freesNow = (n: string): boolean => {
+    const f = env.rc.frees.get(n);
+    return f !== undefined && !f.deferred;
+  };
   for (const fn of functionsOf(parsed)) {
-    if (callbacks.has(fn.name)) continue;
+    if (callbacks.has(fn.name) || !mentionsAny(env, fn, freesNow)) continue;
     const fact = factOf(env, fn);
     if (!fact) continue;
     const isRelease = index.releases.has(fn.name);

@@ -4,7 +4,10 @@ import type { Finding } from '../../types';
 import { FREE_WITHOUT_GRACE_PERIOD, freeWithoutGracePeriod } from './free-without-grace-period';
 import { GET_UNLESS_ZERO_OUTSIDE_LOOKUP, getUnlessZeroOutsideLookup } from './get-unless-zero-outside-lookup';
 import { PUT_UNDER_RELEASE_LOCK, putUnderReleaseLock } from './put-under-release-lock';
+import { REF_LEAK, refLeak } from './ref-leak';
 import { UNCHECKED_GET_UNLESS_ZERO, uncheckedGetUnlessZero } from './unchecked-get-unless-zero';
+import { UNSAFE_LOOKUP_GET, unsafeLookupGet } from './unsafe-lookup-get';
+import { USE_AFTER_PUT, useAfterPut } from './use-after-put';
 import type { RefcountRule, RefcountRuleContext } from './walk';
 
 export type { RefcountRule, RefcountRuleContext } from './walk';
@@ -14,10 +17,13 @@ export const REFCOUNT_RULES: Readonly<Record<string, RefcountRule>> = {
   [GET_UNLESS_ZERO_OUTSIDE_LOOKUP]: getUnlessZeroOutsideLookup,
   [PUT_UNDER_RELEASE_LOCK]: putUnderReleaseLock,
   [FREE_WITHOUT_GRACE_PERIOD]: freeWithoutGracePeriod,
+  [REF_LEAK]: refLeak,
+  [USE_AFTER_PUT]: useAfterPut,
+  [UNSAFE_LOOKUP_GET]: unsafeLookupGet,
 };
 
 /** Rules that need the workspace index (silent without one). */
-export const REFCOUNT_RULES_NEEDING_INDEX: readonly string[] = [PUT_UNDER_RELEASE_LOCK, FREE_WITHOUT_GRACE_PERIOD];
+export const REFCOUNT_RULES_NEEDING_INDEX: readonly string[] = [PUT_UNDER_RELEASE_LOCK, FREE_WITHOUT_GRACE_PERIOD, UNSAFE_LOOKUP_GET];
 
 /**
  * Run every refcount rule on a parsed file. `ctx.index` enables the index-based

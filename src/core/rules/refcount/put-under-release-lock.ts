@@ -11,9 +11,7 @@ import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { keyClass, resolveCallee, resolveKey, summaryOf, type ReleaseInfo, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionFact } from '../../index/facts';
-import {
-  callsOf, cfgOf, factOf, functionsOf, lockEffects, locOf, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRule,
-} from './walk';
+import { callsOf, cfgOf, factOf, functionsOf, locOf, lockEffects, makeEnv, mentionsAny, step, walkPaths, type CallSite, type Env, type RefcountRule } from './walk';
 
 export const PUT_UNDER_RELEASE_LOCK = 'put-under-release-lock';
 
@@ -78,7 +76,9 @@ export const putUnderReleaseLock: RefcountRule = (parsed, file, ctx) => {
   const index = env.index;
   if (!index) return [];
   const out: Finding[] = [];
+  const mayPut = (n: string): boolean => env.rc.refOps.has(n) || summaryOf(index, n, file) !== undefined;
   for (const fn of functionsOf(parsed)) {
+    if (!mentionsAny(env, fn, mayPut)) continue;
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const fact = factOf(env, fn);

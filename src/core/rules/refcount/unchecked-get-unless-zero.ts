@@ -9,7 +9,7 @@ import type { Node } from 'web-tree-sitter';
 import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { summaryOf } from '../../index/workspace';
-import { assignedVar, callsOf, cfgOf, functionsOf, locOf, makeEnv, step, type Env, type RefcountRule } from './walk';
+import { assignedVar, callsOf, cfgOf, functionsOf, locOf, makeEnv, mentionsAny, step, type Env, type RefcountRule } from './walk';
 
 export const UNCHECKED_GET_UNLESS_ZERO = 'unchecked-get-unless-zero';
 
@@ -28,6 +28,13 @@ export function condGetVia(env: Env, name: string, args: readonly string[] = [])
   if (s.returnsRef === 'cond-get' && s.params.length === 0) return null; // returns the object: a NULL check is another rule
   const p = s.params.find((x) => x.effect === 'cond-get');
   return p ? p.via : null;
+}
+
+/** Whether `name` can be a conditional get at all (whatever its arguments): a cheap filter before condGetVia. */
+export function mayCondGet(env: Env, name: string): boolean {
+  if (env.rc.refOps.get(name)?.effect === 'get-unless-zero') return true;
+  if (!env.index) return false;
+  return summaryOf(env.index, name, env.file)?.params.some((p) => p.effect === 'cond-get') === true;
 }
 
 function ignored(call: Node): boolean {
@@ -61,6 +68,7 @@ export const uncheckedGetUnlessZero: RefcountRule = (parsed, file, ctx) => {
   const env = makeEnv(parsed, file, ctx);
   const out: Finding[] = [];
   for (const fn of functionsOf(parsed)) {
+    if (!mentionsAny(env, fn, (n) => mayCondGet(env, n))) continue;
     const body = fn.node.childForFieldName('body')!;
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;

@@ -42,13 +42,68 @@ export interface Env {
   cat: CatalogIndex;
   rc: RefcountCatalogIndex;
   index?: WorkspaceIndex;
+  /** Per-parse memo shared by every rule run on the same file (CFGs, calls per node, names per function). */
+  memo?: EnvMemo;
 }
 
+/** The Env's memo, created on first use for Envs built by hand. */
+export function memoOf(env: Env): EnvMemo {
+  env.memo ??= { catalog: null, cfgs: new Map(), calls: new WeakMap(), names: new Map(), shared: new Map() };
+  return env.memo;
+}
+
+export interface EnvMemo {
+  /** The catalog the Env was made for (null for Envs built by hand: never shared). */
+  catalog: Catalog | null;
+  cfgs: Map<number, Cfg | null>;
+  calls: WeakMap<CfgNode, CallSite[]>;
+  names: Map<number, ReadonlySet<string>>;
+  /** Rule-specific results computed once per function and shared (e.g. the ownership dataflow used by two rules). */
+  shared: Map<string, unknown>;
+}
+
+/** One Env per parsed file and context: the rules of one file share its CFGs and call lists. */
+const envs = new WeakMap<ParsedFile, Env[]>();
+
 export function makeEnv(parsed: ParsedFile, file: string, ctx: RefcountRuleContext): Env {
-  return {
+  const known = envs.get(parsed);
+  const hit = known?.find((e) => e.file === file && e.index === ctx.index && e.memo?.catalog === ctx.catalog);
+  if (hit) return hit;
+  const env: Env = {
     parsed, file, text: parsed.text, starts: lineStarts(parsed.text), cat: indexCatalog(ctx.catalog),
     rc: ctx.index?.rc ?? indexRefcountCatalog(), ...(ctx.index ? { index: ctx.index } : {}),
+    memo: { catalog: ctx.catalog, cfgs: new Map(), calls: new WeakMap(), names: new Map(), shared: new Map() },
   };
+  if (known) known.push(env);
+  else envs.set(parsed, [env]);
+  return env;
+}
+
+const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
+
+/**
+ * Names the function's text puts before a parenthesis (calls, macro uses, and
+ * some casts or declarators): a cheap superset of its callees, for rules to
+ * skip functions that cannot contain what they look for before building a CFG.
+ */
+export function calledNames(env: Env, fn: FunctionInfo): ReadonlySet<string> {
+  const key = fn.node.startIndex;
+  let names = memoOf(env).names.get(key);
+  if (!names) {
+    const s = new Set<string>();
+    const text = env.text.slice(fn.node.startIndex, fn.node.endIndex);
+    CALLED.lastIndex = 0;
+    for (let m = CALLED.exec(text); m; m = CALLED.exec(text)) s.add(m[1]!);
+    names = s;
+    memoOf(env).names.set(key, names);
+  }
+  return names;
+}
+
+/** Whether the function names any of `wanted` (see calledNames), or any name `test` accepts. */
+export function mentionsAny(env: Env, fn: FunctionInfo, test: (name: string) => boolean): boolean {
+  for (const n of calledNames(env, fn)) if (test(n)) return true;
+  return false;
 }
 
 export function locOf(env: Env, start: number, end: number): Loc {
@@ -73,6 +128,15 @@ function callOf(env: Env, n: Node): CallSite | null {
 
 /** Calls a CFG node evaluates, innermost first then in source order (arguments run before the call). */
 export function callsOf(env: Env, cn: CfgNode): CallSite[] {
+  let calls = memoOf(env).calls.get(cn);
+  if (!calls) {
+    calls = callsOfUncached(env, cn);
+    memoOf(env).calls.set(cn, calls);
+  }
+  return calls;
+}
+
+function callsOfUncached(env: Env, cn: CfgNode): CallSite[] {
   const ast = cn.ast;
   if (!ast) return [];
   if (cn.kind === 'loopHead') {
@@ -226,12 +290,19 @@ export function walkPaths<S>(
   }
 }
 
+/** The function's CFG, built once per parsed file (rules must not modify it). */
 export function cfgOf(env: Env, fn: FunctionInfo): Cfg | null {
+  const key = fn.node.startIndex;
+  const memo = memoOf(env);
+  if (memo.cfgs.has(key)) return memo.cfgs.get(key)!;
+  let cfg: Cfg | null;
   try {
-    return buildCfg(fn.node, { text: env.text, noreturn: env.cat.noreturn });
+    cfg = buildCfg(fn.node, { text: env.text, noreturn: env.cat.noreturn });
   } catch {
-    return null;
+    cfg = null;
   }
+  memo.cfgs.set(key, cfg);
+  return cfg;
 }
 
 /** The index's fact of this function definition (same file, same line). */
