@@ -8,7 +8,8 @@
 //
 // usage: npm run fuzz -- [--count N] [--seed S] [--jobs J] [--timeout MS]
 //                        [--kernel DIR] [--dirs a,b] [--max-kb K] [--json] [--no-save]
-//   defaults: --count 1000 --seed 1 --jobs 2 --timeout 30000 --dirs drivers/gpu/drm,fs --max-kb 64
+//   defaults: --count 1000 --seed 1 --jobs 2 --timeout 30000 --dirs drivers/gpu/drm,fs --max-kb 64 --pool 64
+//   (--pool: how many base files, drawn with the seed, the mutants are made from)
 //   Prints files, crashes, hangs, max per-file time, peak RSS; exits 1 on any crash or hang.
 //   --json prints one JSON summary line last (for test/corpus/fuzz-short.test.ts).
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
@@ -20,9 +21,6 @@ import { performance } from 'node:perf_hooks';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-
-if (isMainThread) await main();
-else await worker();
 
 /* ------------------------------------------------------------------ PRNG */
 
@@ -133,7 +131,7 @@ export function mutate(text, donor, r) {
 /* ------------------------------------------------------------------ main */
 
 function parseArgs(argv) {
-  const o = { count: 1000, seed: 1, jobs: 2, timeout: 30000, kernel: process.env.KERNEL_SRC ?? '', dirs: ['drivers/gpu/drm', 'fs'], maxKb: 64, json: false, save: true, out: join(repo, 'out', 'fuzz-failures') };
+  const o = { count: 1000, seed: 1, jobs: 2, timeout: 30000, kernel: process.env.KERNEL_SRC ?? '', dirs: ['drivers/gpu/drm', 'fs'], maxKb: 64, pool: 64, json: false, save: true, out: join(repo, 'out', 'fuzz-failures') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--count') o.count = Number(argv[++i]);
@@ -143,6 +141,7 @@ function parseArgs(argv) {
     else if (a === '--kernel') o.kernel = argv[++i];
     else if (a === '--dirs') o.dirs = argv[++i].split(',');
     else if (a === '--max-kb') o.maxKb = Number(argv[++i]);
+    else if (a === '--pool') o.pool = Math.max(2, Number(argv[++i]));
     else if (a === '--out') o.out = resolve(argv[++i]);
     else if (a === '--json') o.json = true;
     else if (a === '--no-save') o.save = false;
@@ -171,9 +170,12 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const kernel = kernelDir(o);
   if (!existsSync(kernel)) throw new Error(`kernel tree not found: ${kernel}`);
-  const files = o.dirs.flatMap((d) => cFiles(join(kernel, d), o.maxKb * 1024));
-  if (files.length < 2) throw new Error(`too few C files under ${o.dirs.join(', ')} in ${kernel}`);
+  const all = o.dirs.flatMap((d) => cFiles(join(kernel, d), o.maxKb * 1024));
+  if (all.length < 2) throw new Error(`too few C files under ${o.dirs.join(', ')} in ${kernel}`);
   const r = prng(o.seed);
+  // A pool of base files drawn with the seed: mutants come from these (their facts are then cached in the workers).
+  const files = [];
+  for (const rest = [...all]; files.length < Math.min(o.pool, all.length);) files.push(rest.splice(r.int(rest.length), 1)[0]);
   const textCache = new Map();
   const read = (p) => {
     let t = textCache.get(p);
@@ -254,6 +256,7 @@ async function main() {
       };
       w.on('message', (msg) => {
         if (msg.ready) {
+          ready = true;
           feed();
           return;
         }
@@ -270,12 +273,18 @@ async function main() {
           stats.crashes++;
           save(job, 'crash', msg.error);
         }
-        if (!o.json && stats.files % 500 === 0) process.stderr.write(`  ${stats.files}/${o.count} files, ${stats.crashes} crashes, ${stats.hangs} hangs, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+        if (!o.json && stats.files % 250 === 0) process.stderr.write(`  ${stats.files}/${o.count} files, ${stats.crashes} crashes, ${stats.hangs} hangs, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
         feed();
       });
+      let ready = false;
       w.on('error', (e) => {
         clearTimeout(timer);
         if (dead) return;
+        if (!ready) {
+          // the worker could not even start: respawning would loop forever
+          process.stderr.write(`fuzz: worker failed to start: ${e?.stack ?? e}\n`);
+          process.exit(2);
+        }
         if (current) {
           stats.files++;
           stats.crashes++;
@@ -302,7 +311,7 @@ async function main() {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
     const lines = [
-      `fuzz: seed ${o.seed}, ${summary.files} mutated files from ${files.length} kernel files under ${o.dirs.join(', ')} (<= ${o.maxKb} KB)`,
+      `fuzz: seed ${o.seed}, ${summary.files} mutated files from a pool of ${files.length} of the ${all.length} kernel C files under ${o.dirs.join(', ')} (<= ${o.maxKb} KB)`,
       `crashes: ${summary.crashes}`,
       `hangs (over ${o.timeout} ms): ${summary.hangs}`,
       `max per-file time: ${summary.maxFileMs} ms (${summary.maxFile})`,
@@ -320,11 +329,18 @@ async function main() {
 
 async function worker() {
   void workerData;
-  const { nodeParser } = await import('../src/node/assets.ts');
-  const { analyzeFile } = await import('../src/core/analyze.ts');
-  const { extractFileFacts, buildWorkspaceIndex } = await import('../src/core/index/index.ts');
-  const { runRefcountRules } = await import('../src/core/rules/refcount/index.ts');
-  const { builtinCatalog } = await import('../src/core/catalog/index.ts');
+  // `node --import tsx` does not reach worker threads on Node 20: register tsx here.
+  const { register } = await import('tsx/esm/api');
+  register();
+  const load = async (p) => {
+    const m = await import(p);
+    return m.default && !('analyzeFile' in m) && typeof m.default === 'object' ? m.default : m;
+  };
+  const { nodeParser } = await load('../src/node/assets.ts');
+  const { analyzeFile } = await load('../src/core/analyze.ts');
+  const { extractFileFacts, buildWorkspaceIndex } = await load('../src/core/index/index.ts');
+  const { runRefcountRules } = await load('../src/core/rules/refcount/index.ts');
+  const { builtinCatalog } = await load('../src/core/catalog/index.ts');
   const parser = await nodeParser();
   const catalog = builtinCatalog();
   const facts = new Map();
@@ -369,3 +385,6 @@ function checkResult(res, text) {
     if (!(s.start.line >= 1 && s.end.line <= lines && s.start.column >= 1)) throw new Error(`finding ${f.rule} line/column out of range: ${JSON.stringify(s)}`);
   }
 }
+
+if (isMainThread) await main();
+else await worker();

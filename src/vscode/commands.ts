@@ -31,6 +31,8 @@ export interface WorkspaceAnalysis {
   files: number;
   findings: number;
   cancelled: boolean;
+  /** Findings per workspace-relative path. */
+  perFile: Record<string, number>;
 }
 
 export interface LockScopeItem {
@@ -73,21 +75,24 @@ export function activate(ctx: RefscopeContext): void {
     try {
       await ctx.index.getIndex(token);
     } catch (e) {
-      if (e instanceof vscode.CancellationError) return { files: 0, findings: 0, cancelled: true };
+      if (e instanceof vscode.CancellationError) return { files: 0, findings: 0, cancelled: true, perFile: {} };
       throw e;
     }
     const files = [...ctx.index.files];
     let done = 0;
     let total = 0;
+    const perFile: Record<string, number> = {};
     const open = new Map(vscode.workspace.textDocuments.map((d) => [d.uri.toString(), d]));
     for (const uri of files) {
-      if (token.isCancellationRequested) return { files: done, findings: total, cancelled: true };
+      if (token.isCancellationRequested) return { files: done, findings: total, cancelled: true, perFile };
       progress.report({ message: vscode.workspace.asRelativePath(uri), increment: 100 / files.length });
       const settings = readSettings(uri);
       const doc = open.get(uri.toString());
-      if (doc && isKernelC(doc)) {
-        const ev = await ctx.analyzer.analyzeNow(doc);
-        total += ev?.findings.length ?? 0;
+      // An open document is analysed as it is in the editor; one that closed meanwhile is read from disk.
+      const ev = doc && !doc.isClosed && isKernelC(doc) ? await ctx.analyzer.analyzeNow(doc) : undefined;
+      if (ev) {
+        total += ev.findings.length;
+        perFile[vscode.workspace.asRelativePath(uri)] = ev.findings.length;
       } else {
         let text: string;
         try {
@@ -104,6 +109,7 @@ export function activate(ctx: RefscopeContext): void {
             findings.set(uri.toString(), { uri, findings: fs });
             ctx.diagnostics.set(uri, fs.map((f) => toDiagnostic(f, uri)));
             total += fs.length;
+            perFile[vscode.workspace.asRelativePath(uri)] = fs.length;
           }
         } catch (e) {
           ctx.log.warn(`analysis of ${vscode.workspace.asRelativePath(uri)} failed`, e);
@@ -114,7 +120,7 @@ export function activate(ctx: RefscopeContext): void {
       done++;
     }
     ctx.log.info(`Analyze Workspace: ${done} files, ${total} findings`);
-    return { files: done, findings: total, cancelled: false };
+    return { files: done, findings: total, cancelled: false, perFile };
   })));
 
   /** The lock scopes of the function at the cursor, in a quick pick that reveals the chosen range. */

@@ -3,6 +3,7 @@
  * @vscode/test-electron). `mocha` stays external and resolves from node_modules.
  */
 import Mocha from 'mocha';
+import * as vscode from 'vscode';
 import { finish, makeReporter, type Counts } from './harness';
 
 export async function run(): Promise<void> {
@@ -11,6 +12,9 @@ export async function run(): Promise<void> {
   const counts: Counts = { passed: 0, failed: 0, pending: 0 };
   const mocha = new Mocha({ ui: 'tdd', timeout: 60000, color: false, reporter: makeReporter(route, counts) as unknown as Mocha.ReporterConstructor });
   mocha.suite.emit('pre-require', globalThis, 'refscope-integration', mocha);
+  // The suites edit fixtures and never save them: auto-save (on by default in the web
+  // workbench) would write intermediate states to disk and a later revert would load them.
+  await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global);
   await import('./suite/diagnostics.test');
   await import('./suite/editor.test');
   await import('./suite/panel.test');

@@ -98,7 +98,14 @@ test('use-after-put: a caller reference kept, two references, pointer reset, pri
   assert.deepEqual(brief(await run(['use-after-put-negatives.c', HEADER])), []);
 });
 
-test('regressions from drm triage', async () => {
+test('regressions from drm/fs triage: every function silent; a put on failure paths only is a partial put', async () => {
   const fs = await run(['ref-leak-drm-regressions.c', HEADER]);
   assert.deepEqual(brief(fs), []);
+  const parser = await nodeParser();
+  const index = buildWorkspaceIndex(['ref-leak-drm-regressions.c', HEADER].map((n) => extractFileFacts(parser, readFileSync(join(DIR, n), 'utf8'), `refcount/${n}`)));
+  const init = summaryOf(index, 'widget_init_reserved')?.params.find((p) => p.name === 'w');
+  assert.equal(init?.effect, 'put');
+  assert.equal(init?.partial, true);
+  assert.equal(summaryOf(index, 'widget_hold')?.params.find((p) => p.name === 'w')?.effect, 'get-stored');
+  assert.equal(summaryOf(index, 'widget_lookup_err')?.returnsRef, 'lookup-get');
 });

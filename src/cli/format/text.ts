@@ -24,7 +24,8 @@ export function summaryLine(report: Report): string {
   let tail = '';
   if (s.functionsNotAnalysed) tail += `, ${s.functionsNotAnalysed} not analysed`;
   if (s.skipped) tail += `, ${s.skipped} skipped`;
+  tail += `, ${(s.ms / 1000).toFixed(1)}s`;
   if (s.index) tail += `; index: ${s.index.files} files, ${s.index.learnedWrappers.get} get / ${s.index.learnedWrappers.put} put wrappers learned`;
-  tail += `, ${(s.ms / 1000).toFixed(1)}s)`;
+  tail += ')';
   return `${parts[0]} ${parts[1]}${tail}`;
 }

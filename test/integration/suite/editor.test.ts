@@ -225,11 +225,12 @@ suite('Refscope editor features in a real VS Code', function () {
   });
 
   test('Analyze Workspace, then the status bar reaches "N findings"', async () => {
-    const r = await vscode.commands.executeCommand<{ files: number; findings: number; cancelled: boolean }>('refscope.analyzeWorkspace');
+    const r = await vscode.commands.executeCommand<{ files: number; findings: number; cancelled: boolean; perFile: Record<string, number> }>('refscope.analyzeWorkspace');
     assert.ok(r && !r.cancelled, JSON.stringify(r));
     assert.ok(r.files >= 3, `files analysed: ${r.files}`);
     // foo_dev.c (1), foo_dev.h (1), kobj_cache.c (2).
-    assert.ok(r.findings >= 4, `findings: ${r.findings}`);
+    assert.ok(r.findings >= 4, `findings: ${r.findings} ${JSON.stringify(r.perFile)}`);
+    assert.strictEqual(r.perFile[FIXTURE], 2);
     const api = vscode.extensions.getExtension('refscope.refscope')!.exports as Api;
     const total = (): number => vscode.languages.getDiagnostics().reduce((n, [, ds]) => n + ds.filter((d) => d.source === 'refscope').length, 0);
     const text = await waitFor('the status bar to show the findings', () => {

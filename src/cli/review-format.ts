@@ -1,0 +1,127 @@
+/** Output of a patch review (`check --since/--range/--patch`): text, JSON, SARIF. */
+import { isAbsolute, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildSarif, type SarifFinding } from '../core/report/sarif';
+import type { Format } from './check';
+import type { Report, ReportFinding } from './format/shared';
+import { VERSION } from './version';
+
+export interface ReviewSection {
+  /** `HEAD~2..HEAD (...)` or `patch 1/2: subject`. */
+  title: string;
+  /** 1-based position in a --patch series. */
+  patch?: number;
+  subject?: string;
+  /** New at the head end. */
+  introduced: ReportFinding[];
+  /** Present at the base end only (lines refer to the base end). */
+  fixed: ReportFinding[];
+  unchanged: number;
+  filesBase: number;
+  filesHead: number;
+  /** Absolute workspace root (SARIF %SRCROOT%). */
+  root: string;
+  baseReport: Report | null;
+  headReport: Report | null;
+}
+
+type Status = 'new' | 'fixed';
+
+interface Row {
+  f: ReportFinding;
+  status: Status;
+  section: ReviewSection;
+}
+
+function rows(sections: ReviewSection[]): Row[] {
+  return sections.flatMap((s) => [
+    ...s.introduced.map((f) => ({ f, status: 'new' as const, section: s })),
+    ...s.fixed.map((f) => ({ f, status: 'fixed' as const, section: s })),
+  ]);
+}
+
+function counts(s: ReviewSection): string {
+  return `${s.introduced.length} new, ${s.fixed.length} fixed, ${s.unchanged} unchanged (${s.filesHead} file${s.filesHead === 1 ? '' : 's'} checked at the newer end, ${s.filesBase} at the older)`;
+}
+
+function text(sections: ReviewSection[], ms: number): string {
+  const out: string[] = [];
+  for (const s of sections) {
+    out.push(`${s.title}: ${counts(s)}`);
+    for (const [status, list] of [['NEW', s.introduced], ['FIXED', s.fixed]] as const) {
+      for (const f of list) {
+        out.push(`${status} ${f.file}:${f.line}:${f.column}: ${f.severity}: ${f.message} [${f.rule}]${status === 'FIXED' ? ' (line at the older end)' : ''}`);
+        for (const t of f.trace) out.push(`    ${t.file}:${t.line}: ${t.message}`);
+      }
+    }
+  }
+  const n = sections.reduce((a, s) => a + s.introduced.length, 0);
+  const x = sections.reduce((a, s) => a + s.fixed.length, 0);
+  out.push(`review: ${n} new, ${x} fixed${sections.length > 1 ? ` over ${sections.length} patches` : ''} (${(ms / 1000).toFixed(1)}s)`);
+  return out.join('\n') + '\n';
+}
+
+function json(sections: ReviewSection[], ms: number, cpuMs: number): string {
+  const findings = rows(sections).map(({ f, status, section }) => ({
+    status,
+    ...(section.patch !== undefined ? { patch: section.patch } : {}),
+    rule: f.rule,
+    severity: f.severity,
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    endLine: f.endLine,
+    endColumn: f.endColumn,
+    function: f.function,
+    message: f.message,
+    scenario: f.scenario,
+    trace: f.trace.map((t) => ({ file: t.file, line: t.line, message: t.message })),
+  }));
+  const review = sections.map((s) => ({
+    title: s.title,
+    ...(s.patch !== undefined ? { patch: s.patch, subject: s.subject } : {}),
+    new: s.introduced.length,
+    fixed: s.fixed.length,
+    unchanged: s.unchanged,
+    files: { base: s.filesBase, head: s.filesHead },
+    ms: { base: s.baseReport?.stats.ms ?? 0, head: s.headReport?.stats.ms ?? 0 },
+  }));
+  return JSON.stringify({ version: 1, review, findings, stats: { ms, cpuMs } }, null, 2) + '\n';
+}
+
+function artifact(absFile: string, root: string): { uri: string; uriBaseId?: string } {
+  const rel = relative(root, absFile);
+  if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return { uri: rel.split(sep).map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' };
+  return { uri: pathToFileURL(absFile).href };
+}
+
+/**
+ * SARIF: every new result has baselineState "new", every fixed one "absent"
+ * (SARIF 2.1.0 §3.27.24: in the baseline run, not in the current one; its
+ * location is in the older revision). Unchanged results are not listed.
+ */
+function sarif(sections: ReviewSection[], cwd: string, root: string): string {
+  const all = rows(sections);
+  const absOf = new Map<string, string>();
+  for (const r of all) absOf.set(r.f.file, r.f.absFile);
+  const findings: SarifFinding[] = all.map(({ f }) => ({ ...f, file: f.absFile }));
+  const rootUri = pathToFileURL(root).href;
+  const log = buildSarif(findings, {
+    toolVersion: VERSION,
+    artifact: (file) => artifact(isAbsolute(file) ? file : absOf.get(file) ?? `${cwd}/${file}`, root),
+    rootUri: rootUri.endsWith('/') ? rootUri : rootUri + '/',
+  });
+  const runs = log.runs as Array<{ results: Array<Record<string, unknown>> }>;
+  runs[0]!.results.forEach((res, i) => {
+    const r = all[i]!;
+    res.baselineState = r.status === 'new' ? 'new' : 'absent';
+    res.properties = { ...(res.properties as Record<string, unknown>), status: r.status, ...(r.section.patch !== undefined ? { patch: r.section.patch, patchSubject: r.section.subject } : {}) };
+  });
+  return JSON.stringify(log, null, 2) + '\n';
+}
+
+export function formatReview(sections: ReviewSection[], format: Format, o: { cwd: string; root: string; ms: number; cpuMs: number }): string {
+  if (format === 'json') return json(sections, o.ms, o.cpuMs);
+  if (format === 'sarif') return sarif(sections, o.cwd, o.root);
+  return text(sections, o.ms);
+}
