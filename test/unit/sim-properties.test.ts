@@ -27,64 +27,106 @@ function prng(seed: number): { next: () => number; int: (n: number) => number } 
 const G: VarRef = -1; // global 0: the published pointer
 const P: VarRef = 0; // the thread's own slot
 
-type Gen = (next: number, end: number, src: SimSource, r: ReturnType<typeof prng>) => Instr;
+type Block = (at: number, src: (i: number, text: string) => SimSource, r: ReturnType<typeof prng>) => Instr[];
 
-/** Op generators over one object, one lock, one list; branches only jump forward (programs terminate). */
-const OPS: Gen[] = [
-  (next, _e, src) => ({ op: 'assign', dst: P, value: { var: G }, next, src }),
-  (next, _e, src) => ({ op: 'lookup', struct: 0, key: 'k', dst: P, next, src }),
-  (next, end, src, r) => ({ op: 'test', a: { var: P }, cmp: '==0', next: next + r.int(end - next + 1), alt: next, src }),
-  (next, _e, src) => ({ op: 'inc', obj: P, next, src }),
-  (next, end, src, r) => ({ op: 'inc_not_zero', obj: P, next, alt: next + r.int(end - next + 1), src }),
-  (next, _e, src) => ({ op: 'dec', obj: P, next, src }),
-  (next, end, src, r) => ({ op: 'dec_and_test', obj: P, next: next + r.int(end - next + 1), alt: next, src }),
-  (next, _e, src, r) => ({ op: 'access', obj: P, write: r.next() < 0.5, next, src }),
-  (next, _e, src) => ({ op: 'free', obj: P, next, src }),
-  (next, _e, src) => ({ op: 'lock', lock: 0, mode: 'w', next, src }),
-  (next, _e, src) => ({ op: 'unlock', lock: 0, mode: 'w', next, src }),
-  (next, end, src, r) => ({ op: 'trylock', lock: 0, mode: 'w', interruptible: false, next, alt: next + r.int(end - next + 1), src }),
-  (next, _e, src) => ({ op: 'rcu_lock', next, src }),
-  (next, _e, src) => ({ op: 'rcu_unlock', next, src }),
-  (next, _e, src) => ({ op: 'unpublish', struct: 0, field: 'node', obj: P, next, src }),
-  (next, _e, src) => ({ op: 'assign', dst: G, value: { const: -1 }, next, src }),
-  (next, end, src, r) => ({ op: 'choice', next, alt: next + r.int(end - next + 1), src }),
-  (next, _e, src) => ({ op: 'sleep', next, src }),
+/**
+ * Well-formed kernel idioms (get under the lock, get_unless_zero then put,
+ * RCU read, unpublish then put...) and a few broken ones (unlocked access,
+ * an extra put, sleeping under a spinlock); `at` is the index of the block's
+ * first instruction, branches jump to the block's end at the latest.
+ */
+const BLOCKS: Block[] = [
+  (at, src) => [
+    { op: 'lock', lock: 0, mode: 'w', next: at + 1, src: src(at, 'lock') },
+    { op: 'inc', obj: P, next: at + 2, src: src(at + 1, 'get') },
+    { op: 'unlock', lock: 0, mode: 'w', next: at + 3, src: src(at + 2, 'unlock') },
+    { op: 'access', obj: P, write: false, next: at + 4, src: src(at + 3, 'use') },
+    { op: 'dec_and_test', obj: P, next: at + 5, alt: at + 6, src: src(at + 4, 'put') },
+    { op: 'free', obj: P, next: at + 6, src: src(at + 5, 'free') },
+  ],
+  (at, src) => [
+    { op: 'inc_not_zero', obj: P, next: at + 1, alt: at + 4, src: src(at, 'get_unless_zero') },
+    { op: 'access', obj: P, write: true, next: at + 2, src: src(at + 1, 'use') },
+    { op: 'dec_and_test', obj: P, next: at + 3, alt: at + 4, src: src(at + 2, 'put') },
+    { op: 'free', obj: P, next: at + 4, src: src(at + 3, 'free') },
+  ],
+  (at, src) => [
+    { op: 'rcu_lock', next: at + 1, src: src(at, 'rcu_read_lock') },
+    { op: 'access', obj: P, write: false, next: at + 2, src: src(at + 1, 'read') },
+    { op: 'rcu_unlock', next: at + 3, src: src(at + 2, 'rcu_read_unlock') },
+  ],
+  (at, src) => [
+    { op: 'lock', lock: 0, mode: 'w', next: at + 1, src: src(at, 'lock') },
+    { op: 'access', obj: P, write: true, next: at + 2, src: src(at + 1, 'write') },
+    { op: 'unlock', lock: 0, mode: 'w', next: at + 3, src: src(at + 2, 'unlock') },
+  ],
+  (at, src) => [
+    { op: 'lock', lock: 0, mode: 'w', next: at + 1, src: src(at, 'lock') },
+    { op: 'unpublish', struct: 0, field: 'node', obj: P, next: at + 2, src: src(at + 1, 'list_del') },
+    { op: 'unlock', lock: 0, mode: 'w', next: at + 3, src: src(at + 2, 'unlock') },
+    { op: 'sync_rcu', next: at + 4, src: src(at + 3, 'synchronize_rcu') },
+    { op: 'dec_and_test', obj: P, next: at + 5, alt: at + 6, src: src(at + 4, 'put') },
+    { op: 'free', obj: P, next: at + 6, src: src(at + 5, 'free') },
+  ],
+  (at, src, r) => [
+    { op: 'choice', next: at + 1, alt: at + 2 + r.int(2), src: src(at, 'if (cond)') },
+    { op: 'sleep', next: at + 2, src: src(at + 1, 'msleep') },
+    { op: 'nop', next: at + 3, src: src(at + 2, ';') },
+  ],
+  // broken idioms
+  (at, src) => [{ op: 'access', obj: P, write: true, next: at + 1, src: src(at, 'unlocked write') }],
+  (at, src) => [
+    { op: 'dec_and_test', obj: P, next: at + 1, alt: at + 2, src: src(at, 'extra put') },
+    { op: 'free', obj: P, next: at + 2, src: src(at + 1, 'free') },
+  ],
+  (at, src) => [
+    { op: 'trylock', lock: 0, mode: 'w', interruptible: false, next: at + 1, alt: at + 3, src: src(at, 'trylock') },
+    { op: 'sleep', next: at + 2, src: src(at + 1, 'sleep under lock') },
+    { op: 'unlock', lock: 0, mode: 'w', next: at + 3, src: src(at + 2, 'unlock') },
+  ],
 ];
+const BROKEN_FROM = 6;
+const TAME = [1, 2, 3, 5];
 
 function randomModel(seed: number): SimModel {
   const r = prng(seed);
   const programs: Program[] = [];
-  const src = (prog: number, i: number, text: string): SimSource => ({ file: 'random.rsim', line: prog * 100 + i + 1, column: 1, text });
-  // setup: allocate the object (count 1), publish it in the list and in the global
+  const srcOf = (prog: number) => (i: number, text: string): SimSource => ({ file: 'random.rsim', line: prog * 100 + i + 1, column: 1, text });
+  // setup: allocate the object (count 1: the reference the global owns) and publish it
+  const s0 = srcOf(0);
   programs.push({
     name: 'setup', role: 'thread', slots: ['obj'],
     instrs: [
-      { op: 'alloc', dst: P, site: 0, sleeps: false, next: 1, src: src(0, 0, 'obj = alloc()') },
-      { op: 'publish', struct: 0, key: 'k', obj: P, field: 'node', next: 2, src: src(0, 1, 'list_add(obj)') },
-      { op: 'assign', dst: G, value: { var: P }, next: 3, src: src(0, 2, 'g = obj') },
-      { op: 'ret', src: src(0, 3, 'return') },
+      { op: 'alloc', dst: P, site: 0, sleeps: false, next: 1, src: s0(0, 'obj = alloc()') },
+      { op: 'set', obj: P, value: 1, next: 2, src: s0(1, 'kref_init(obj)') },
+      { op: 'publish', struct: 0, key: 'k', obj: P, field: 'node', next: 3, src: s0(2, 'list_add(obj)') },
+      { op: 'assign', dst: G, value: { var: P }, next: 4, src: s0(3, 'g = obj') },
+      { op: 'ret', src: s0(4, 'return') },
     ],
   });
   const threads: number[] = [];
   const nThreads = 2 + r.int(2);
+  // tame models use only the idioms that need no lock discipline across threads
+  const tame = r.next() < 0.4;
   for (let t = 1; t <= nThreads; t++) {
-    const len = 2 + r.int(5);
-    const instrs: Instr[] = [];
-    for (let i = 0; i < len; i++) {
-      const gen = OPS[r.int(OPS.length)]!;
-      const ins = gen(i + 1, len, src(t, i, `op${i}`), r);
-      instrs.push({ ...ins, src: { ...ins.src, text: ins.op } } as Instr);
+    const src = srcOf(t);
+    const instrs: Instr[] = [{ op: 'assign', dst: P, value: { var: G }, next: 1, src: src(0, 'p = g') }];
+    const blocks = 1 + r.int(2);
+    for (let b = 0; b < blocks; b++) {
+      // broken blocks in about one model thread out of four
+      const pick = tame ? TAME[r.int(TAME.length)]! : r.next() < 0.25 ? BROKEN_FROM + r.int(BLOCKS.length - BROKEN_FROM) : r.int(BROKEN_FROM);
+      instrs.push(...BLOCKS[pick]!(instrs.length, src, r));
     }
-    instrs.push({ op: 'ret', src: src(t, len, 'return') });
+    instrs.push({ op: 'ret', src: src(instrs.length, 'return') });
     programs.push({ name: `t${t}`, role: 'thread', slots: ['p'], instrs });
     threads.push(programs.length - 1);
   }
   return {
     name: `random-${seed}`, file: 'random.rsim',
     locks: [{ name: 'lock', kind: r.next() < 0.5 ? 'mutex' : 'spinlock' }],
-    structs: [{ name: 'list', kind: 'list', holdsRef: r.next() < 0.5 }],
-    globals: [{ name: 'g', holdsRef: false }],
-    sites: [{ name: 'obj', src: src(0, 0, 'obj = alloc()') }],
+    structs: [{ name: 'list', kind: 'list', holdsRef: false }],
+    globals: [{ name: 'g', holdsRef: true }],
+    sites: [{ name: 'obj', src: s0(0, 'obj = alloc()') }],
     programs, threads, setup: 0,
   };
 }

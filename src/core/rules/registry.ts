@@ -115,7 +115,7 @@ export const RULES: readonly RuleMeta[] = [
       + 'returns without putting it, returning it, storing it in a structure or passing it to a callee that consumes it. The object can never be freed.',
     defaultSeverity: 'warning',
     helpUri: help('ref-leak'),
-    scenario: null,
+    scenario: 'error-path-ref-leak',
   },
   {
     id: 'use-after-put',

@@ -55,6 +55,19 @@ export const LIBRARY_DATA: LibraryEntryData[] = [
     ]
   },
   {
+    "id": "error-path-ref-leak",
+    "variants": [
+      {
+        "file": "scenarios/error-path-ref-leak/broken.rsim",
+        "text": "/*\n * title: an error path returns without dropping the reference it took (broken)\n * expect leaked-reference\n * holds-ref: obj\n * rules: ref-leak\n * doc: Documentation/core-api/kref.rst (every kref_get() is balanced by a\n *   kref_put(); the release runs only when the last reference is dropped)\n * what: A request handler takes its own reference on the shared object, may\n *   fail half-way, and must drop that reference on every path.\n * why: (broken) The error path returns without kref_put: the count never\n *   returns to the number of real owners, so the release never runs and the\n *   object (and whatever it pins) is never freed.\n * fix: goto out_put (safe.rsim), or a __free() cleanup on the local reference.\n */\nstruct obj {\n\tstruct kref ref;\n\tint state;\n};\n\nstatic struct obj *obj;\t\t/* owns a reference while non-NULL */\n\nstatic void obj_release(struct kref *ref)\n{\n\tstruct obj *o = container_of(ref, struct obj, ref);\n\n\tkfree(o);\n}\n\nvoid setup(void)\n{\n\tobj = kzalloc(sizeof(*obj), GFP_KERNEL);\n\tkref_init(&obj->ref);\n}\n\nvoid thread_request(void)\n{\n\tstruct obj *o = obj;\n\tint ret;\n\n\tkref_get(&o->ref);\n\tret = validate(o);\n\tif (ret)\n\t\treturn;\t\t/* BUG: the reference taken above is never dropped */\n\to->state++;\n\tkref_put(&o->ref, obj_release);\n}\n\nvoid thread_stats(void)\n{\n\tstruct obj *o = obj;\n\n\tkref_get(&o->ref);\n\to->state = 0;\n\tkref_put(&o->ref, obj_release);\n}\n"
+      },
+      {
+        "file": "scenarios/error-path-ref-leak/safe.rsim",
+        "text": "/*\n * title: every path drops the reference it took (safe)\n * expect safe\n * holds-ref: obj\n * rules: ref-leak\n * doc: Documentation/core-api/kref.rst (every kref_get() is balanced by a\n *   kref_put(); the release runs only when the last reference is dropped)\n * what: A request handler takes its own reference on the shared object, may\n *   fail half-way, and must drop that reference on every path.\n * why: (safe) The error path jumps to the kref_put at the end, so the count\n *   returns to the number of real owners on every path.\n * fix: (this is the fix) goto out_put; a __free() cleanup also works.\n */\nstruct obj {\n\tstruct kref ref;\n\tint state;\n};\n\nstatic struct obj *obj;\t\t/* owns a reference while non-NULL */\n\nstatic void obj_release(struct kref *ref)\n{\n\tstruct obj *o = container_of(ref, struct obj, ref);\n\n\tkfree(o);\n}\n\nvoid setup(void)\n{\n\tobj = kzalloc(sizeof(*obj), GFP_KERNEL);\n\tkref_init(&obj->ref);\n}\n\nvoid thread_request(void)\n{\n\tstruct obj *o = obj;\n\tint ret;\n\n\tkref_get(&o->ref);\n\tret = validate(o);\n\tif (ret)\n\t\tgoto out_put;\t/* the error path drops the reference too */\n\to->state++;\nout_put:\n\tkref_put(&o->ref, obj_release);\n}\n\nvoid thread_stats(void)\n{\n\tstruct obj *o = obj;\n\n\tkref_get(&o->ref);\n\to->state = 0;\n\tkref_put(&o->ref, obj_release);\n}\n"
+      }
+    ]
+  },
+  {
     "id": "get-unless-zero-outside-lookup",
     "variants": [
       {
