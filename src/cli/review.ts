@@ -52,9 +52,11 @@ function inputFile(abs: string, display: string, text: string): InputFile {
 
 /** Analyse both ends and classify the findings. */
 async function compareEnds(base: End, head: End, run: CheckRun, renames: Map<string, string>, title: string): Promise<ReviewSection> {
-  const empty = (): Promise<Report | null> => Promise.resolve(null);
-  const baseReport = base.files.length ? await checkFiles(base.files, run) : await empty();
-  const headReport = head.files.length ? await checkFiles(head.files, run) : await empty();
+  // Both ends at once, the worker threads split between them: the serial parts of
+  // one run (start-up, index build, pass barriers) overlap the other's analysis.
+  const jobs = base.files.length && head.files.length ? Math.max(1, Math.floor(run.jobs / 2)) : run.jobs;
+  const one = (files: InputFile[]): Promise<Report | null> => (files.length ? checkFiles(files, { ...run, jobs: Math.max(jobs, 1) }) : Promise.resolve(null));
+  const [baseReport, headReport] = await Promise.all([one(base.files), one(head.files)]);
   const textOf = (end: End) => {
     const m = new Map(end.files.map((f) => [f.display, f.text]));
     return (file: string) => m.get(file);

@@ -46,6 +46,8 @@ test('ids, registry metadata and doc pages', () => {
   }
   assert.equal(ruleMeta('use-after-put')?.scenario, 'kref-rule1-get-before-handoff');
   assert.match(readFileSync(join(__dirname, '..', '..', 'docs', 'rules', 'use-after-put.md'), 'utf8'), /kref-rule1-get-before-handoff/);
+  const leakScenario = ruleMeta('ref-leak')?.scenario;
+  if (leakScenario) assert.ok(readFileSync(join(__dirname, '..', '..', 'docs', 'rules', 'ref-leak.md'), 'utf8').includes(leakScenario));
 });
 
 test('wrappers learned from the header, recursion terminates', async () => {
@@ -66,7 +68,7 @@ test('ref-leak: error path after a lookup-get, a get on a parameter, and a get-u
   assert.deepEqual(f.trace.map((t) => t.line), [9, 10, 13, 14]);
   assert.match(f.trace[1]!.message, /`w` is true/); // the NULL check passed: the reference exists
   assert.match(f.trace[2]!.message, /`size > 4096` is true/);
-  assert.equal(f.scenario, null);
+  assert.equal(f.scenario, ruleMeta('ref-leak')?.scenario ?? null);
   // the failure branch of `if (!kref_get_unless_zero())` holds nothing: only the `busy` return leaks
   assert.ok(!fs.some((x) => x.span.start.line === 38));
 });

@@ -377,6 +377,19 @@ export function assignedTo(call: Node): string | null {
   return null;
 }
 
+/** The call's value is passed on: an argument of another call, stored into a field or through a pointer, returned. */
+export function handedOn(call: Node): boolean {
+  let n: Node = call;
+  let p = n.parent;
+  while (p && (p.type === 'parenthesized_expression' || p.type === 'cast_expression')) {
+    n = p;
+    p = p.parent;
+  }
+  if (!p) return false;
+  if (p.type === 'argument_list' || p.type === 'return_statement') return true;
+  return p.type === 'assignment_expression' && p.childForFieldName('right')?.id === n.id && p.childForFieldName('left')?.type !== 'identifier';
+}
+
 /** The call's value is tested or used in an expression (not an expression statement). */
 export function isTestedCall(call: Node): boolean {
   let n: Node = call;

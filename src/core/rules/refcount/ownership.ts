@@ -25,7 +25,7 @@ import type { TraceStep } from '../../types';
 import { cfgOf, factOf, functionsOf, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRuleContext } from './walk';
 import {
   argFate, assignedTo, atomOf, CONVERTER, declaredNames, isTestedCall, lifetimeCounter, loopOf, NON_CONSUMING, objVar, paramDepth,
-  embeddedPart, paramNames, QUEUE, returnText, scanNode, stripNode, topLevel, useOf, valueVar, type NodeScan,
+  embeddedPart, handedOn, paramNames, QUEUE, returnText, scanNode, stripNode, topLevel, useOf, valueVar, type NodeScan,
 } from './ownership-syntax';
 
 /** One reference this function holds. */
@@ -312,6 +312,7 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
           // an initial reference is ours only on an object this function allocated (not an embedded kobject of a long-lived one)
           if (op.effect === 'init' && (!v || !allocated.has(v))) continue;
           if (op.effect === 'init' && (c.name === 'atomic_set' || c.name.startsWith('refcount_set')) && c.args[1]?.trim() !== '1') continue;
+          if (op.returnsObject && handedOn(c.node)) continue; // `bridge_init(get_device(&pdev->dev))`: the reference goes with the value
           if (op.returnsObject && target) acquire(s, target, u, true, c.node);
           else if (v && !op.onlyIfRefLike) acquire(s, v, u, false, c.node);
         } else if (op.effect === 'get-unless-zero') {
@@ -388,7 +389,9 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
         else if (fate === 'get') {
           // `if (!i915_request_get_rcu(rq))`: a get that returns NULL on failure holds only on success
           // `root_bo = amdgpu_bo_ref(&root->bo)`: a get that returns the object hands the reference to the result
-          const into = target && index && (resolveCallee(index, env.file, c.name)?.fact.ret.p ?? 0) > 0 ? target : null;
+          const returnsPtr = !!index && (resolveCallee(index, env.file, c.name)?.fact.ret.p ?? 0) > 0;
+          const into = target && returnsPtr ? target : null;
+          if (returnsPtr && c.node && handedOn(c.node)) return; // `kmb->kmb_dsi = kmb_dsi_init(dsi_pdev)`: stored with the value
           if (!isAtom || (si === 0) === branchAtom!.pol) acquire(s, into ?? v, u, !!into, c.node);
         }
         else if (fate === 'get-stored') {
