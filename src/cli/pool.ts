@@ -152,6 +152,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
       summary.buildMs = Math.round(performance.now() - t0);
     }
     for (const e of extras) if (e) e.facts = null; // the index holds what it needs
+    headerFacts.fill(null);
     const reanalyse = new Set(plan.reanalyse);
     const tasks: Pass2Message['tasks'] = [];
     for (const q of order.keys()) {
@@ -162,8 +163,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
       const refcount = index !== null && !o.directivesOnly && o.functions > 0;
       if (lock || refcount) tasks.push({ index: q, lock, refcount });
     }
-    summary.refcountFiles = tasks.filter((t) => t.refcount).length;
-    const msg: Pass2Message = { kind: 'pass2', tasks, knowledge: plan.knowledge, index: index && summary.refcountFiles ? shipIndex(index) : null, next: new SharedArrayBuffer(4) };
+    const msg: Pass2Message = { kind: 'pass2', tasks, knowledge: plan.knowledge, index: index && tasks.some((t) => t.refcount) ? shipIndex(index) : null, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(msg);
   };
   const startHeaders = (threads: readonly Worker[]): boolean => {
@@ -208,6 +208,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
         }
         refcountFindings[at] = m.refcount;
         summary.refcountMs += m.refcountMs;
+        if (m.ran) summary.refcountFiles++;
         return undefined;
       }
       case 'phase-done':

@@ -65,6 +65,8 @@ export type WorkerMessage =
     /** Findings of the refcount/RCU rules with the workspace index. */
     refcount: Finding[];
     refcountMs: number;
+    /** The refcount rules ran on the file (it calls something refcount-related). */
+    ran: boolean;
   }
   | { kind: 'phase-done'; phase: 'pass1' | 'headers' }
   | { kind: 'done'; headersSummarized: number }

@@ -184,7 +184,7 @@ class CheckWorker {
     const global = new Map<string, FunctionSummary>();
     for (const s of m.knowledge) global.set(s.name, s);
     const index = m.index ? withCatalog(m.index) : undefined;
-    const relevant = index ? relevantNames(index) : undefined;
+    const relevant = index ? relevantFile(index) : undefined;
     const next = new Int32Array(m.next);
     for (;;) {
       const k = Atomics.add(next, 0, 1);
@@ -193,23 +193,23 @@ class CheckWorker {
       const file = this.input.files[task.index]!;
       const read = readSource(file);
       if (!read.ok) {
-        post({ kind: 'result2', index: task.index, refcount: [], refcountMs: 0 });
+        post({ kind: 'result2', index: task.index, refcount: [], refcountMs: 0, ran: false });
         continue;
       }
       const t0 = performance.now();
       if (task.lock) {
         const r = this.lockFile(file, read.text, global, task.refcount ? index : undefined);
-        post({ kind: 'result2', index: task.index, lock: r.outcome, refcount: r.refcount ?? [], refcountMs: 0 });
-      } else if (index && relevant) {
+        post({ kind: 'result2', index: task.index, lock: r.outcome, refcount: r.refcount ?? [], refcountMs: 0, ran: task.refcount && index !== undefined });
+      } else if (index && relevant?.(read.text)) {
         let refcount: Finding[] = [];
         try {
-          refcount = analyzeRefcount(this.parser, read.text, file.display, { catalog: this.input.catalog, index, relevant });
+          refcount = analyzeRefcount(this.parser, read.text, file.display, { catalog: this.input.catalog, index });
         } catch {
           refcount = []; // one odd file must not end the run
         }
-        post({ kind: 'result2', index: task.index, refcount, refcountMs: performance.now() - t0 });
+        post({ kind: 'result2', index: task.index, refcount, refcountMs: performance.now() - t0, ran: true });
       } else {
-        post({ kind: 'result2', index: task.index, refcount: [], refcountMs: 0 });
+        post({ kind: 'result2', index: task.index, refcount: [], refcountMs: 0, ran: false });
       }
     }
   }
@@ -226,17 +226,36 @@ function withCatalog(shipped: ShippedIndex): WorkspaceIndex {
  * and every function with a learned summary. A file calling none of them is
  * not parsed again.
  */
-export function relevantNames(index: WorkspaceIndex): (name: string) => boolean {
+export function relevantFile(index: WorkspaceIndex): (text: string) => boolean {
+  // every rule but free-without-grace-period needs a get, a put or a conditional get
   const names = new Set<string>();
   for (const k of index.rc.refOps.keys()) names.add(k);
-  for (const k of index.rc.rcuOps.keys()) names.add(k);
-  for (const k of index.rc.frees.keys()) names.add(k);
-  for (const k of index.rc.containerOps.keys()) names.add(k);
-  for (const k of index.rc.rcuDereference) names.add(k);
-  for (const s of index.summaries.values()) names.add(s.name);
-  for (const r of index.releases.values()) names.add(r.name);
-  return (n) => names.has(n);
+  for (const s of index.summaries.values()) {
+    if (s.returnsRef || s.params.some((p) => p.effect !== 'none')) names.add(s.name);
+  }
+  // free-without-grace-period needs a free of a type that readers find under rcu_read_lock
+  const frees = new Set<string>();
+  for (const [k, f] of index.rc.frees) if (!f.deferred) frees.add(k);
+  const rcuTypes = new Set<string>();
+  for (const l of index.lookups.values()) {
+    if (!l.rcu && !l.readLocks.includes('rcu')) continue;
+    for (const e of l.elements) rcuTypes.add(e.type);
+  }
+  return (text) => {
+    let free = false;
+    CALLED.lastIndex = 0;
+    for (let m = CALLED.exec(text); m; m = CALLED.exec(text)) {
+      const n = m[1]!;
+      if (names.has(n)) return true;
+      if (frees.has(n)) free = true;
+    }
+    if (!free) return false;
+    for (const t of rcuTypes) if (text.includes(t)) return true;
+    return false;
+  };
 }
+
+const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
 
 export async function runWorker(): Promise<void> {
   const input = workerData as WorkerInput;
