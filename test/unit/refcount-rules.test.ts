@@ -128,6 +128,10 @@ test('free-without-grace-period: kfree of an RCU-read type in its release and af
   assert.match(rel.message, /struct gadget.*gadget_list/);
 });
 
+test('free-without-grace-period: a freed char buffer beside an RCU-read char array is silent', async () => {
+  assert.deepEqual(brief(await run(['rcu-free-scalar-type.c'])), []);
+});
+
 test('free-without-grace-period: kfree_rcu, synchronize_rcu and call_rcu callbacks are silent', async () => {
   assert.deepEqual(brief(await run(['rcu-release-kfree-rcu.c'])), []);
   // el_free (a call_rcu callback) kfree()s an RCU-read type: after a grace period, so silent

@@ -86,7 +86,8 @@ export const freeWithoutGracePeriod: RefcountRule = (parsed, file, ctx) => {
         const tr = fact.vars[v] ?? fact.params.find((p) => p.n === v);
         if (!tr || tr.p !== 1) continue;
         const type = normType(index, tr.t);
-        if (typesafe.has(type)) continue;
+        // only struct and union objects have a lifecycle (a freed `char *` buffer is not a published object)
+        if (!/^(?:struct|union) /.test(type) || typesafe.has(type)) continue;
         if (c.name === 'kmem_cache_free' && c.args[0]) {
           const cache = c.args[0];
           const cls = keyClass(index, fact, lockKey(cache)) ?? cache;
