@@ -11,10 +11,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { contractProblems, ensureBuilt, REPO, runCli, sarifValidator, type JsonReport } from '../unit/cli-support';
+import { RULES } from '../../src/core/rules/registry';
 
 const DIRS = ['drivers/gpu/drm/i915/gem', 'drivers/gpu/drm/i915/gt', 'drivers/gpu/drm/ttm', 'kernel/locking', 'fs/ext4'];
 const SARIF_DIR = 'drivers/gpu/drm/i915/gem';
-const RULE_IDS = ['lock-leak', 'double-lock', 'unlock-unheld', 'sleep-in-atomic'];
+const RULE_IDS = RULES.map((r) => r.id);
 
 function kernelTree(): string {
   if (process.env.KERNEL_SRC) return resolve(process.env.KERNEL_SRC);
