@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { buildSarif, type SarifFinding } from '../core/report/sarif';
 import type { Format } from './check';
 import type { Report, ReportFinding } from './format/shared';
+import { jsonFinding } from './format/json';
 import { VERSION } from './version';
 
 export interface ReviewSection {
@@ -65,17 +66,7 @@ function json(sections: ReviewSection[], ms: number, cpuMs: number): string {
   const findings = rows(sections).map(({ f, status, section }) => ({
     status,
     ...(section.patch !== undefined ? { patch: section.patch } : {}),
-    rule: f.rule,
-    severity: f.severity,
-    file: f.file,
-    line: f.line,
-    column: f.column,
-    endLine: f.endLine,
-    endColumn: f.endColumn,
-    function: f.function,
-    message: f.message,
-    scenario: f.scenario,
-    trace: f.trace.map((t) => ({ file: t.file, line: t.line, message: t.message })),
+    ...jsonFinding(f),
   }));
   const review = sections.map((s) => ({
     title: s.title,

@@ -1,8 +1,9 @@
 /** `--format json`: the contract's shape, version 1. */
-import type { Report } from './shared';
+import type { Report, ReportFinding } from './shared';
 
-export function formatJson(report: Report): string {
-  const findings = report.findings.map((f) => ({
+/** One finding as the JSON contract shows it. */
+export function jsonFinding(f: ReportFinding): Record<string, unknown> {
+  return {
     rule: f.rule,
     severity: f.severity,
     file: f.file,
@@ -14,7 +15,11 @@ export function formatJson(report: Report): string {
     message: f.message,
     scenario: f.scenario,
     trace: f.trace.map((t) => ({ file: t.file, line: t.line, message: t.message })),
-  }));
+  };
+}
+
+export function formatJson(report: Report): string {
+  const findings = report.findings.map(jsonFinding);
   const s = report.stats;
   const stats = {
     files: s.files,
