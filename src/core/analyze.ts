@@ -145,12 +145,10 @@ function perFileRefcountFindings(parsed: ReturnType<typeof parseKernelC>, file: 
 
 /**
  * Every refcount/RCU rule on one file with the workspace index (the CLI's
- * second pass). Files that call no refcount primitive, no learned wrapper and
- * nothing that frees are not parsed: no refcount rule can fire there.
+ * second pass; the caller decides which files can have such findings).
  */
-export function analyzeRefcount(parser: CParser, text: string, file: string, options: { catalog?: Catalog; index: WorkspaceIndex; relevant?: (name: string) => boolean }): Finding[] {
+export function analyzeRefcount(parser: CParser, text: string, file: string, options: { catalog?: Catalog; index: WorkspaceIndex }): Finding[] {
   if (!hasCCode(text)) return [];
-  if (options.relevant && !callsAnyOf(text, options.relevant)) return [];
   const parsed = parseKernelC(parser, text);
   try {
     const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
@@ -160,13 +158,4 @@ export function analyzeRefcount(parser: CParser, text: string, file: string, opt
   } finally {
     parsed.dispose();
   }
-}
-
-const CALLED_NAME = /\b([A-Za-z_]\w*)\s*\(/g;
-
-/** Whether the text calls (or names before a parenthesis) any identifier `relevant` accepts. */
-function callsAnyOf(text: string, relevant: (name: string) => boolean): boolean {
-  CALLED_NAME.lastIndex = 0;
-  for (let m = CALLED_NAME.exec(text); m; m = CALLED_NAME.exec(text)) if (relevant(m[1]!)) return true;
-  return false;
 }

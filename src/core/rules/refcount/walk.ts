@@ -100,7 +100,7 @@ export function calledNames(env: Env, fn: FunctionInfo): ReadonlySet<string> {
   return names;
 }
 
-/** Whether the function names any of `wanted` (see calledNames), or any name `test` accepts. */
+/** Whether the function names (see calledNames) anything `test` accepts. */
 export function mentionsAny(env: Env, fn: FunctionInfo, test: (name: string) => boolean): boolean {
   for (const n of calledNames(env, fn)) if (test(n)) return true;
   return false;
