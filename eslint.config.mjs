@@ -7,7 +7,7 @@ const noVscode = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test*/**', 'bench/**/*.mjs', 'scripts/**', 'bin/**'] },
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test*/**', 'bench/**/*.mjs', 'scripts/**', 'bin/**', '.scratch/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['src/**/*.ts', 'test/**/*.ts', 'media/**/*.ts'],

@@ -276,6 +276,7 @@ export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performan
       headersSummarized,
       crossFile,
       ...(o.index ? { index: pool.index } : {}),
+      phasesMs: pool.phasesMs,
       slowestFiles: times.sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : 1)).slice(0, 10),
       jobs: Math.max(1, Math.min(o.jobs, files.length)),
     },

@@ -2,15 +2,17 @@
 import { existsSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Catalog } from '../core/catalog/index';
 import type { FileFacts } from '../core/index/facts';
-import { buildWorkspaceIndex, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
+import { buildWorkspaceIndex, functionsInFile, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
+import { packFunctions } from '../core/index/lazy';
 import type { Finding, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
-import type { FileOutcome, HeadersMessage, HeaderTask, Pass1Extras, Pass2Message, ShippedIndex, WorkerInput, WorkerMessage } from './protocol';
+import type { FileOutcome, HeadersMessage, HeaderTask, Pass1Extras, Pass2LockMessage, Pass2RefcountMessage, ShippedIndex, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 
 /** The bundle (dist/cli.js) is its own worker entry; from sources (tsx) use the built bundle. */
 export function workerScript(): string {
@@ -66,6 +68,7 @@ export interface PoolResult {
   /** Lock-order edges of every file (pass 2's when the file was analysed again). */
   lockOrder: LockOrderEdge[];
   index: IndexSummary;
+  phasesMs: { pass1: number; headers: number; index: number; pass2: number };
 }
 
 export interface PoolOptions {
@@ -78,16 +81,33 @@ export interface PoolOptions {
   refcount: boolean;
 }
 
+/** Facts sent as JSON text by a worker (null: none, or text that does not parse: the index goes on without it). */
+function parseFacts(json: string | null): FileFacts | null {
+  if (json === null) return null;
+  try {
+    return JSON.parse(json) as FileFacts;
+  } catch {
+    return null;
+  }
+}
+
 /** Queue order: big first, so that no worker is left with a large file at the end. */
 function bigFirst<T extends { size: number }>(items: readonly T[]): number[] {
   return items.map((f, i) => ({ s: f.size, i })).sort((a, b) => b.s - a.s || a.i - b.i).map((o) => o.i);
 }
 
-function shipIndex(index: WorkspaceIndex): ShippedIndex {
-  const shipped: Partial<WorkspaceIndex> = { ...index };
-  delete shipped.cat;
-  delete shipped.rc;
-  return shipped as ShippedIndex;
+/** The index for the workers: the tables serialised once, the function facts packed from their JSON; both in shared memory. */
+function shipIndex(index: WorkspaceIndex, factsJson: ReadonlyMap<string, string>): ShippedIndex {
+  const tables: Partial<WorkspaceIndex> = { ...index };
+  delete tables.cat;
+  delete tables.rc;
+  delete tables.functions;
+  const bytes = serialize(tables as ShippedTables);
+  const shared = new SharedArrayBuffer(bytes.length);
+  new Uint8Array(shared).set(bytes);
+  const functions = packFunctions(index.files, (f) => factsJson.get(f), (f) => functionsInFile(index, f).map((d) => d.fact.name),
+    (n) => new Uint8Array(new SharedArrayBuffer(n)));
+  return { tables: shared, functions };
 }
 
 export async function runPool(files: InputFile[], opts: PoolOptions): Promise<PoolResult> {
@@ -95,6 +115,15 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
   const queue = order.map((i) => files[i]!);
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
   const extras: (Pass1Extras | undefined)[] = new Array(files.length);
+  /** Facts of the PATH files, parsed from the JSON the workers send (parallel to files). */
+  const pathFacts: (FileFacts | null)[] = new Array(files.length).fill(null);
+  /** The JSON of every file's facts by file label: the function facts go to pass 2 packed from it. */
+  const factsJson = new Map<string, string>();
+  const keepFacts = (json: string | null): FileFacts | null => {
+    const f = parseFacts(json);
+    if (f && json) factsJson.set(f.file, json);
+    return f;
+  };
   const refcountFindings: Finding[][] = files.map(() => []);
   const input: WorkerInput = {
     kind: 'refscope-check-worker', files: queue, next: new SharedArrayBuffer(4), catalog: opts.catalog, root: opts.root, cwd: opts.cwd, cacheDir: opts.cacheDir, refcount: opts.refcount,
@@ -125,21 +154,47 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
   };
   let phaseDone = 0;
   let headerBase = 0;
+  const t0 = performance.now();
+  const phasesMs = { pass1: 0, headers: 0, index: 0, pass2: 0 };
+  let phaseStart = t0;
+  let inHeaders = false;
+  const endPhase = (name: keyof typeof phasesMs): void => {
+    const now = performance.now();
+    phasesMs[name] += Math.round(now - phaseStart);
+    phaseStart = now;
+  };
 
+  /**
+   * Pass 2. The lock re-analysis needs only the merged cross-file summaries, so
+   * it is posted first and the workers run it while this thread merges the facts
+   * into the workspace index; the refcount tasks follow with the index,
+   * serialised once into shared memory.
+   */
   const startPass2 = (threads: readonly Worker[]): void => {
+    endPhase(inHeaders ? 'headers' : 'pass1');
     const offers = outcomes.map((o) => (o && o.kind === 'ok' ? o.crossFile : undefined));
     const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')));
     for (const o of outcomes) if (o && o.kind === 'ok') delete o.crossFile;
     crossFile.summaries = plan.knowledge.length;
     crossFile.ambiguous = plan.ambiguous;
     crossFile.reanalysed = plan.reanalyse.length;
-    let index: WorkspaceIndex | null = null;
+    const queueAt = new Map(order.map((fileIndex, q) => [fileIndex, q]));
+    const lockTasks = plan.reanalyse.map((i) => queueAt.get(i)!).sort((a, b) => a - b);
+    const lockMsg: Pass2LockMessage = { kind: 'pass2-lock', tasks: lockTasks, knowledge: plan.knowledge, next: new SharedArrayBuffer(4) };
+    for (const t of threads) t.postMessage(lockMsg);
+
+    const refcountTasks: number[] = [];
+    for (const q of order.keys()) {
+      const o = outcomes[order[q]!];
+      if (opts.refcount && o && o.kind === 'ok' && !o.directivesOnly && o.functions > 0) refcountTasks.push(q);
+    }
+    let shipped: ShippedIndex | null = null;
     if (opts.refcount) {
       const t0 = performance.now();
       const all: FileFacts[] = [];
-      for (const e of extras) if (e?.facts) all.push(e.facts);
+      for (const f of pathFacts) if (f) all.push(f);
       for (const f of headerFacts) if (f) all.push(f);
-      index = buildWorkspaceIndex(all);
+      const index = buildWorkspaceIndex(all);
       const lw = learnedWrappers(index);
       summary.files = all.length;
       summary.headers = headerFacts.filter((f) => f).length;
@@ -150,26 +205,21 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
       summary.releaseCallbacks = index.stats.releaseCallbacks;
       summary.learnedWrappers = { get: lw.gets.length, put: lw.puts.length, returnsRef: lw.returnsRef.length, getNames: lw.gets, putNames: lw.puts, returnsRefNames: lw.returnsRef };
       summary.buildMs = Math.round(performance.now() - t0);
+      if (refcountTasks.length) shipped = shipIndex(index, factsJson);
     }
-    for (const e of extras) if (e) e.facts = null; // the index holds what it needs
+    pathFacts.fill(null); // the index holds what it needs
     headerFacts.fill(null);
-    const reanalyse = new Set(plan.reanalyse);
-    const tasks: Pass2Message['tasks'] = [];
-    for (const q of order.keys()) {
-      const i = order[q]!;
-      const o = outcomes[i];
-      if (!o || o.kind !== 'ok') continue;
-      const lock = reanalyse.has(i);
-      const refcount = index !== null && !o.directivesOnly && o.functions > 0;
-      if (lock || refcount) tasks.push({ index: q, lock, refcount });
-    }
-    const msg: Pass2Message = { kind: 'pass2', tasks, knowledge: plan.knowledge, index: index && tasks.some((t) => t.refcount) ? shipIndex(index) : null, next: new SharedArrayBuffer(4) };
-    for (const t of threads) t.postMessage(msg);
+    factsJson.clear();
+    const refcountMsg: Pass2RefcountMessage = { kind: 'pass2-refcount', tasks: shipped ? refcountTasks : [], index: shipped, next: new SharedArrayBuffer(4) };
+    for (const t of threads) t.postMessage(refcountMsg);
+    endPhase('index');
   };
   const startHeaders = (threads: readonly Worker[]): boolean => {
     if (!opts.refcount || pendingHeaders.length === 0) return false;
     const round = pendingHeaders;
     pendingHeaders = [];
+    endPhase(inHeaders ? 'headers' : 'pass1');
+    inHeaders = true;
     headerBase = headerTasks.length;
     headerTasks.push(...round);
     headerFacts.length = headerTasks.length;
@@ -186,26 +236,30 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
         if (m.extras) {
           extras[at] = m.extras;
           if (m.extras.factsCached) summary.cachedFacts++;
+          pathFacts[at] = keepFacts(m.extras.facts);
+          m.extras.facts = null;
           if (opts.refcount) wantHeaders(m.extras.includes);
         }
         return undefined;
       }
       case 'header-facts': {
-        headerFacts[headerBase + m.index] = m.facts;
+        headerFacts[headerBase + m.index] = keepFacts(m.facts);
         if (m.cached) summary.cachedFacts++;
         wantHeaders(m.includes);
         return undefined;
       }
-      case 'result2': {
+      case 'lock2': {
         const at = order[m.index]!;
         const prev = outcomes[at];
-        if (m.lock) {
-          if (prev && prev.kind === 'ok' && m.lock.kind === 'ok') {
-            crossFile.pass2Ms += m.lock.ms;
-            m.lock.ms += prev.ms;
-          }
-          outcomes[at] = m.lock;
+        if (prev && prev.kind === 'ok' && m.lock.kind === 'ok') {
+          crossFile.pass2Ms += m.lock.ms;
+          m.lock.ms += prev.ms;
         }
+        outcomes[at] = m.lock;
+        return undefined;
+      }
+      case 'refcount': {
+        const at = order[m.index]!;
         refcountFindings[at] = m.refcount;
         summary.refcountMs += m.refcountMs;
         if (m.ran) summary.refcountFiles++;
@@ -228,9 +282,10 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
     // A worker that died mid-file (e.g. out of memory) leaves a hole: report it as skipped.
     outcomes[i] ??= { kind: 'skipped', reason: 'no result from the worker' };
   }
+  endPhase('pass2');
   crossFile.pass2Ms = Math.round(crossFile.pass2Ms);
   summary.refcountMs = Math.round(summary.refcountMs);
   const lockOrder: LockOrderEdge[] = [];
   for (const o of outcomes) if (o && o.kind === 'ok') lockOrder.push(...o.lockOrder);
-  return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile, refcountFindings, lockOrder, index: summary };
+  return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile, refcountFindings, lockOrder, index: summary, phasesMs };
 }

@@ -7,15 +7,17 @@
  *     knowledge, lock-order edges, cross-file offers, index facts (from the same
  *     parse), and the headers each file includes;
  *  2. `headers`: index facts of the included headers outside the PATHs;
- *  3. `pass2`: with the merged workspace index and cross-file summaries, the
- *     refcount/RCU rules on the files that can have such findings, and the lock
- *     analysis again on the files a cross-file summary can change.
+ *  3. `pass2-lock`: with the merged cross-file summaries, the lock analysis
+ *     again on the files a cross-file summary can change (posted at once, so
+ *     the workers run it while the main thread builds the workspace index);
+ *  4. `pass2-refcount`: with the workspace index (serialised once into shared
+ *     memory), the refcount/RCU rules on the files that can have such findings.
  */
 import type { CrossFileInfo } from '../core/analyze';
 import type { Catalog } from '../core/catalog/index';
-import type { FileFacts } from '../core/index/facts';
 import type { FunctionSummary } from '../core/index/summaries';
 import type { WorkspaceIndex } from '../core/index/workspace';
+import type { PackedFunctions } from '../core/index/lazy';
 import type { Finding, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 
@@ -41,9 +43,14 @@ export type FileOutcome =
   | { kind: 'skipped'; reason: string }
   | { kind: 'io-error'; message: string };
 
-/** Pass-1 extras of one file: its index facts (null for directive-only files) and the headers it includes (absolute). */
+/**
+ * Pass-1 extras of one file: its index facts (null for directive-only files) and
+ * the headers it includes (absolute). Facts travel as their JSON text (the form
+ * the cache reads and writes): a string crosses threads as one copy, and the
+ * main thread, idle during pass 1, parses it.
+ */
 export interface Pass1Extras {
-  facts: FileFacts | null;
+  facts: string | null;
   factsCached: boolean;
   includes: string[];
 }
@@ -57,11 +64,11 @@ export interface HeaderTask {
 /** Worker -> main. */
 export type WorkerMessage =
   | { kind: 'result'; index: number; outcome: FileOutcome; extras?: Pass1Extras }
-  | { kind: 'header-facts'; index: number; facts: FileFacts | null; cached: boolean; includes: string[] }
+  | { kind: 'header-facts'; index: number; facts: string | null; cached: boolean; includes: string[] }
+  /** The lock analysis redone with cross-file summaries (replaces pass 1's lock findings and edges). */
+  | { kind: 'lock2'; index: number; lock: FileOutcome }
   | {
-    kind: 'result2'; index: number;
-    /** The lock analysis redone with cross-file summaries (replaces pass 1's lock findings and edges). */
-    lock?: FileOutcome;
+    kind: 'refcount'; index: number;
     /** Findings of the refcount/RCU rules with the workspace index. */
     refcount: Finding[];
     refcountMs: number;
@@ -79,17 +86,31 @@ export interface HeadersMessage {
   next: SharedArrayBuffer;
 }
 
-/** The workspace index without its catalog tables (rebuilt in the worker). */
-export type ShippedIndex = Omit<WorkspaceIndex, 'cat' | 'rc'>;
+/** The workspace index without its function facts (sent packed) and catalog tables (rebuilt in the worker). */
+export type ShippedTables = Omit<WorkspaceIndex, 'cat' | 'rc' | 'functions'>;
+
+/** The index as the workers get it: the tables in `v8.serialize` form and the function facts packed (both in shared memory). */
+export interface ShippedIndex {
+  tables: SharedArrayBuffer;
+  functions: PackedFunctions;
+}
+
+/** Main -> worker: the lock analysis again on these pass-1 queue indices, with the merged summaries. */
+export interface Pass2LockMessage {
+  kind: 'pass2-lock';
+  tasks: number[];
+  knowledge: FunctionSummary[];
+  next: SharedArrayBuffer;
+}
 
 /**
- * Main -> worker: the last phase. `tasks` are pass-1 queue indices with what to
- * do on each; `index` is null when no file needs the refcount rules.
+ * Main -> worker: the last phase, the refcount rules on these pass-1 queue
+ * indices with the workspace index (one copy in shared memory for all
+ * workers), null when no file needs the rules.
  */
-export interface Pass2Message {
-  kind: 'pass2';
-  tasks: { index: number; lock: boolean; refcount: boolean }[];
-  knowledge: FunctionSummary[];
+export interface Pass2RefcountMessage {
+  kind: 'pass2-refcount';
+  tasks: number[];
   index: ShippedIndex | null;
   next: SharedArrayBuffer;
 }

@@ -6,23 +6,23 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { deserialize } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeFileCrossFile, analyzeRefcount } from '../core/analyze';
 import { builtinCatalog, indexCatalog } from '../core/catalog/index';
 import { indexRefcountCatalog } from '../core/catalog/refcount';
-import { factsFor, type FactsCache } from '../core/index/index';
-import { extractFactsFromParsed, type FileFacts } from '../core/index/facts';
+import { extractFactsFromParsed, extractFileFacts } from '../core/index/facts';
 import type { FunctionSummary } from '../core/index/summaries';
 import type { WorkspaceIndex } from '../core/index/workspace';
 import type { CParser } from '../core/parse/parser';
 import { hasCCode } from '../core/parse/prescan';
-import { runRefcountRules } from '../core/rules/refcount/index';
 import type { Finding } from '../core/types';
 import { nodeParser } from '../node/assets';
 import { NodeFactsCache } from '../node/cache';
 import type { InputFile } from './files';
 import { HeaderKnowledge, LayeredMap } from './knowledge';
-import type { FileOutcome, HeadersMessage, Pass1Extras, Pass2Message, ShippedIndex, WorkerInput, WorkerMessage } from './protocol';
+import type { FileOutcome, HeadersMessage, Pass1Extras, Pass2LockMessage, Pass2RefcountMessage, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
+import { LazyFunctions } from '../core/index/lazy';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Headers outside the PATHs bigger than this feed no facts (generated register headers). */
@@ -56,7 +56,7 @@ function readSource(file: InputFile): Read {
 
 class CheckWorker {
   private readonly knowledge: HeaderKnowledge;
-  private readonly cache: FactsCache | undefined;
+  private readonly cache: NodeFactsCache | undefined;
 
   constructor(private readonly parser: CParser, private readonly input: WorkerInput) {
     this.knowledge = new HeaderKnowledge(parser, input.catalog, input.root, input.cwd);
@@ -70,25 +70,23 @@ class CheckWorker {
   /**
    * Lock analysis of one file; never throws. Pass 1 (`global` undefined) also
    * returns the cross-file offer, the index facts and the includes; pass 2 adds
-   * the merged summaries of the other files' functions after the file's headers
-   * and runs the refcount rules on the same parse when `index` is given.
+   * the merged summaries of the other files' functions after the file's headers.
    */
-  lockFile(file: InputFile, text: string, global?: ReadonlyMap<string, FunctionSummary>, index?: WorkspaceIndex): { outcome: FileOutcome; extras?: Pass1Extras; refcount?: Finding[] } {
+  lockFile(file: InputFile, text: string, global?: ReadonlyMap<string, FunctionSummary>): { outcome: FileOutcome; extras?: Pass1Extras } {
     try {
       const t0 = performance.now();
       const headers = this.knowledge.forFile(file.abs, text);
       const pass1 = global === undefined;
       const withIndex = this.input.refcount;
-      let facts = null as FileFacts | null;
+      let facts = null as string | null;
       let factsCached = false;
       if (pass1 && withIndex && hasCCode(text)) {
-        const hit = this.cache?.load(file.display, text);
+        const hit = this.cache?.loadWithJson(file.display, text);
         if (hit) {
-          facts = hit;
+          facts = hit.json;
           factsCached = true;
         }
       }
-      let refcount: Finding[] | undefined;
       const r = analyzeFileCrossFile(this.parser, text, file.display, {
         catalog: this.input.catalog,
         knowledge: global ? new LayeredMap([headers, global]) : headers,
@@ -97,14 +95,13 @@ class CheckWorker {
         onParsed: (parsed) => {
           if (pass1 && withIndex && !facts) {
             try {
-              const extracted = extractFactsFromParsed(parsed, file.display);
-              facts = extracted;
-              this.cache?.store(file.display, text, extracted);
+              const json = JSON.stringify(extractFactsFromParsed(parsed, file.display));
+              facts = json;
+              this.cache?.storeJson(file.display, text, json);
             } catch {
               facts = null; // a file the extractor cannot handle feeds no facts
             }
           }
-          if (index) refcount = this.refcountOn(parsed, file.display, index);
         },
       });
       const outcome: FileOutcome = {
@@ -121,45 +118,29 @@ class CheckWorker {
         ...(pass1 ? { crossFile: r.crossFile } : {}),
       };
       const extras = pass1 && withIndex ? { facts, factsCached, includes: this.knowledge.includesOf(file.abs, text) } : undefined;
-      return { outcome, ...(extras ? { extras } : {}), ...(refcount ? { refcount } : {}) };
+      return { outcome, ...(extras ? { extras } : {}) };
     } catch (e) {
       const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
       return { outcome: { kind: 'skipped', reason: `analyser error: ${msg}` } };
     }
   }
 
-  private refcountOn(parsed: Parameters<typeof runRefcountRules>[0], file: string, index: WorkspaceIndex): Finding[] {
-    try {
-      return runRefcountRules(parsed, file, { catalog: this.input.catalog, index });
-    } catch {
-      return [];
-    }
-  }
-
   pass1(): void {
-    const next = new Int32Array(this.input.next);
-    for (;;) {
-      const i = Atomics.add(next, 0, 1);
-      if (i >= this.input.files.length) break;
-      const file = this.input.files[i]!;
+    claimEach(this.input.next, this.input.files, (file, i) => {
       const read = readSource(file);
       if (!read.ok) {
         post({ kind: 'result', index: i, outcome: read.outcome });
-        continue;
+        return;
       }
       const r = this.lockFile(file, read.text);
       post({ kind: 'result', index: i, outcome: r.outcome, ...(r.extras ? { extras: r.extras } : {}) });
-    }
+    });
     post({ kind: 'phase-done', phase: 'pass1' });
   }
 
   headers(m: HeadersMessage): void {
-    const next = new Int32Array(m.next);
-    for (;;) {
-      const i = Atomics.add(next, 0, 1);
-      if (i >= m.tasks.length) break;
-      const t = m.tasks[i]!;
-      let facts: FileFacts | null = null;
+    claimEach(m.next, m.tasks, (t, i) => {
+      let facts: string | null = null;
       let cached = false;
       let includes: string[] = [];
       try {
@@ -167,57 +148,65 @@ class CheckWorker {
           const text = readFileSync(t.abs, 'utf8');
           includes = this.knowledge.includesOf(t.abs, text, true);
           if (hasCCode(text)) {
-            const r = factsFor(this.parser, text, t.label, this.cache);
-            facts = r.facts;
-            cached = r.cached;
+            const hit = this.cache?.loadWithJson(t.label, text);
+            facts = hit ? hit.json : JSON.stringify(extractFileFacts(this.parser, text, t.label));
+            if (!hit) this.cache?.storeJson(t.label, text, facts);
+            cached = !!hit;
           }
         }
       } catch {
         facts = null; // unreadable or unparsable: the index goes on without it
       }
       post({ kind: 'header-facts', index: i, facts, cached, includes });
-    }
+    });
     post({ kind: 'phase-done', phase: 'headers' });
   }
 
-  pass2(m: Pass2Message): void {
+  pass2Lock(m: Pass2LockMessage): void {
     const global = new Map<string, FunctionSummary>();
     for (const s of m.knowledge) global.set(s.name, s);
-    const index = m.index ? withCatalog(m.index) : undefined;
-    const relevant = index ? relevantFile(index) : undefined;
-    const next = new Int32Array(m.next);
-    for (;;) {
-      const k = Atomics.add(next, 0, 1);
-      if (k >= m.tasks.length) break;
-      const task = m.tasks[k]!;
-      const file = this.input.files[task.index]!;
+    claimEach(m.next, m.tasks, (i) => {
+      const file = this.input.files[i]!;
       const read = readSource(file);
-      if (!read.ok) {
-        post({ kind: 'result2', index: task.index, refcount: [], refcountMs: 0, ran: false });
-        continue;
+      if (read.ok) post({ kind: 'lock2', index: i, lock: this.lockFile(file, read.text, global).outcome }); // else pass 1 reported it
+    });
+  }
+
+  pass2Refcount(m: Pass2RefcountMessage): void {
+    if (!m.index) return;
+    const tables = deserialize(new Uint8Array(m.index.tables)) as ShippedTables;
+    const index: WorkspaceIndex = { ...tables, functions: new LazyFunctions(m.index.functions), cat: indexCatalog(builtinCatalog()), rc: indexRefcountCatalog() };
+    const relevant = relevantFile(index);
+    claimEach(m.next, m.tasks, (i) => {
+      const file = this.input.files[i]!;
+      const read = readSource(file);
+      if (!read.ok || !relevant(read.text)) {
+        post({ kind: 'refcount', index: i, refcount: [], refcountMs: 0, ran: false });
+        return;
       }
       const t0 = performance.now();
-      if (task.lock) {
-        const r = this.lockFile(file, read.text, global, task.refcount ? index : undefined);
-        post({ kind: 'result2', index: task.index, lock: r.outcome, refcount: r.refcount ?? [], refcountMs: 0, ran: task.refcount && index !== undefined });
-      } else if (index && relevant?.(read.text)) {
-        let refcount: Finding[] = [];
-        try {
-          refcount = analyzeRefcount(this.parser, read.text, file.display, { catalog: this.input.catalog, index });
-        } catch {
-          refcount = []; // one odd file must not end the run
-        }
-        post({ kind: 'result2', index: task.index, refcount, refcountMs: performance.now() - t0, ran: true });
-      } else {
-        post({ kind: 'result2', index: task.index, refcount: [], refcountMs: 0, ran: false });
+      let refcount: Finding[] = [];
+      try {
+        refcount = analyzeRefcount(this.parser, read.text, file.display, { catalog: this.input.catalog, index });
+      } catch {
+        refcount = []; // one odd file must not end the run
       }
-    }
+      post({ kind: 'refcount', index: i, refcount, refcountMs: performance.now() - t0, ran: true });
+    });
   }
 }
 
-/** Re-attach the catalog tables the main thread left out of the shipped index. */
-function withCatalog(shipped: ShippedIndex): WorkspaceIndex {
-  return { ...shipped, cat: indexCatalog(builtinCatalog()), rc: indexRefcountCatalog() };
+/**
+ * Claim the items of a queue shared by all workers (an atomic counter over a
+ * list sorted big-first) until it is empty, each item by exactly one worker.
+ */
+function claimEach<T>(next: SharedArrayBuffer, items: readonly T[], each: (item: T, index: number) => void): void {
+  const counter = new Int32Array(next);
+  for (;;) {
+    const i = Atomics.add(counter, 0, 1);
+    if (i >= items.length) return;
+    each(items[i]!, i);
+  }
 }
 
 /**
@@ -264,13 +253,14 @@ export async function runWorker(): Promise<void> {
     const w = new CheckWorker(parser, input);
     w.pass1();
     for (;;) {
-      const m = await new Promise<HeadersMessage | Pass2Message>((res) => parentPort?.once('message', (x: HeadersMessage | Pass2Message) => res(x)));
-      if (m.kind === 'headers') {
-        w.headers(m);
-        continue;
+      type Next = HeadersMessage | Pass2LockMessage | Pass2RefcountMessage;
+      const m = await new Promise<Next>((res) => parentPort?.once('message', (x: Next) => res(x)));
+      if (m.kind === 'headers') w.headers(m);
+      else if (m.kind === 'pass2-lock') w.pass2Lock(m);
+      else {
+        w.pass2Refcount(m);
+        break;
       }
-      w.pass2(m);
-      break;
     }
     post({ kind: 'done', headersSummarized: w.headersSummarized });
   } catch (e) {

@@ -6,7 +6,7 @@
  * in `stats.functionsNotAnalysed` and yields no findings.
  */
 import { analyzeFunctions, type UnresolvedCallees } from './analysis/locks';
-import { builtinCatalog, type Catalog } from './catalog/index';
+import { builtinCatalog, indexCatalog, type Catalog } from './catalog/index';
 import type { FunctionSummary } from './index/summaries';
 import type { CParser } from './parse/parser';
 import { hasCCode } from './parse/prescan';
@@ -15,6 +15,7 @@ import type { WorkspaceIndex } from './index/workspace';
 import { indexRefcountCatalog } from './catalog/refcount';
 import { runRules } from './rules/index';
 import { runRefcountRules } from './rules/refcount/index';
+import { refcountFocus } from './rules/refcount/focus';
 import { GET_UNLESS_ZERO_OUTSIDE_LOOKUP } from './rules/refcount/get-unless-zero-outside-lookup';
 import { UNCHECKED_GET_UNLESS_ZERO } from './rules/refcount/unchecked-get-unless-zero';
 import { lockOrderEdgesOf } from './rules/lock-order';
@@ -145,13 +146,17 @@ function perFileRefcountFindings(parsed: ReturnType<typeof parseKernelC>, file: 
 
 /**
  * Every refcount/RCU rule on one file with the workspace index (the CLI's
- * second pass; the caller decides which files can have such findings).
+ * second pass; the caller decides which files can have such findings). Only the
+ * definitions some rule can report on are parsed (rules/refcount/focus.ts):
+ * the findings are those of the whole file.
  */
 export function analyzeRefcount(parser: CParser, text: string, file: string, options: { catalog?: Catalog; index: WorkspaceIndex }): Finding[] {
   if (!hasCCode(text)) return [];
-  const parsed = parseKernelC(parser, text);
+  const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
+  const focus = refcountFocus(text, { file, index: options.index, rc: options.index.rc, cat: indexCatalog(catalog) });
+  if (!focus) return [];
+  const parsed = parseKernelC(parser, focus.text);
   try {
-    const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
     const findings = runRefcountRules(parsed, file, { catalog, index: options.index });
     findings.sort((a, b) => a.span.start.offset - b.span.start.offset || a.rule.localeCompare(b.rule));
     return findings;

@@ -48,6 +48,11 @@ export class NodeFactsCache implements FactsCache {
   }
 
   load(file: string, text: string): FileFacts | undefined {
+    return this.loadWithJson(file, text)?.facts;
+  }
+
+  /** Cached facts with the JSON text they were read from (hosts that send facts on as text reuse it). */
+  loadWithJson(file: string, text: string): { facts: FileFacts; json: string } | undefined {
     const p = this.pathOf(file, text);
     let raw: string;
     try {
@@ -60,7 +65,7 @@ export class NodeFactsCache implements FactsCache {
       const v = JSON.parse(raw) as unknown;
       if (isFacts(v) && v.version === FACTS_VERSION && v.file === file) {
         this.counters.hits++;
-        return v;
+        return { facts: v, json: raw };
       }
     } catch {
       // fall through: corrupt entry
@@ -71,6 +76,11 @@ export class NodeFactsCache implements FactsCache {
   }
 
   store(file: string, text: string, facts: FileFacts): void {
+    this.storeJson(file, text, JSON.stringify(facts));
+  }
+
+  /** Store facts given as their JSON text (`JSON.stringify` of a FileFacts). */
+  storeJson(file: string, text: string, json: string): void {
     const p = this.pathOf(file, text);
     const sub = dirname(p);
     const tmp = `${p}.${process.pid}.${tmpCounter++}.tmp`;
@@ -79,7 +89,7 @@ export class NodeFactsCache implements FactsCache {
         ensureDir(sub, 0);
         this.made.add(sub);
       }
-      writeFileSync(tmp, JSON.stringify(facts));
+      writeFileSync(tmp, json);
       renameSync(tmp, p);
       this.counters.writes++;
     } catch {

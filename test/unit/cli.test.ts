@@ -55,6 +55,7 @@ const stable = (stdout: string): string => {
   delete j.stats.cpuMs;
   delete j.stats.jobs;
   delete j.stats.slowestFiles;
+  delete j.stats.phasesMs;
   // timings, and how many facts came from the cache (runs share the default cache)
   const ix = j.stats.index as Record<string, unknown> | undefined;
   if (ix) {

@@ -36,6 +36,7 @@ export function formatJson(report: Report): string {
     headersSummarized: s.headersSummarized,
     crossFile: s.crossFile,
     ...(s.index ? { index: s.index } : {}),
+    ...(s.phasesMs ? { phasesMs: s.phasesMs } : {}),
     slowestFiles: s.slowestFiles,
     jobs: s.jobs,
   };

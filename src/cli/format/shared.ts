@@ -72,6 +72,12 @@ export interface ReportStats {
   crossFile?: { summaries: number; ambiguous: number; reanalysed: number; pass2Ms: number };
   /** The workspace index (absent with --no-index). */
   index?: IndexSummary;
+  /**
+   * Wall time of each phase (ms from the start of the worker pool): pass 1 over
+   * the PATH files, the headers outside the PATHs, the index merge on the main
+   * thread, pass 2 (refcount rules, cross-file re-analysis).
+   */
+  phasesMs?: { pass1: number; headers: number; index: number; pass2: number };
   /** The files that took longest to analyse (worker time, ms), slowest first. */
   slowestFiles: { file: string; ms: number }[];
   jobs: number;

@@ -563,3 +563,57 @@ export function buildCfg(fn: Node, opts: CfgOptions): Cfg {
   } else link(ctx, entry, ctx.exit);
   return { nodes, entry, exit: ctx.exit, noreturn: ctx.sink, cleanups: ctx.cleanups, problems: ctx.problems };
 }
+
+/**
+ * Ids of the nodes that lie on a cycle of the CFG (a loop, or a backward
+ * `goto retry`): the members of strongly connected components with more than
+ * one node or a self-edge. Iterative Tarjan, linear in the graph.
+ */
+export function cyclicNodes(cfg: Cfg): Set<number> {
+  const n = cfg.nodes.length;
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const out = new Set<number>();
+  let counter = 0;
+  for (let root = 0; root < n; root++) {
+    if (index[root] !== -1) continue;
+    const work: [number, number][] = [[root, 0]];
+    index[root] = low[root] = counter++;
+    stack.push(root);
+    onStack[root] = 1;
+    while (work.length) {
+      const top = work[work.length - 1]!;
+      const [v, i] = top;
+      const succ = cfg.nodes[v]?.succ ?? [];
+      if (i < succ.length) {
+        top[1]++;
+        const w = succ[i]!;
+        if (w < 0 || w >= n) continue;
+        if (index[w] === -1) {
+          index[w] = low[w] = counter++;
+          stack.push(w);
+          onStack[w] = 1;
+          work.push([w, 0]);
+        } else if (onStack[w]) low[v] = Math.min(low[v]!, index[w]!);
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const u = work[work.length - 1]![0];
+        low[u] = Math.min(low[u]!, low[v]!);
+      }
+      if (low[v] !== index[v]) continue;
+      const comp: number[] = [];
+      for (;;) {
+        const w = stack.pop()!;
+        onStack[w] = 0;
+        comp.push(w);
+        if (w === v) break;
+      }
+      if (comp.length > 1 || succ.includes(v)) for (const w of comp) out.add(w);
+    }
+  }
+  return out;
+}

@@ -23,7 +23,7 @@ import { lockKey } from '../analysis/lockid';
 import { splitArgs } from '../cfg/build';
 
 /** Bump when the shape or content of FileFacts changes: cached facts of another version are ignored. */
-export const FACTS_VERSION = 3;
+export const FACTS_VERSION = 4;
 
 export interface TypeRef {
   /** `struct foo`, `union foo`, `atomic_t`, `u32`... */
@@ -91,6 +91,8 @@ export interface FunctionFact {
   name: string;
   line: number;
   endLine: number;
+  /** Offsets of the definition in the file's text (start, end), as the syntax tree gives them. */
+  span: [number, number];
   static?: 1;
   inline?: 1;
   damaged?: 1;
@@ -1084,6 +1086,7 @@ function functionFact(ctx: Ctx, fn: Node, name: string, damaged: boolean): Funct
     name,
     line: lineOf(fn),
     endLine: fn.endPosition.row + 1,
+    span: [fn.startIndex, fn.endIndex],
     ret: { t: typeText(ctx, fn.childForFieldName('type')), p: info.p },
     params: params(ctx, info.fn),
     vars: {},

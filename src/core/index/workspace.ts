@@ -15,6 +15,7 @@ import { indexCatalog, builtinCatalog, type CatalogIndex } from '../catalog/inde
 import { indexRefcountCatalog, refLikeFieldName, type ContainerKind, type ContainerOpKind, type CounterKind, type RefcountCatalogIndex } from '../catalog/refcount';
 import type { CallFact, FieldFact, FileFacts, FunctionFact, PrototypeFact, TypeRef } from './facts';
 import { learnSummaries, type RefSummary } from './wrappers';
+import { LazyFunctions } from './lazy';
 
 export interface StructDef {
   name: string;
@@ -106,8 +107,8 @@ export interface WorkspaceIndex {
   structs: Map<string, StructDef>;
   typedefs: Map<string, string>;
   globals: Map<string, { file: string; line: number; type: TypeRef; rcu: boolean; static: boolean }>;
-  /** Definitions by name (several when static functions share a name). */
-  functions: Map<string, FunctionDef[]>;
+  /** Definitions by name (several when static functions share a name); in other threads a LazyFunctions (lazy.ts). */
+  functions: ReadonlyMap<string, FunctionDef[]>;
   prototypes: Map<string, { file: string; fact: PrototypeFact }>;
   /** Callee name -> ids of the functions calling it. */
   callers: Map<string, Set<string>>;
@@ -122,6 +123,8 @@ export interface WorkspaceIndex {
   summaries: Map<string, RefSummary>;
   /** SLAB_TYPESAFE_BY_RCU caches (keys) and types. */
   typesafeByRcu: string[];
+  /** Functions named as the callback of a `call_rcu`-style call anywhere in the workspace. */
+  rcuCallbacks: string[];
   stats: IndexStats;
   /** Catalog tables (not serialised). */
   cat: CatalogIndex;
@@ -290,6 +293,34 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
+const byFileMemo = new WeakMap<ReadonlyMap<string, FunctionDef[]>, Map<string, FunctionDef[]>>();
+const byIdMemo = new WeakMap<ReadonlyMap<string, FunctionDef[]>, Map<string, FunctionDef>>();
+
+/** The definitions of one file, in text order. */
+export function functionsInFile(index: WorkspaceIndex, file: string): readonly FunctionDef[] {
+  if (index.functions instanceof LazyFunctions) return index.functions.inFile(file);
+  let m = byFileMemo.get(index.functions);
+  if (!m) {
+    m = new Map();
+    for (const defs of index.functions.values()) for (const d of defs) push(m, d.file, d);
+    for (const l of m.values()) l.sort((a, b) => (a.fact.span?.[0] ?? a.fact.line) - (b.fact.span?.[0] ?? b.fact.line));
+    byFileMemo.set(index.functions, m);
+  }
+  return m.get(file) ?? [];
+}
+
+/** The definition with this id (`file:line`). */
+export function functionById(index: WorkspaceIndex, id: string): FunctionDef | undefined {
+  if (index.functions instanceof LazyFunctions) return index.functions.byId(id);
+  let m = byIdMemo.get(index.functions);
+  if (!m) {
+    m = new Map();
+    for (const defs of index.functions.values()) for (const d of defs) m.set(d.id, d);
+    byIdMemo.set(index.functions, m);
+  }
+  return m.get(id);
+}
+
 /** Resolve a callee name from a caller's file: same file first, then a header, then a non-static definition. */
 export function resolveCallee(index: WorkspaceIndex, callerFile: string, name: string): FunctionDef | undefined {
   const defs = index.functions.get(name);
@@ -306,12 +337,13 @@ const CONTAINER_TYPES: Record<string, ContainerKind> = {
 
 /** Build the index from facts (any order; duplicates by file are the caller's business). */
 export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIndex {
+  const functions = new Map<string, FunctionDef[]>();
   const index: WorkspaceIndex = {
     files: [],
     structs: new Map(),
     typedefs: new Map(),
     globals: new Map(),
-    functions: new Map(),
+    functions,
     prototypes: new Map(),
     callers: new Map(),
     fptrTargets: new Map(),
@@ -321,6 +353,7 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
     releases: new Map(),
     summaries: new Map(),
     typesafeByRcu: [],
+    rcuCallbacks: [],
     stats: {
       files: 0, structs: 0, functions: 0, prototypes: 0, calls: 0, refcountedTypes: 0, lookupStructures: 0, releaseCallbacks: 0,
       getWrappers: 0, putWrappers: 0, returnsRef: 0, damagedFunctions: 0,
@@ -342,7 +375,7 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
       if (!prev || prev.static) index.globals.set(g.n, { file: ff.file, line: g.line, type: { t: g.t, p: g.p }, rcu: g.rcu === 1, static: g.static === 1 });
     }
     for (const f of ff.functions) {
-      push(index.functions, f.name, { id: `${ff.file}:${f.line}`, file: ff.file, fact: f });
+      push(functions, f.name, { id: `${ff.file}:${f.line}`, file: ff.file, fact: f });
       index.stats.calls += f.calls.length;
       if (f.damaged) index.stats.damagedFunctions++;
     }
@@ -354,15 +387,20 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
     }
     index.typesafeByRcu.push(...ff.typesafeCaches);
   }
+  const callbacks = new Set<string>();
   for (const defs of index.functions.values()) {
     for (const d of defs) {
       for (const c of d.fact.calls) {
         let s = index.callers.get(c.c);
         if (!s) index.callers.set(c.c, (s = new Set()));
         s.add(d.id);
+        const op = index.rc.rcuOps.get(c.c);
+        const cb = op?.callbackArg !== undefined ? c.a[op.callbackArg] : undefined;
+        if (cb) callbacks.add(cb.replace(/^&/, ''));
       }
     }
   }
+  index.rcuCallbacks = [...callbacks].sort();
   findRefcounted(index);
   index.summaries = learnSummaries(index);
   findLookups(index);
@@ -712,8 +750,14 @@ export function learnedWrappers(index: WorkspaceIndex): LearnedWrappers {
   return { gets: sort(gets), puts: sort(puts), returnsRef: sort(returnsRef) };
 }
 
+const summaryNames = new WeakMap<Map<string, RefSummary>, Set<string>>();
+
 /** The summary of the function `name` as seen from `fromFile` (same-file static first). */
 export function summaryOf(index: WorkspaceIndex, name: string, fromFile = ''): RefSummary | undefined {
+  // Most names asked about (printk, memcpy, local helpers) have no summary under any definition.
+  let names = summaryNames.get(index.summaries);
+  if (!names) summaryNames.set(index.summaries, (names = new Set([...index.summaries.values()].map((x) => x.name))));
+  if (!names.has(name)) return undefined;
   const d = resolveCallee(index, fromFile, name);
   return d ? index.summaries.get(d.id) : undefined;
 }

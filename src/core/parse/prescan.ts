@@ -42,8 +42,27 @@ function continued(text: string, nl: number): boolean {
   return k >= 0 && text.charCodeAt(k) === BACKSLASH;
 }
 
+/**
+ * Next offset >= `from` of a character, through a cache of the last answer: a
+ * directive-only file is scanned line by line, and asking `indexOf` afresh on
+ * every line would rescan the rest of the file each time a character is absent.
+ */
+class NextOf {
+  /** The answer for queries from `from` on: the first occurrence at or after it (-1: none). */
+  private at = -2;
+  private from = 0;
+  constructor(private readonly text: string, private readonly ch: string) {}
+  get(from: number): number {
+    if (this.at === -2 || from < this.from || (this.at >= 0 && this.at < from)) {
+      this.at = this.text.indexOf(this.ch, from);
+      this.from = from;
+    }
+    return this.at < 0 ? this.text.length : this.at;
+  }
+}
+
 /** End of the directive starting at `i` (the `#`): the index of its final newline (or text.length). */
-function skipDirective(text: string, i: number): number {
+function skipDirective(text: string, i: number, slashes: NextOf, quotes: NextOf): number {
   const n = text.length;
   let k = i + 1;
   for (;;) {
@@ -51,32 +70,35 @@ function skipDirective(text: string, i: number): number {
     // A block comment or string that starts on this line may hide a newline or a `//`.
     let j = k;
     let next = nl;
-    while (j < nl) {
-      const c = text.charCodeAt(j);
-      if (c === SLASH && j + 1 < n) {
-        const d = text.charCodeAt(j + 1);
-        if (d === STAR) {
-          const e = skipBlockComment(text, j);
-          if (e > nl) {
-            // The comment spans lines: the directive goes on after it, on its line.
-            k = e;
-            next = -1;
-            break;
-          }
-          j = e;
-          continue;
-        }
-        if (d === SLASH) break; // a line comment: the line ends the directive unless spliced
-      } else if (c === QUOTE) {
-        j++;
+    for (;;) {
+      const sl = slashes.get(j);
+      const qu = quotes.get(j);
+      if (sl >= nl && qu >= nl) break;
+      if (qu < sl) {
+        j = qu + 1;
         while (j < nl) {
-          const s = text.charCodeAt(j);
-          if (s === BACKSLASH) j += 2;
-          else if (s === QUOTE) break;
+          const c = text.charCodeAt(j);
+          if (c === BACKSLASH) j += 2;
+          else if (c === QUOTE) break;
           else j++;
         }
+        j++;
+        continue;
       }
-      j++;
+      const d = sl + 1 < n ? text.charCodeAt(sl + 1) : 0;
+      if (d === STAR) {
+        const e = skipBlockComment(text, sl);
+        if (e > nl) {
+          // The comment spans lines: the directive goes on after it, on its line.
+          k = e;
+          next = -1;
+          break;
+        }
+        j = e;
+        continue;
+      }
+      if (d === SLASH) break; // a line comment: the line ends the directive unless spliced
+      j = sl + 1;
     }
     if (next < 0) continue;
     if (nl >= n) return n;
@@ -88,6 +110,8 @@ function skipDirective(text: string, i: number): number {
 /** Whether `text` contains anything besides preprocessor directives, comments and white space. */
 export function hasCCode(text: string): boolean {
   const n = text.length;
+  const slashes = new NextOf(text, '/');
+  const quotes = new NextOf(text, '"');
   let i = 0;
   // Anything but white space and comments ends the scan, so every `#` reached
   // starts its line's first token: a directive.
@@ -103,7 +127,7 @@ export function hasCCode(text: string): boolean {
       while (nl < n && continued(text, nl)) nl = lineEnd(text, nl + 1);
       i = nl;
     } else if (c === HASH) {
-      i = skipDirective(text, i);
+      i = skipDirective(text, i, slashes, quotes);
     } else if (c === BACKSLASH && i + 1 < n && (text.charCodeAt(i + 1) === NL || text.charCodeAt(i + 1) === CR)) {
       i++; // a stray line splice between directives
     } else {

@@ -1,7 +1,10 @@
 /** UTF-8 byte length of a JS string without Node's Buffer (the core also runs in web workers). */
 export function utf8ByteLength(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
+  // Kernel sources are nearly all ASCII: find the first other character natively, count from there.
+  const first = s.search(/[^\x00-\x7f]/);
+  if (first < 0) return s.length;
+  let n = first;
+  for (let i = first; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;

@@ -11,7 +11,7 @@ import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { keyClass, normType, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
 import { lockKey } from '../../analysis/lockid';
-import { callsOf, cfgOf, factOf, functionsOf, locOf, makeEnv, mentionsAny, rootVar, step, walkPaths, type RefcountRule } from './walk';
+import { anyName, calledNames, callsOf, cfgOf, factOf, functionsOf, locOf, makeEnv, rootVar, step, walkPaths, type RefcountRule, type RuleInterest } from './walk';
 
 export const FREE_WITHOUT_GRACE_PERIOD = 'free-without-grace-period';
 
@@ -25,18 +25,7 @@ const rcuCallbacks = new WeakMap<WorkspaceIndex, Set<string>>();
 /** Functions named as the callback of a `call_rcu`-style call anywhere in the workspace. */
 function rcuCallbacksOf(index: WorkspaceIndex): Set<string> {
   let s = rcuCallbacks.get(index);
-  if (s) return s;
-  s = new Set();
-  for (const defs of index.functions.values()) {
-    for (const d of defs) {
-      for (const c of d.fact.calls) {
-        const op = index.rc.rcuOps.get(c.c);
-        const cb = op?.callbackArg !== undefined ? c.a[op.callbackArg] : undefined;
-        if (cb) s.add(cb.replace(/^&/, ''));
-      }
-    }
-  }
-  rcuCallbacks.set(index, s);
+  if (!s) rcuCallbacks.set(index, (s = new Set(index.rcuCallbacks)));
   return s;
 }
 
@@ -51,19 +40,24 @@ export function rcuReadStructures(index: WorkspaceIndex, type: string): LookupSt
   return out;
 }
 
+/** A finding needs an index, an immediate free, and a function that is not itself an RCU callback. */
+export const freeWithoutGracePeriodInterest: RuleInterest = (env, fn, names) => {
+  const index = env.index;
+  if (!index || rcuCallbacksOf(index).has(fn)) return false;
+  return anyName(names, (n) => {
+    const f = env.rc.frees.get(n);
+    return f !== undefined && !f.deferred;
+  });
+};
+
 export const freeWithoutGracePeriod: RefcountRule = (parsed, file, ctx) => {
   const env = makeEnv(parsed, file, ctx);
   const index = env.index;
   if (!index) return [];
   const out: Finding[] = [];
-  const callbacks = rcuCallbacksOf(index);
   const typesafe = new Set(index.typesafeByRcu);
-  const freesNow = (n: string): boolean => {
-    const f = env.rc.frees.get(n);
-    return f !== undefined && !f.deferred;
-  };
   for (const fn of functionsOf(parsed)) {
-    if (callbacks.has(fn.name) || !mentionsAny(env, fn, freesNow)) continue;
+    if (!freeWithoutGracePeriodInterest(env, fn.name, calledNames(env, fn))) continue;
     const fact = factOf(env, fn);
     if (!fact) continue;
     const isRelease = index.releases.has(fn.name);

@@ -9,8 +9,8 @@
 import type { Finding, TraceStep } from '../../types';
 import { makeFinding } from '../common';
 import { resolveCallee, summaryOf } from '../../index/workspace';
-import { condGetVia, mayCondGet } from './unchecked-get-unless-zero';
-import { assignedVar, assignedVars, callsOf, cfgOf, functionsOf, locOf, lockEffects, makeEnv, mentionsAny, plainCopy, rootVar, step, walkPaths, type CallSite, type Env, type RefcountRule } from './walk';
+import { condGetInterest, condGetVia } from './unchecked-get-unless-zero';
+import { assignedVar, assignedVars, calledNames, callsOf, cfgOf, functionsOf, locOf, lockEffects, makeEnv, plainCopy, rootVar, step, walkPaths, type CallSite, type Env, type RefcountRule } from './walk';
 
 export const GET_UNLESS_ZERO_OUTSIDE_LOOKUP = 'get-unless-zero-outside-lookup';
 
@@ -59,7 +59,7 @@ export const getUnlessZeroOutsideLookup: RefcountRule = (parsed, file, ctx) => {
   const env = makeEnv(parsed, file, ctx);
   const out: Finding[] = [];
   for (const fn of functionsOf(parsed)) {
-    if (!mentionsAny(env, fn, (n) => mayCondGet(env, n))) continue;
+    if (!condGetInterest(env, fn.name, calledNames(env, fn))) continue;
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const reported = new Set<number>();

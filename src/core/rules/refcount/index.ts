@@ -1,16 +1,17 @@
 /** The refcount/RCU rules (issue 3) that run per file: one file per rule, aggregated here. */
 import type { ParsedFile } from '../../parse/source';
 import type { Finding } from '../../types';
-import { FREE_WITHOUT_GRACE_PERIOD, freeWithoutGracePeriod } from './free-without-grace-period';
+import { FREE_WITHOUT_GRACE_PERIOD, freeWithoutGracePeriod, freeWithoutGracePeriodInterest } from './free-without-grace-period';
 import { GET_UNLESS_ZERO_OUTSIDE_LOOKUP, getUnlessZeroOutsideLookup } from './get-unless-zero-outside-lookup';
-import { PUT_UNDER_RELEASE_LOCK, putUnderReleaseLock } from './put-under-release-lock';
+import { ownershipInterest } from './ownership';
+import { PUT_UNDER_RELEASE_LOCK, putUnderReleaseLock, putUnderReleaseLockInterest } from './put-under-release-lock';
 import { REF_LEAK, refLeak } from './ref-leak';
-import { UNCHECKED_GET_UNLESS_ZERO, uncheckedGetUnlessZero } from './unchecked-get-unless-zero';
-import { UNSAFE_LOOKUP_GET, unsafeLookupGet } from './unsafe-lookup-get';
+import { condGetInterest, UNCHECKED_GET_UNLESS_ZERO, uncheckedGetUnlessZero } from './unchecked-get-unless-zero';
+import { UNSAFE_LOOKUP_GET, unsafeLookupGet, unsafeLookupGetInterest } from './unsafe-lookup-get';
 import { USE_AFTER_PUT, useAfterPut } from './use-after-put';
-import type { RefcountRule, RefcountRuleContext } from './walk';
+import type { InterestEnv, RefcountRule, RefcountRuleContext, RuleInterest } from './walk';
 
-export type { RefcountRule, RefcountRuleContext } from './walk';
+export type { InterestEnv, RefcountRule, RefcountRuleContext, RuleInterest } from './walk';
 
 export const REFCOUNT_RULES: Readonly<Record<string, RefcountRule>> = {
   [UNCHECKED_GET_UNLESS_ZERO]: uncheckedGetUnlessZero,
@@ -21,6 +22,25 @@ export const REFCOUNT_RULES: Readonly<Record<string, RefcountRule>> = {
   [USE_AFTER_PUT]: useAfterPut,
   [UNSAFE_LOOKUP_GET]: unsafeLookupGet,
 };
+
+/** Each rule's function filter: a function it rejects cannot get a finding from it. */
+export const REFCOUNT_INTERESTS: Readonly<Record<string, RuleInterest>> = {
+  [UNCHECKED_GET_UNLESS_ZERO]: condGetInterest,
+  [GET_UNLESS_ZERO_OUTSIDE_LOOKUP]: condGetInterest,
+  [PUT_UNDER_RELEASE_LOCK]: putUnderReleaseLockInterest,
+  [FREE_WITHOUT_GRACE_PERIOD]: freeWithoutGracePeriodInterest,
+  [REF_LEAK]: ownershipInterest,
+  [USE_AFTER_PUT]: ownershipInterest,
+  [UNSAFE_LOOKUP_GET]: unsafeLookupGetInterest,
+};
+
+/** Can any refcount rule report on the function `fn` that names `names` (walk.ts namesCalledIn)? */
+export function refcountInterest(env: InterestEnv, fn: string, names: ReadonlySet<string>): boolean {
+  for (const interest of INTERESTS) if (interest(env, fn, names)) return true;
+  return false;
+}
+
+const INTERESTS = [...new Set(Object.values(REFCOUNT_INTERESTS))];
 
 /** Rules that need the workspace index (silent without one). */
 export const REFCOUNT_RULES_NEEDING_INDEX: readonly string[] = [PUT_UNDER_RELEASE_LOCK, FREE_WITHOUT_GRACE_PERIOD, UNSAFE_LOOKUP_GET];

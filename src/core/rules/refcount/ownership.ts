@@ -22,10 +22,11 @@ import type { Node } from 'web-tree-sitter';
 import { resolveCallee, summaryOf } from '../../index/workspace';
 import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import type { TraceStep } from '../../types';
-import { cfgOf, factOf, functionsOf, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRuleContext } from './walk';
+import { cyclicNodes, type CfgNode } from '../../cfg/build';
+import { anyName, calledNames, cfgOf, factOf, functionsOf, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRuleContext, type RuleInterest } from './walk';
 import {
   argFate, assignedTo, atomOf, CONVERTER, declaredNames, isTestedCall, lifetimeCounter, loopOf, NON_CONSUMING, objVar, paramDepth,
-  embeddedPart, handedOn, paramNames, QUEUE, returnText, scanNode, stripNode, topLevel, useOf, valueVar, type NodeScan,
+  embeddedPart, handedOn, paramNames, QUEUE, returnText, scanNode, stripNode, topLevel, useOf, valueVar, type Atom, type NodeScan,
 } from './ownership-syntax';
 
 /** One reference this function holds. */
@@ -107,6 +108,17 @@ function keyOf(s: State): string {
 
 const resultMemo = new WeakMap<ParsedFile, Map<string, OwnershipResult>>();
 
+/** A function memoised on its argument (the walk asks the same syntax questions once per state). */
+function memo<K, V>(f: (k: K) => V): (k: K) => V {
+  const m = new Map<K, V>();
+  return (k: K): V => {
+    if (m.has(k)) return m.get(k)!;
+    const v = f(k);
+    m.set(k, v);
+    return v;
+  };
+}
+
 /** Run (or reuse) the ownership analysis of every function of a parsed file. */
 export function ownershipOf(parsed: ParsedFile, file: string, ctx: RefcountRuleContext): OwnershipResult {
   let perFile = resultMemo.get(parsed);
@@ -127,9 +139,27 @@ export function ownershipOf(parsed: ParsedFile, file: string, ctx: RefcountRuleC
   return res;
 }
 
+/**
+ * Can the walk of this function record anything? Every leak needs an acquire and
+ * every use-after-put a release, and both come only from a refcount primitive or
+ * a callee with a learned effect (a get, put, conditional get, stored get, a new
+ * reference returned or handed out through a parameter). A function that names
+ * none of them is skipped before its CFG is built: most functions of a file that
+ * uses refcounts at all. The filter of both ref-leak and use-after-put.
+ */
+export const ownershipInterest: RuleInterest = (env, _fn, names) => {
+  const index = env.index;
+  return anyName(names, (n) => {
+    if (env.rc.refOps.has(n)) return true;
+    const s = index ? summaryOf(index, n, env.file) : undefined;
+    return !!s && (!!s.returnsRef || s.params.length > 0 || (s.outRefs?.length ?? 0) > 0);
+  });
+};
+
 function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void {
   const body = fn.node.childForFieldName('body');
   if (!body) return;
+  if (!ownershipInterest(env, fn.name, calledNames(env, fn))) return;
   const cfg = cfgOf(env, fn);
   if (!cfg) return;
   const index = env.index;
@@ -154,7 +184,7 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
     if (!scan) scans.set(cn.id, (scan = scanNode(env, cn)));
     for (const c of scan.calls) {
       const op = env.rc.refOps.get(c.name);
-      if (op && (op.effect === 'get' || op.effect === 'get-unless-zero')) {
+      if (op && (op.effect === 'get' || op.effect === 'get-unless-zero' || op.effect === 'init')) {
         const v = c.args[op.counterArg] !== undefined ? objVar(c.args[op.counterArg]!) : null;
         if (v) getTargets.add(v);
       } else if (index && !op) {
@@ -226,7 +256,7 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
     if (!locals.has(v) && !params.includes(v)) return; // a global holds it
     if (at) {
       // collected in one loop, dropped in another (`list_move(&vma->link, &closed)`, then a put loop)
-      const lp = loopOf(at);
+      const lp = loopAt(at);
       const pl = putLoops.get(v);
       if (lp >= 0 && pl && [...pl].some((x) => x !== lp)) return;
     }
@@ -257,9 +287,105 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
     const remaining = o.units.length + (u ? o.base : o.base - 1);
     // A put of a reference we did not take is the caller's only when unconditional:
     // `if (cancel_work(&g->work)) group_put(g)` drops the work's reference.
-    const known = u !== undefined || (isParamish(v) && c.node !== null && topLevel(c.node, body));
+    const known = u !== undefined || (isParamish(v) && c.node !== null && topAt(c.node));
     if (remaining <= 0 && known && !tested && !isRelease) s.put[v] = { at: c.start, line: c.line, via: c.name, ...(u ? { got: u } : {}) };
   };
+  /*
+   * Per-node syntax and callee knowledge, computed once: the walk visits a node
+   * once per distinct state, and none of this depends on the state.
+   */
+  const sumOf = memo((name: string) => (index ? summaryOf(index, name, env.file) : undefined));
+  const defOf = memo((name: string) => (index ? resolveCallee(index, env.file, name) : undefined));
+  const targetOf = memo((n: Node) => assignedTo(n));
+  const testedOf = memo((n: Node) => isTestedCall(n));
+  const handedOf = memo((n: Node) => handedOn(n));
+  const loopAt = memo((n: Node) => loopOf(n));
+  const topAt = memo((n: Node) => topLevel(n, body));
+  const objVarOf = memo((a: string) => objVar(a));
+  const addrOf = memo((a: string) => /^&\s*([A-Za-z_]\w*)$/.exec(a.trim())?.[1] ?? null);
+  const depthOf = memo((k: string) => {
+    const z = k.indexOf('\0');
+    return index ? paramDepth(index, env.file, k.slice(0, z), Number(k.slice(z + 1))) : 1;
+  });
+  const embeddedOf = memo((a: string) => !!index && !!fact && embeddedPart(index, fact, a));
+  const lifetimeOf = memo((k: string) => !!index && !!fact && lifetimeCounter(index, fact, k.slice(1), k[0] === '1'));
+  const asgOf = memo((asg: NodeScan['assigns'][number]) => {
+    const rt = asg.right ? stripNode(asg.right) : null;
+    const rtext = rt ? rt.text : '';
+    const isCall = rt?.type === 'call_expression';
+    return {
+      rtext,
+      er: rt ? /^(?:PTR_ERR_OR_ZERO|PTR_ERR|IS_ERR)\s*\(\s*([A-Za-z_]\w*)\s*\)$/.exec(rtext)?.[1] ?? null : null,
+      rv: valueVar(asg.right),
+      isCall,
+      fromCall: isCall && !CONVERTER.test(rt.childForFieldName('function')?.text ?? ''),
+    };
+  });
+  const returnVarOf = memo((n: Node) => valueVar(n.namedChildren.find((x) => x !== null && x.type !== 'comment') ?? null));
+  const uses = new Map<Node, string | null>();
+  const useAt = (id: Node, scan: NodeScan): string | null => {
+    let how = uses.get(id);
+    if (how === undefined) uses.set(id, (how = useOf(env, id, scan.calls)));
+    return how;
+  };
+  const retTextAt = memo((at: number) => returnText(env, at));
+  const errorReturnOf = memo((k: string) => {
+    const z = k.indexOf('\0');
+    const retText = k.slice(0, z);
+    const lastBranch = k.slice(z + 1);
+    return /^(-\s*E[A-Z0-9]+|ERR_PTR\b|ERR_CAST\b|PTR_ERR\b|NULL$|false$|-1$)/.test(retText)
+      || (/^\w+$/.test(retText) && new RegExp(`\`(${retText}|${retText} < 0|${retText} != 0|unlikely\\(${retText}\\)|IS_ERR\\(.*\\))\` is true`).test(lastBranch));
+  });
+  /* Per-node syntax, computed once (the walk visits a node once per distinct state). */
+  const atoms = new Map<number, Atom | null>();
+  const atomAt = (cn: CfgNode): Atom | null => {
+    if (!cn.ast) return null;
+    let a = atoms.get(cn.id);
+    if (a === undefined) atoms.set(cn.id, (a = atomOf(cn.ast)));
+    return a;
+  };
+  const steps = new Map<string, TraceStep>();
+  const stepAt = (cn: CfgNode, kind: 'goto' | 'true' | 'false'): TraceStep => {
+    const k = `${cn.id}:${kind}`;
+    let t = steps.get(k);
+    if (!t) {
+      const src = env.text.slice(cn.ast!.startIndex, cn.ast!.endIndex).replace(/\s+/g, ' ');
+      t = step(env, cn.ast!.startIndex, kind === 'goto' ? `line ${cn.line}: ${src}` : `branch at line ${cn.line}: \`${src}\` is ${kind}`);
+      steps.set(k, t);
+    }
+    return t;
+  };
+  const errEqs = new Map<number, string | null>();
+  const errEqAt = (cn: CfgNode): string | null => {
+    let v = errEqs.get(cn.id);
+    if (v === undefined) {
+      v = /^(\w+)\s*==\s*-\s*E[A-Z0-9]+$/.exec(env.text.slice(cn.ast!.startIndex, cn.ast!.endIndex))?.[1] ?? null;
+      errEqs.set(cn.id, v);
+    }
+    return v;
+  };
+  /*
+   * Which flags can ever be read. A flag on `v` is read only where a branch tests `v`
+   * (truthy), so keeping one that no later test reads only multiplies the states:
+   * a constant assignment matters when some branch tests `v`; a flag set by a test
+   * matters when another branch tests `v`, or the same one again around a cycle.
+   * `errOf` matters for variables some branch tests.
+   */
+  const tests = new Map<string, number>();
+  const testedInCycle = new Set<string>();
+  const cyclic = cyclicNodes(cfg);
+  for (const cn of cfg.nodes) {
+    if (cn.kind !== 'branch') continue;
+    const a = atomAt(cn);
+    if (a?.v && a.test === 'truthy') {
+      tests.set(a.v, (tests.get(a.v) ?? 0) + 1);
+      if (cyclic.has(cn.id)) testedInCycle.add(a.v);
+    }
+    const e = cn.ast ? errEqAt(cn) : null;
+    if (e) tests.set(e, (tests.get(e) ?? 0) + 1);
+  }
+  const constFlag = (v: string) => (tests.get(v) ?? 0) > 0;
+  const testFlag = (v: string) => (tests.get(v) ?? 0) > 1 || testedInCycle.has(v);
   const pathStep = (s: State, t: TraceStep): void => {
     if (!Object.values(s.objs).some((o) => o.units.length) && !Object.keys(s.pend).length && !Object.keys(s.put).length) return;
     s.trace = [...s.trace.slice(-5), t];
@@ -271,13 +397,13 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
     if (!scan) scans.set(cn.id, (scan = scanNode(env, cn)));
     if (cn.kind === 'loopHead') for (const v of cn.assigns ?? []) unlink(s, v);
     if (cn.kind === 'return') s.ret = { at: cn.ast?.startIndex ?? fn.node.endIndex - 1, line: cn.line };
-    if (cn.construct === 'goto' && cn.ast) pathStep(s, step(env, cn.ast.startIndex, `line ${cn.line}: ${env.text.slice(cn.ast.startIndex, cn.ast.endIndex).replace(/\s+/g, ' ')}`));
+    if (cn.construct === 'goto' && cn.ast) pathStep(s, stepAt(cn, 'goto'));
 
     // uses of objects already put on this path
     for (const [v, pm] of Object.entries(s0.put)) {
       for (const id of scan.idents) {
         if (id.text !== v || id.startIndex <= pm.at) continue;
-        const how = useOf(env, id, scan.calls);
+        const how = useAt(id, scan);
         if (!how || usesSeen.has(pm.at)) continue;
         // `nfs_inode_remove_request(req); nfs_page_end_writeback(req); nfs_release_request(req);`:
         // a later put of the same object says the function still holds a reference
@@ -288,7 +414,7 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
     }
 
     // calls: gets, puts, transfers
-    const branchAtom = cn.kind === 'branch' && cn.ast ? atomOf(cn.ast) : null;
+    const branchAtom = cn.kind === 'branch' ? atomAt(cn) : null;
     const branchCall = branchAtom?.call;
     for (const c of scan.calls) {
       if (!c.node) continue;
@@ -300,25 +426,25 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
       if (QUEUE.test(c.name) && (!isAtom || (si === 0) === branchAtom!.pol)) {
         for (const v of Object.keys(s.names)) if (objOf(s, v)?.units.length) consumeAll(s, v);
       }
-      const tested = isAtom || isTestedCall(c.node);
-      const target = assignedTo(c.node);
+      const tested = isAtom || testedOf(c.node);
+      const target = targetOf(c.node);
       const u: Unit = { at: c.start, line: c.line, via: c.name };
       if (target) unlink(s, target);
       const op = env.rc.refOps.get(c.name);
       if (op) {
         const ca = c.args[op.counterArg];
-        const v = ca !== undefined && (!index || !fact || !ca.includes('->') || lifetimeCounter(index, fact, ca, !!op.objectArg)) ? objVar(ca) : null;
+        const v = ca !== undefined && (!index || !fact || !ca.includes('->') || lifetimeOf(`${op.objectArg ? 1 : 0}${ca}`)) ? objVarOf(ca) : null;
         if (op.effect === 'get' || op.effect === 'init') {
           // an initial reference is ours only on an object this function allocated (not an embedded kobject of a long-lived one)
           if (op.effect === 'init' && (!v || !allocated.has(v))) continue;
           if (op.effect === 'init' && (c.name === 'atomic_set' || c.name.startsWith('refcount_set')) && c.args[1]?.trim() !== '1') continue;
-          if (op.returnsObject && handedOn(c.node)) continue; // `bridge_init(get_device(&pdev->dev))`: the reference goes with the value
+          if (op.returnsObject && handedOf(c.node)) continue; // `bridge_init(get_device(&pdev->dev))`: the reference goes with the value
           if (op.returnsObject && target) acquire(s, target, u, true, c.node);
           else if (v && !op.onlyIfRefLike) acquire(s, v, u, false, c.node);
         } else if (op.effect === 'get-unless-zero') {
           if (!v || op.onlyIfRefLike) continue;
           if (isAtom) {
-            const atom = atomOf(cn.ast!);
+            const atom = atomAt(cn);
             if ((si === 0) === (atom?.pol ?? true)) acquire(s, op.returnsObject && target ? target : v, u, false, c.node);
           } else if (target && !op.returnsObject) s.pend[target] = { v, okWhen: 'nonzero', unit: u };
           else if (target) acquire(s, target, u, true, c.node);
@@ -332,31 +458,31 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
       }
       if (env.rc.frees.has(c.name)) {
         const fo = env.rc.frees.get(c.name)!;
-        const v = c.args[fo.objectArg] !== undefined ? objVar(c.args[fo.objectArg]!) : null;
+        const v = c.args[fo.objectArg] !== undefined ? objVarOf(c.args[fo.objectArg]!) : null;
         if (v && objOf(s, v)?.units.length) consumeAll(s, v);
         continue;
       }
       // a call returning a new reference
       if (target && index && !skip.has(target)) {
-        const sum = summaryOf(index, c.name, env.file);
-        const rd = sum?.returnsRef && sum.returnsRef !== 'alloc' ? resolveCallee(index, env.file, c.name) : undefined;
+        const sum = sumOf(c.name);
+        const rd = sum?.returnsRef && sum.returnsRef !== 'alloc' ? defOf(c.name) : undefined;
         if (rd && rd.fact.ret.p > 0) acquire(s, target, u, true, c.node);
       }
       // out-parameters filled with a reference
       if (index) {
-        const sum = summaryOf(index, c.name, env.file);
+        const sum = sumOf(c.name);
         // out-parameter summaries are the least precise (a put through `*p_res` in a callee is not seen):
         // trust them for functions that say they look up or create (`foo_lookup(file, h, &obj)`)
         const outOk = /lookup|find|get|search|create|alloc|new|open|init/i.test(c.name);
         for (const oi of outOk ? sum?.outRefs ?? [] : []) {
           const m = /^&\s*([A-Za-z_]\w*)$/.exec(c.args[oi] ?? '');
           if (!m || skip.has(m[1]!)) continue;
-          const d = resolveCallee(index, env.file, c.name);
+          const d = defOf(c.name);
           const okWhen = d && /^(bool|_Bool)$/.test(d.fact.ret.t) && d.fact.ret.p === 0 ? 'nonzero' : 'zero';
           if (d && d.fact.ret.p > 0) acquire(s, m[1]!, u, true);
           else if (target) s.pend[target] = { v: m[1]!, okWhen, unit: u };
           else if (isAtom) {
-            const atom = atomOf(cn.ast!);
+            const atom = atomAt(cn);
             const atomTrue = si === 0;
             const nonzero = atomTrue === (atom?.pol ?? true);
             if (nonzero === (okWhen === 'nonzero')) acquire(s, m[1]!, u, false);
@@ -365,33 +491,34 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
       }
       // what happens to tracked objects passed as arguments
       c.args.forEach((a, i) => {
-        const depth = index ? paramDepth(index, env.file, c.name, i) : 1;
-        const addr = /^&\s*([A-Za-z_]\w*)$/.exec(a.trim());
+        const depth = depthOf(`${c.name}\0${i}`);
+        const av = addrOf(a);
+        const addr = av === null ? null : [a, av] as const;
         if (addr) delete s.flags[addr[1]!];
         if (addr && !NON_CONSUMING.test(c.name)) delete s.put[addr[1]!]; // `get_msg(ring, &fence)` may store a new pointer
         if (addr && depth >= 2 && !skip.has(addr[1]!)) {
           // `amdgpu_bo_unref(&bo)`: the callee acts on `*(&bo)` (and usually clears it)
           const fate = argFate(env, c, i);
           if (fate === 'put' || fate === 'put-partial') release(s, addr[1]!, c, true);
-          else if (!summaryOf(index!, c.name, env.file)?.outRefs?.includes(i)) consumeAll(s, addr[1]!); // `nvkm_cgrp_ectx_put(cgrp, &ectx)`
+          else if (!sumOf(c.name)?.outRefs?.includes(i)) consumeAll(s, addr[1]!); // `nvkm_cgrp_ectx_put(cgrp, &ectx)`
           return;
         }
-        if (addr && objOf(s, addr[1]!)?.units.length && !(index && summaryOf(index, c.name, env.file)?.outRefs?.includes(i))) {
+        if (addr && objOf(s, addr[1]!)?.units.length && !(index && sumOf(c.name)?.outRefs?.includes(i))) {
           if (!NON_CONSUMING.test(c.name)) consumeAll(s, addr[1]!);
           return;
         }
         if (depth >= 2) return; // `&x->field` to a `T **` parameter names the field, not x
-        const v = objVar(a);
+        const v = objVarOf(a);
         if (!v || skip.has(v)) return;
-        if (a.includes('->') && index && fact && !embeddedPart(index, fact, a)) return;
+        if (a.includes('->') && index && fact && !embeddedOf(a)) return;
         const fate = argFate(env, c, i);
         if (fate === 'put' || fate === 'put-partial') release(s, v, c, fate === 'put-partial');
         else if (fate === 'get') {
           // `if (!i915_request_get_rcu(rq))`: a get that returns NULL on failure holds only on success
           // `root_bo = amdgpu_bo_ref(&root->bo)`: a get that returns the object hands the reference to the result
-          const returnsPtr = !!index && (resolveCallee(index, env.file, c.name)?.fact.ret.p ?? 0) > 0;
+          const returnsPtr = !!index && (defOf(c.name)?.fact.ret.p ?? 0) > 0;
           const into = target && returnsPtr ? target : null;
-          if (returnsPtr && c.node && handedOn(c.node)) return; // `kmb->kmb_dsi = kmb_dsi_init(dsi_pdev)`: stored with the value
+          if (returnsPtr && c.node && handedOf(c.node)) return; // `kmb->kmb_dsi = kmb_dsi_init(dsi_pdev)`: stored with the value
           if (!isAtom || (si === 0) === branchAtom!.pol) acquire(s, into ?? v, u, !!into, c.node);
         }
         else if (fate === 'get-stored') {
@@ -402,7 +529,7 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
         }
         else if (fate === 'cond-get') {
           if (isAtom) {
-            const atom = atomOf(cn.ast!);
+            const atom = atomAt(cn);
             if ((si === 0) === (atom?.pol ?? true)) acquire(s, v, u, false);
           } else if (target) s.pend[target] = { v, okWhen: 'nonzero', unit: u };
         } else if (fate === 'transfer') consumeAll(s, v);
@@ -411,18 +538,14 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
 
     // stores, aliases, reassignments
     for (const asg of scan.assigns) {
+      const { rtext, er, rv, isCall, fromCall } = asgOf(asg);
       if (asg.name) {
         delete s.errOf[asg.name];
-        const er = asg.right ? /^(?:PTR_ERR_OR_ZERO|PTR_ERR|IS_ERR)\s*\(\s*([A-Za-z_]\w*)\s*\)$/.exec(stripNode(asg.right).text) : null;
-        if (er) s.errOf[asg.name] = er[1]!;
-        const k = asg.right ? stripNode(asg.right).text : '';
+        if (er && constFlag(asg.name)) s.errOf[asg.name] = er;
+        const k = constFlag(asg.name) ? rtext : '';
         if (/^(true|false|0|1)$/.test(k) && !getTargets.has(asg.name)) s.flags[asg.name] = k === 'true' || k === '1';
         else delete s.flags[asg.name];
       }
-      const rv = valueVar(asg.right);
-      const rt = asg.right ? stripNode(asg.right) : null;
-      const isCall = rt?.type === 'call_expression';
-      const fromCall = isCall && !CONVERTER.test(rt.childForFieldName('function')?.text ?? '');
       if (asg.name && (locals.has(asg.name) || params.includes(asg.name))) {
         if (!fromCall) {
           // plain copy / converter alias
@@ -441,17 +564,17 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
 
     // returned
     if (cn.kind === 'return' && cn.ast) {
-      const e = cn.ast.namedChildren.find((x) => x !== null && x.type !== 'comment') ?? null;
-      const rv = valueVar(e);
+      const rv = returnVarOf(cn.ast);
       if (rv && objOf(s, rv)?.units.length) consumeAll(s, rv);
     }
 
     // branch outcomes
     if (cn.kind === 'branch' && cn.ast) {
-      const atom = atomOf(cn.ast);
-      const errEq = cn.ast ? /^(\w+)\s*==\s*-\s*E[A-Z0-9]+$/.exec(env.text.slice(cn.ast.startIndex, cn.ast.endIndex)) : null;
-      if (errEq && s.errOf[errEq[1]!] && si === 0) {
-        const o = objOf(s, s.errOf[errEq[1]!]!); // `err = PTR_ERR_OR_ZERO(root); if (err == -ENOENT)`: root is an error pointer
+      const memoAtom = atomAt(cn);
+      const atom = memoAtom ? { ...memoAtom } : null; // rewritten below for `err` tests
+      const errEq = errEqAt(cn);
+      if (errEq && s.errOf[errEq] && si === 0) {
+        const o = objOf(s, s.errOf[errEq]!); // `err = PTR_ERR_OR_ZERO(root); if (err == -ENOENT)`: root is an error pointer
         if (o) o.units = [];
       }
       if (atom?.v && atom.test === 'same') {
@@ -469,7 +592,7 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
         const holds = atomTrue === atom.pol; // the test (truthy / is-error) holds on this edge
         const flag = s.flags[atom.v];
         if (atom.test === 'truthy' && flag !== undefined && flag !== holds) return null; // infeasible: the flag says otherwise
-        if (atom.test === 'truthy') s.flags[atom.v] = holds; // `if (ret && trans) ... if (!ret)`: the same test decides the same way
+        if (atom.test === 'truthy' && testFlag(atom.v)) s.flags[atom.v] = holds; // `if (ret && trans) ... if (!ret)`: the same test decides the same way
         const o = objOf(s, atom.v);
         if (o && o.units.length) {
           const none = atom.test === 'truthy' ? !holds : holds;
@@ -485,18 +608,17 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
         }
       }
       {
-        pathStep(s, step(env, cn.ast.startIndex, `branch at line ${cn.line}: \`${env.text.slice(cn.ast.startIndex, cn.ast.endIndex).replace(/\s+/g, ' ')}\` is ${si === 0 ? 'true' : 'false'}`));
+        pathStep(s, stepAt(cn, si === 0 ? 'true' : 'false'));
       }
     }
 
     // leaving the function
-    if (cn.succ[si] === cfg.exit) {
+    if (cn.succ[si] === cfg.exit && Object.values(s.objs).some((o) => o.units.length)) {
       const exit = s.ret ?? { at: fn.node.endIndex - 1, line: fn.node.endPosition.row + 1 };
-      const retText = s.ret ? returnText(env, s.ret.at) : '';
+      const retText = s.ret ? retTextAt(s.ret.at) : '';
       const earlyVoidReturn = retText === '' && !!s.ret && env.text.startsWith('return', s.ret.at);
       const lastBranch = [...s.trace].reverse().find((t) => t.message.startsWith('branch'))?.message ?? '';
-      const errorReturn = /^(-\s*E[A-Z0-9]+|ERR_PTR\b|ERR_CAST\b|PTR_ERR\b|NULL$|false$|-1$)/.test(retText)
-        || (/^\w+$/.test(retText) && new RegExp(`\`(${retText}|${retText} < 0|${retText} != 0|unlikely\\(${retText}\\)|IS_ERR\\(.*\\))\` is true`).test(lastBranch));
+      const errorReturn = errorReturnOf(`${retText}\0${lastBranch}`);
       for (const [v, id] of Object.entries(s.names)) {
         const o = s.objs[id];
         if (!o) continue;

@@ -11,7 +11,7 @@ import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { keyClass, resolveCallee, resolveKey, summaryOf, type ReleaseInfo, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionFact } from '../../index/facts';
-import { callsOf, cfgOf, factOf, functionsOf, locOf, lockEffects, makeEnv, mentionsAny, step, walkPaths, type CallSite, type Env, type RefcountRule } from './walk';
+import { anyName, calledNames, callsOf, cfgOf, factOf, functionsOf, locOf, lockEffects, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRule, type RuleInterest } from './walk';
 
 export const PUT_UNDER_RELEASE_LOCK = 'put-under-release-lock';
 
@@ -71,19 +71,33 @@ function releaseExpectsHeld(index: WorkspaceIndex, r: ReleaseInfo, cls: string):
   return false;
 }
 
+/**
+ * A finding needs an index, a put that can run a release (releasesOfPut), a lock
+ * this function takes (lockEffects), and a function that is not a release
+ * callback itself (which may legitimately put other objects under its locks).
+ */
+export const putUnderReleaseLockInterest: RuleInterest = (env, fn, names) => {
+  const index = env.index;
+  if (!index || index.releases.has(fn)) return false;
+  const mayPut = (n: string): boolean => {
+    const op = env.rc.refOps.get(n);
+    if (op) return op.effect === 'put-release' && op.lockArg === undefined;
+    return !!summaryOf(index, n, env.file)?.params.some((p) => p.effect === 'put');
+  };
+  const mayLock = (n: string): boolean => n === 'guard' || n === 'scoped_guard' || n === 'scoped_cond_guard' || env.cat.lockOps.get(n)?.op === 'acquire';
+  return anyName(names, mayPut) && anyName(names, mayLock);
+};
+
 export const putUnderReleaseLock: RefcountRule = (parsed, file, ctx) => {
   const env = makeEnv(parsed, file, ctx);
   const index = env.index;
   if (!index) return [];
   const out: Finding[] = [];
-  const mayPut = (n: string): boolean => env.rc.refOps.has(n) || summaryOf(index, n, file) !== undefined;
   for (const fn of functionsOf(parsed)) {
-    if (!mentionsAny(env, fn, mayPut)) continue;
+    if (!putUnderReleaseLockInterest(env, fn.name, calledNames(env, fn))) continue;
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const fact = factOf(env, fn);
-    // the release callback itself (or a function it calls) may legitimately put other objects under its locks
-    if (index.releases.has(fn.name)) continue;
     const reported = new Set<number>();
     walkPaths<Record<string, number>>(cfg, {}, (s) => JSON.stringify(s), (cn, s) => {
       const calls = callsOf(env, cn);

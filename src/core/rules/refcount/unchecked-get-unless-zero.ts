@@ -9,7 +9,7 @@ import type { Node } from 'web-tree-sitter';
 import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { summaryOf } from '../../index/workspace';
-import { assignedVar, callsOf, cfgOf, functionsOf, locOf, makeEnv, mentionsAny, step, type Env, type RefcountRule } from './walk';
+import { anyName, assignedVar, calledNames, callsOf, cfgOf, functionsOf, locOf, makeEnv, step, type Env, type InterestEnv, type RefcountRule, type RuleInterest } from './walk';
 
 export const UNCHECKED_GET_UNLESS_ZERO = 'unchecked-get-unless-zero';
 
@@ -31,7 +31,7 @@ export function condGetVia(env: Env, name: string, args: readonly string[] = [])
 }
 
 /** Whether `name` can be a conditional get at all (whatever its arguments): a cheap filter before condGetVia. */
-export function mayCondGet(env: Env, name: string): boolean {
+export function mayCondGet(env: InterestEnv, name: string): boolean {
   if (env.rc.refOps.get(name)?.effect === 'get-unless-zero') return true;
   if (!env.index) return false;
   return summaryOf(env.index, name, env.file)?.params.some((p) => p.effect === 'cond-get') === true;
@@ -64,11 +64,14 @@ function readAfter(body: Node, name: string, from: number): boolean {
   return found;
 }
 
+/** A finding needs a conditional get (a primitive or a learned wrapper). */
+export const condGetInterest: RuleInterest = (env, _fn, names) => anyName(names, (n) => mayCondGet(env, n));
+
 export const uncheckedGetUnlessZero: RefcountRule = (parsed, file, ctx) => {
   const env = makeEnv(parsed, file, ctx);
   const out: Finding[] = [];
   for (const fn of functionsOf(parsed)) {
-    if (!mentionsAny(env, fn, (n) => mayCondGet(env, n))) continue;
+    if (!condGetInterest(env, fn.name, calledNames(env, fn))) continue;
     const body = fn.node.childForFieldName('body')!;
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;

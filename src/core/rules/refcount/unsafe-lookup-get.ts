@@ -24,11 +24,11 @@ import type { Finding, TraceStep } from '../../types';
 import { makeFinding } from '../common';
 import { lockKey } from '../../analysis/lockid';
 import type { CallFact, FunctionFact } from '../../index/facts';
-import { keyClass, resolveCallee, resolveKey, summaryOf, type FunctionDef, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
+import { functionById, keyClass, resolveCallee, resolveKey, summaryOf, type FunctionDef, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
 import { isConverter } from '../../index/wrappers';
 import { lookupVia } from './get-unless-zero-outside-lookup';
 import {
-  assignedVar, assignedVars, callsOf, cfgOf, factOf, functionsOf, lockEffects, locOf, makeEnv, plainCopy, rootVar, step, walkPaths,
+  anyName, assignedVar, assignedVars, calledNames, callsOf, cfgOf, factOf, functionsOf, lockEffects, locOf, makeEnv, plainCopy, rootVar, step, walkPaths, type RuleInterest,
   type CallSite, type Env, type RefcountRule,
 } from './walk';
 
@@ -76,7 +76,6 @@ interface Memo {
   puts: Map<string, PutSite[]>;
   holds: Map<string, string | null>;
   covered: Map<string, PutSite | null>;
-  byId?: Map<string, FunctionDef>;
 }
 
 const memos = new WeakMap<WorkspaceIndex, Memo>();
@@ -154,12 +153,10 @@ function uncoveredPut(index: WorkspaceIndex, counter: string, locks: readonly st
   const key = `${counter}|${[...locks].sort().join(',')}`;
   if (memo.covered.has(key)) return memo.covered.get(key)!;
   const wrappers = putWrapperIds(index, counter);
-  findDef(index, '');
-  const byId = memo.byId!;
   const callSites = (w: FunctionDef): PutSite[] => {
     const out: PutSite[] = [];
     for (const id of index.callers.get(w.fact.name) ?? []) {
-      const d = byId.get(id);
+      const d = findDef(index, id);
       if (!d) continue;
       if (resolveCallee(index, d.file, w.fact.name)?.id !== w.id) continue;
       for (const c of d.fact.calls) {
@@ -341,12 +338,7 @@ function findableAtZero(index: WorkspaceIndex, l: LookupStructure, counter: stri
 }
 
 function findDef(index: WorkspaceIndex, id: string): FunctionDef | undefined {
-  const memo = memoOf(index);
-  if (!memo.byId) {
-    memo.byId = new Map();
-    for (const defs of index.functions.values()) for (const d of defs) memo.byId.set(d.id, d);
-  }
-  return memo.byId.get(id);
+  return functionById(index, id);
 }
 
 /* ------------------------------------------------------------ per function */
@@ -419,12 +411,19 @@ function protText(keys: string[]): string {
   return keys.map((k) => (k === 'rcu' ? 'rcu_read_lock' : k)).join(', ') || 'nothing';
 }
 
+/** A finding needs an index and a plain get: a get primitive or a learned get wrapper (plainGet). */
+export const unsafeLookupGetInterest: RuleInterest = (env, _fn, names) => {
+  const index = env.index;
+  return !!index && anyName(names, (n) => env.rc.refOps.get(n)?.effect === 'get' || !!summaryOf(index, n, env.file)?.params.some((p) => p.effect === 'get'));
+};
+
 export const unsafeLookupGet: RefcountRule = (parsed, file, ctx) => {
   const env = makeEnv(parsed, file, ctx);
   const index = env.index;
   if (!index) return [];
   const out: Finding[] = [];
   for (const fn of functionsOf(parsed)) {
+    if (!unsafeLookupGetInterest(env, fn.name, calledNames(env, fn))) continue;
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const fact = factOf(env, fn);

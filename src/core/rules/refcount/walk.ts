@@ -24,6 +24,23 @@ export interface RefcountRuleContext {
 
 export type RefcountRule = (parsed: ParsedFile, file: string, ctx: RefcountRuleContext) => Finding[];
 
+/** What a rule's function filter reads: the file and the catalog and index tables, no syntax. */
+export type InterestEnv = Pick<Env, 'file' | 'cat' | 'rc' | 'index'>;
+
+/**
+ * A rule's function filter: can the function `fn`, whose text puts `names`
+ * before a parenthesis (namesCalledIn: a superset of its callees), get a finding
+ * from the rule? Each rule skips every function its filter rejects, so a host
+ * may leave such functions out of the parse altogether (analyzeRefcount).
+ */
+export type RuleInterest = (env: InterestEnv, fn: string, names: ReadonlySet<string>) => boolean;
+
+/** Whether any of the names passes `test`. */
+export function anyName(names: ReadonlySet<string>, test: (name: string) => boolean): boolean {
+  for (const n of names) if (test(n)) return true;
+  return false;
+}
+
 /** One call as written: callee name, argument texts, its node (null for iterator macros). */
 export interface CallSite {
   name: string;
@@ -81,20 +98,26 @@ export function makeEnv(parsed: ParsedFile, file: string, ctx: RefcountRuleConte
 
 const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
 
+/** Names `text[from, to)` puts before a parenthesis (calls, macro uses, and some casts or declarators). */
+export function namesCalledIn(text: string, from = 0, to = text.length): Set<string> {
+  const s = new Set<string>();
+  // `\b` at `from` looks one character back: a name cut at `from` is not one the range calls
+  const start = from > 0 && /\w/.test(text[from - 1]!) ? text.slice(from).search(/\W/) + from : from;
+  CALLED.lastIndex = start < from ? to : start;
+  for (let m = CALLED.exec(text); m && m.index + m[0].length <= to; m = CALLED.exec(text)) s.add(m[1]!);
+  return s;
+}
+
 /**
- * Names the function's text puts before a parenthesis (calls, macro uses, and
- * some casts or declarators): a cheap superset of its callees, for rules to
- * skip functions that cannot contain what they look for before building a CFG.
+ * Names the function's text puts before a parenthesis: a cheap superset of its
+ * callees, for rules to skip functions that cannot contain what they look for
+ * before building a CFG.
  */
 export function calledNames(env: Env, fn: FunctionInfo): ReadonlySet<string> {
   const key = fn.node.startIndex;
   let names = memoOf(env).names.get(key);
   if (!names) {
-    const s = new Set<string>();
-    const text = env.text.slice(fn.node.startIndex, fn.node.endIndex);
-    CALLED.lastIndex = 0;
-    for (let m = CALLED.exec(text); m; m = CALLED.exec(text)) s.add(m[1]!);
-    names = s;
+    names = namesCalledIn(env.text, fn.node.startIndex, fn.node.endIndex);
     memoOf(env).names.set(key, names);
   }
   return names;
@@ -102,8 +125,7 @@ export function calledNames(env: Env, fn: FunctionInfo): ReadonlySet<string> {
 
 /** Whether the function names (see calledNames) anything `test` accepts. */
 export function mentionsAny(env: Env, fn: FunctionInfo, test: (name: string) => boolean): boolean {
-  for (const n of calledNames(env, fn)) if (test(n)) return true;
-  return false;
+  return anyName(calledNames(env, fn), test);
 }
 
 export function locOf(env: Env, start: number, end: number): Loc {

@@ -1,0 +1,103 @@
+/**
+ * What the refcount pass of `refscope check` does to go faster must not change
+ * a finding: the function facts packed and decoded on demand in another thread
+ * (src/core/index/lazy.ts) answer exactly as the index's own map does, and the
+ * focused parse (src/core/rules/refcount/focus.ts: definitions no rule can
+ * report on blanked out) gives the findings of the whole file. Real grammar,
+ * the refcount fixtures as the workspace.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeParser } from '../../src/node/assets';
+import { parseKernelC } from '../../src/core/parse/source';
+import { builtinCatalog } from '../../src/core/catalog';
+import { analyzeRefcount } from '../../src/core/analyze';
+import { buildWorkspaceIndex, extractFileFacts, type FileFacts } from '../../src/core/index/index';
+import { functionById, functionsInFile, type WorkspaceIndex } from '../../src/core/index/workspace';
+import { LazyFunctions, packFunctions } from '../../src/core/index/lazy';
+import { refcountFocus } from '../../src/core/rules/refcount/focus';
+import { runRefcountRules } from '../../src/core/rules/refcount/index';
+import { indexCatalog } from '../../src/core/catalog';
+import type { Finding } from '../../src/core/types';
+
+const DIR = join(__dirname, '..', 'fixtures', 'refcount');
+const names = readdirSync(DIR).filter((n) => /\.[ch]$/.test(n)).sort();
+
+async function workspace(): Promise<{ texts: Map<string, string>; facts: FileFacts[]; index: WorkspaceIndex }> {
+  const parser = await nodeParser();
+  const texts = new Map(names.map((n) => [`refcount/${n}`, readFileSync(join(DIR, n), 'utf8')]));
+  const facts = [...texts].map(([file, text]) => extractFileFacts(parser, text, file));
+  return { texts, facts, index: buildWorkspaceIndex(facts) };
+}
+
+/** The index as a worker sees it: the same tables, the function facts packed from their JSON. */
+function lazyIndex(index: WorkspaceIndex, facts: FileFacts[]): { index: WorkspaceIndex; lazy: LazyFunctions } {
+  const json = new Map(facts.map((f) => [f.file, JSON.stringify(f)]));
+  const packed = packFunctions(index.files, (f) => json.get(f), (f) => functionsInFile(index, f).map((d) => d.fact.name), (n) => new Uint8Array(n));
+  const lazy = new LazyFunctions(structuredClone(packed));
+  return { index: { ...index, functions: lazy }, lazy };
+}
+
+const brief = (fs: Finding[]): string[] => fs.map((f) => `${f.rule}@${f.span.start.line}:${f.span.start.column}-${f.span.end.line}:${f.span.end.column}:${f.function}:${f.message}`).sort();
+
+test('packed function facts: every lookup answers as the index map does, decoding only what is asked', async () => {
+  const { facts, index } = await workspace();
+  const { lazy } = lazyIndex(index, facts);
+  assert.equal(lazy.decodedFiles, 0);
+  const some = [...index.functions.keys()][0]!;
+  assert.deepEqual(lazy.get(some)?.map((d) => d.id), index.functions.get(some)?.map((d) => d.id));
+  assert.ok(lazy.decodedFiles >= 1 && lazy.decodedFiles < index.files.length, `asking one name decodes only its files (${lazy.decodedFiles} of ${index.files.length})`);
+  assert.equal(lazy.get('no_such_function_anywhere'), undefined);
+  assert.equal(lazy.has('no_such_function_anywhere'), false);
+  for (const [name, defs] of index.functions) {
+    assert.ok(lazy.has(name));
+    assert.deepEqual(lazy.get(name)?.map((d) => [d.id, d.file, d.fact]), defs.map((d) => [d.id, d.file, d.fact]), name);
+    for (const d of defs) assert.deepEqual(functionById({ ...index, functions: lazy }, d.id)?.fact, functionById(index, d.id)?.fact);
+  }
+  for (const f of index.files) assert.deepEqual(lazy.inFile(f).map((d) => d.id), functionsInFile(index, f).map((d) => d.id), f);
+  assert.equal(lazy.size, index.functions.size);
+  assert.deepEqual([...lazy.keys()], [...index.functions.keys()], 'iteration in the index order');
+});
+
+test('focused parse: unreportable definitions blanked in place, findings of every fixture unchanged (with the map and the packed facts)', async () => {
+  const parser = await nodeParser();
+  const { texts, facts, index } = await workspace();
+  const { index: lazy } = lazyIndex(index, facts);
+  const catalog = builtinCatalog();
+  let blanked = 0;
+  for (const [file, text] of texts) {
+    if (!file.endsWith('.c')) continue;
+    const parsed = parseKernelC(parser, text);
+    let whole: Finding[];
+    try {
+      whole = runRefcountRules(parsed, file, { catalog, index });
+    } finally {
+      parsed.dispose();
+    }
+    const focus = refcountFocus(text, { file, index, rc: index.rc, cat: indexCatalog(catalog) });
+    if (focus) {
+      assert.equal(focus.text.length, text.length, `${file}: offsets kept`);
+      assert.equal(focus.text.split('\n').length, text.split('\n').length, `${file}: lines kept`);
+      blanked += focus.blanked;
+    } else {
+      assert.deepEqual(whole, [], `${file}: no definition of interest, no finding`);
+    }
+    assert.deepEqual(brief(analyzeRefcount(parser, text, file, { catalog, index })), brief(whole), `${file}: focused`);
+    assert.deepEqual(brief(analyzeRefcount(parser, text, file, { catalog, index: lazy })), brief(whole), `${file}: focused, packed facts`);
+  }
+  assert.ok(blanked > 0, 'some fixture has definitions no rule can report on');
+});
+
+test('focused parse keeps the whole file when the facts do not match the text', async () => {
+  const parser = await nodeParser();
+  const file = 'refcount/ref-leak-drm-regressions.c';
+  const text = readFileSync(join(DIR, 'ref-leak-drm-regressions.c'), 'utf8');
+  const index = buildWorkspaceIndex([extractFileFacts(parser, text, file)]);
+  const env = { file, index, rc: index.rc, cat: indexCatalog(builtinCatalog()) };
+  assert.ok((refcountFocus(text, env)?.blanked ?? 0) > 0);
+  const edited = '/* a new comment shifts every definition */\n' + text;
+  const focus = refcountFocus(edited, env);
+  assert.equal(focus?.text, edited, 'stale spans: nothing blanked');
+});
