@@ -36,7 +36,7 @@ function post(msg: WorkerMessage): void {
   parentPort?.postMessage(msg);
 }
 
-type Read = { ok: true; text: string } | { ok: false; outcome: FileOutcome };
+type Read = { ok: true; text: string; bytes?: number } | { ok: false; outcome: FileOutcome };
 
 function readSource(file: InputFile): Read {
   if (file.text !== undefined) return { ok: true, text: file.text };
@@ -48,7 +48,7 @@ function readSource(file: InputFile): Read {
   }
   if (bytes.includes(0)) return { ok: false, outcome: { kind: 'skipped', reason: 'binary file (contains NUL bytes)' } };
   try {
-    return { ok: true, text: decoder.decode(bytes) };
+    return { ok: true, text: decoder.decode(bytes), bytes: bytes.length };
   } catch {
     return { ok: false, outcome: { kind: 'skipped', reason: 'not valid UTF-8' } };
   }
@@ -72,7 +72,7 @@ class CheckWorker {
    * returns the cross-file offer, the index facts and the includes; pass 2 adds
    * the merged summaries of the other files' functions after the file's headers.
    */
-  lockFile(file: InputFile, text: string, global?: ReadonlyMap<string, FunctionSummary>): { outcome: FileOutcome; extras?: Pass1Extras } {
+  lockFile(file: InputFile, text: string, bytes: number | undefined, global?: ReadonlyMap<string, FunctionSummary>): { outcome: FileOutcome; extras?: Pass1Extras } {
     try {
       const t0 = performance.now();
       const headers = this.knowledge.forFile(file.abs, text);
@@ -91,6 +91,7 @@ class CheckWorker {
         catalog: this.input.catalog,
         knowledge: global ? new LayeredMap([headers, global]) : headers,
         lockOrder: true,
+        ...(bytes !== undefined ? { bytes } : {}),
         refcountRules: withIndex ? 'none' : 'per-file',
         onParsed: (parsed) => {
           if (pass1 && withIndex && !facts) {
@@ -132,7 +133,7 @@ class CheckWorker {
         post({ kind: 'result', index: i, outcome: read.outcome });
         return;
       }
-      const r = this.lockFile(file, read.text);
+      const r = this.lockFile(file, read.text, read.bytes);
       post({ kind: 'result', index: i, outcome: r.outcome, ...(r.extras ? { extras: r.extras } : {}) });
     });
     post({ kind: 'phase-done', phase: 'pass1' });
@@ -168,7 +169,7 @@ class CheckWorker {
     claimEach(m.next, m.tasks, (i) => {
       const file = this.input.files[i]!;
       const read = readSource(file);
-      if (read.ok) post({ kind: 'lock2', index: i, lock: this.lockFile(file, read.text, global).outcome }); // else pass 1 reported it
+      if (read.ok) post({ kind: 'lock2', index: i, lock: this.lockFile(file, read.text, read.bytes, global).outcome }); // else pass 1 reported it
     });
   }
 

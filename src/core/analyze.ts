@@ -35,6 +35,8 @@ export interface AnalyzeOptions {
    * (the CLI's second pass).
    */
   refcountRules?: 'per-file' | 'none';
+  /** UTF-8 size of `text` when the host knows it (it read the bytes): spares counting. */
+  bytes?: number;
   /** Called with the parsed file before it is freed: hosts extract index facts from the same parse. */
   onParsed?: (parsed: ParsedFile) => void;
   /**
@@ -70,7 +72,7 @@ export function analyzeFileCrossFile(parser: CParser, text: string, file: string
 function analyzeImpl(parser: CParser, text: string, file: string, options: AnalyzeOptions, crossFile: CrossFileInfo | null): FileResult {
   // Only directives and comments (generated register headers): nothing to parse for.
   if (!hasCCode(text)) {
-    return { file, findings: [], stats: { functions: 0, functionsWithParseDamage: 0, bytes: utf8ByteLength(text), functionsNotAnalysed: 0, directivesOnly: true }, damagedFunctions: [] };
+    return { file, findings: [], stats: { functions: 0, functionsWithParseDamage: 0, bytes: options.bytes ?? utf8ByteLength(text), functionsNotAnalysed: 0, directivesOnly: true }, damagedFunctions: [] };
   }
   const own = options.reuse?.parsed ?? parseKernelC(parser, text);
   const parsed = options.reuse?.only ? { ...own, functions: options.reuse.only } : own;
@@ -116,7 +118,7 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
       stats: {
         functions: parsed.functions.length,
         functionsWithParseDamage: damaged.length,
-        bytes: utf8ByteLength(text),
+        bytes: options.bytes ?? utf8ByteLength(text),
         functionsNotAnalysed: notAnalysed,
       },
       damagedFunctions: damaged.map((f) => f.name),

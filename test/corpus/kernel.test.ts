@@ -6,33 +6,13 @@
  * cannot be obtained the test fails: it never skips.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { contractProblems, ensureBuilt, REPO, runCli, sarifValidator, type JsonReport } from '../unit/cli-support';
+import { contractProblems, ensureBuilt, kernelTree, runCli, sarifValidator, type JsonReport } from '../unit/cli-support';
 import { RULES } from '../../src/core/rules/registry';
 
 const DIRS = ['drivers/gpu/drm/i915/gem', 'drivers/gpu/drm/i915/gt', 'drivers/gpu/drm/ttm', 'kernel/locking', 'fs/ext4'];
 const SARIF_DIR = 'drivers/gpu/drm/i915/gem';
 const RULE_IDS = RULES.map((r) => r.id);
-
-function kernelTree(): string {
-  if (process.env.KERNEL_SRC) return resolve(process.env.KERNEL_SRC);
-  const tool = resolve(REPO, '..', 'shared', 'tools', 'kernel-source');
-  if (!existsSync(tool)) {
-    throw new Error(`cannot obtain the Linux 6.12 source: ${tool} is missing (expected ../shared/tools/kernel-source beside the repository, or set KERNEL_SRC)`);
-  }
-  let out: string;
-  try {
-    out = execFileSync('bash', [tool], { encoding: 'utf8', timeout: 20 * 60_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch (e) {
-    throw new Error(`cannot obtain the Linux 6.12 source: ${tool} failed: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const tree = out.split('\n').at(-1)!;
-  if (!existsSync(join(tree, 'Makefile'))) throw new Error(`cannot obtain the Linux 6.12 source: ${tool} printed '${tree}', which is not a kernel tree`);
-  return tree;
-}
 
 let kernel = '';
 before(() => {

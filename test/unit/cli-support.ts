@@ -1,9 +1,10 @@
 /** Helpers for the CLI and corpus tests: run the built CLI, validate SARIF. */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import Ajv from 'ajv-draft-04';
+import { INCLUDE_LINE, type Include } from '../../src/cli/knowledge';
 import addFormats from 'ajv-formats';
 
 export const REPO = resolve(__dirname, '..', '..');
@@ -94,4 +95,30 @@ export function contractProblems(j: JsonReport): string[] {
     if (order > 0) p.push(`findings not sorted at ${i}`);
   }
   return p;
+}
+
+/** The Linux 6.12 tree of ../shared/tools/kernel-source (or $KERNEL_SRC); throws when it cannot be had: tests that need it fail, never skip. */
+export function kernelTree(): string {
+  if (process.env.KERNEL_SRC) return resolve(process.env.KERNEL_SRC);
+  const tool = resolve(REPO, '..', 'shared', 'tools', 'kernel-source');
+  if (!existsSync(tool)) {
+    throw new Error(`cannot obtain the Linux 6.12 source: ${tool} is missing (expected ../shared/tools/kernel-source beside the repository, or set KERNEL_SRC)`);
+  }
+  let out: string;
+  try {
+    out = execFileSync('bash', [tool], { encoding: 'utf8', timeout: 20 * 60_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch (e) {
+    throw new Error(`cannot obtain the Linux 6.12 source: ${tool} failed: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const tree = out.split('\n').at(-1)!;
+  if (!existsSync(join(tree, 'Makefile'))) throw new Error(`cannot obtain the Linux 6.12 source: ${tool} printed '${tree}', which is not a kernel tree`);
+  return tree;
+}
+
+/** The includes of a text as the reference pattern of src/cli/knowledge.ts reads them (what its fast scan must match). */
+export function referenceIncludes(text: string): Include[] {
+  const out: Include[] = [];
+  INCLUDE_LINE.lastIndex = 0;
+  for (let m = INCLUDE_LINE.exec(text); m; m = INCLUDE_LINE.exec(text)) out.push({ angled: m[1] === '<', name: m[2]!.trim() });
+  return out;
 }

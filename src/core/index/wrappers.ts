@@ -393,20 +393,39 @@ export function learnSummaries(index: WorkspaceIndex): Map<string, RefSummary> {
   const queue: FunctionDef[] = order.filter((d) => d.fact.params.length > 0 || d.fact.ret.p > 0);
   const queued = new Set(queue.map((d) => d.id));
   const visits = new Map<string, number>();
+  /*
+   * Names with a summary right now (how many definitions): a function that calls
+   * no refcount primitive, no allocator and nothing named here has no effect to
+   * learn (summarize would find none), which is most of them.
+   */
+  const named = new Map<string, number>();
+  const setSummary = (id: string, s: RefSummary): void => {
+    if (!summaries.has(id)) named.set(s.name, (named.get(s.name) ?? 0) + 1);
+    summaries.set(id, s);
+  };
+  const dropSummary = (id: string): void => {
+    const s = summaries.get(id);
+    if (!s) return;
+    summaries.delete(id);
+    const k = (named.get(s.name) ?? 1) - 1;
+    if (k > 0) named.set(s.name, k);
+    else named.delete(s.name);
+  };
+  const mayHaveEffect = (fn: FunctionFact): boolean => fn.calls.some((c) => index.rc.refOps.has(c.c) || index.rc.allocs.has(c.c) || named.has(c.c));
   for (let qi = 0; qi < queue.length; qi++) {
     const d = queue[qi]!;
     queued.delete(d.id);
     const n = (visits.get(d.id) ?? 0) + 1;
     visits.set(d.id, n);
     if (n > MAX_VISITS) continue;
-    const next = summarize(index, d, summaries);
+    const next = mayHaveEffect(d.fact) ? summarize(index, d, summaries) : { id: d.id, name: d.fact.name, file: d.file, line: d.fact.line, params: [] };
     const prev = summaries.get(d.id);
     if (same(prev, next)) {
-      if (!prev && (next.params.length || next.returnsRef || next.outRefs)) summaries.set(d.id, next);
+      if (!prev && (next.params.length || next.returnsRef || next.outRefs)) setSummary(d.id, next);
       continue;
     }
-    if (next.params.length || next.returnsRef || next.outRefs) summaries.set(d.id, next);
-    else summaries.delete(d.id);
+    if (next.params.length || next.returnsRef || next.outRefs) setSummary(d.id, next);
+    else dropSummary(d.id);
     for (const callerId of index.callers.get(d.fact.name) ?? []) {
       if (queued.has(callerId)) continue;
       const cd = byId.get(callerId);

@@ -501,34 +501,52 @@ export function normalizeKernelCStrict(text: string): string {
   return out;
 }
 
-function normalizeUnsafe(text: string): string {
-  const toks = tokenize(text);
-  const { n, kind, start, end, code } = toks;
+/*
+ * Per-call state of the normaliser. It lives at module level so that the
+ * helpers below are created once: as closures made anew for every file, they
+ * sent V8 into a deoptimise-recompile loop ("wrong call target"; on
+ * drivers/gpu/drm the normaliser was recompiled 46 times at ~120 ms each, per
+ * thread). normalizeUnsafe is not reentrant, and each thread has its own module.
+ */
+let text = '';
+let n = 0;
+let kind: Tokens['kind'] = pool.kind;
+let start: Tokens['start'] = pool.start;
+let end: Tokens['end'] = pool.end;
+let code: Tokens['code'] = pool.code;
+let dead: Uint8Array = poolAux.dead;
+let match: Int32Array = poolAux.match;
+let closedKind: Uint8Array = poolAux.closedKind;
+/** Edits, token-sized: blanked ranges (s === null) and same-length replacements. */
+let edits: { at: number; end: number; s: string | null }[] = [];
+let changed = false;
+/** #if token -> its directives (#if, #elif/#else..., #endif) */
+let groups = new Map<number, number[]>();
+let ctx: number[] = [];
+let ctxOpen: number[] = [];
+/** Last live token (PP included). */
+let prev = -1;
+/** The rewritten iterator / scoped_guard name whose `(` comes next. */
+let iterHead = -1;
+
+function normalizeUnsafe(input: string): string {
+  text = input;
+  try {
+    return normalizeText();
+  } finally {
+    text = ''; // the state keeps no file alive between calls
+    edits = [];
+    groups = new Map();
+  }
+}
+
+function normalizeText(): string {
+  ({ n, kind, start, end, code } = tokenize(text));
   if (n === 0) return text;
-  const { dead, match, closedKind } = auxArrays(n + 1);
-  /** Edits, token-sized: blanked ranges (s === null) and same-length replacements. */
-  const edits: { at: number; end: number; s: string | null }[] = [];
-  let changed = false;
-
-  const kill = (t: number): void => {
-    dead[t] = 1;
-    edits.push({ at: start[t], end: end[t], s: null });
-    changed = true;
-  };
-  const killRange = (a: number, b: number): void => {
-    for (let t = a; t <= b; t++) kill(t);
-  };
-  const word = (t: number): string => text.slice(start[t], end[t]);
-  const ch = (t: number): number => (t >= 0 && t < n ? code[t]! : -1);
-  const replace = (t: number, s: string): void => {
-    // s must be no longer than the token; pad with spaces
-    const len = end[t] - start[t];
-    edits.push({ at: start[t], end: end[t], s: s + ' '.repeat(Math.max(0, len - s.length)) });
-    changed = true;
-  };
-
-  /** #if token -> its directives (#if, #elif/#else..., #endif) */
-  const groups = new Map<number, number[]>();
+  ({ dead, match, closedKind } = auxArrays(n + 1));
+  edits = [];
+  changed = false;
+  groups = new Map();
   /* -- 6a. preprocessor conditional groups with unbalanced branches: keep the first branch */
   fixConditionals();
 
@@ -555,48 +573,10 @@ function normalizeUnsafe(text: string): string {
   }
 
   /* -- main pass */
-  const ctx: number[] = [C_TOP];
-  const ctxOpen: number[] = [-1];
-  /** kind of the context closed by each `)` / `}` token */
-  let prev = -1; // last live token (PP included)
-  let iterHead = -1; // the rewritten iterator / scoped_guard name whose `(` comes next
-
-  const top = (): number => ctx[ctx.length - 1]!;
-  const inCode = (): boolean => {
-    for (let k = ctx.length - 1; k >= 0; k--) {
-      const c = ctx[k]!;
-      if (c === C_FNBODY || c === C_BLOCK) return true;
-      if (c === C_TOP || c === C_RECORD) return false;
-    }
-    return false;
-  };
-  const isStmtBoundary = (p: number): boolean => {
-    if (p < 0) return true;
-    if (kind[p] === T_PP) return true;
-    if (kind[p] === T_IDENT) {
-      const w = word(p);
-      return w === 'else' || w === 'do';
-    }
-    const c = ch(p);
-    if (c === 59 || c === 123 || c === 125) return true; // ; { }
-    if (c === 58) return top() === C_FNBODY || top() === C_BLOCK; // label / case
-    if (c === 41) {
-      const k = closedKind[p];
-      return k === C_COND || k === C_ITER;
-    }
-    return false;
-  };
-  /** Next live code token, also skipping attribute words not yet blanked. */
-  const nextCode = (t: number): number => {
-    let k = t + 1;
-    while (k < n && (dead[k] || kind[k] === T_PP || (kind[k] === T_IDENT && ATTRS.has(word(k))))) k++;
-    return k;
-  };
-  const nextLive = (t: number): number => {
-    let k = t + 1;
-    while (k < n && (dead[k] || kind[k] === T_PP)) k++;
-    return k;
-  };
+  ctx = [C_TOP];
+  ctxOpen = [-1];
+  prev = -1;
+  iterHead = -1;
 
   for (let i = 0; i < n; i++) {
     if (dead[i]) continue;
@@ -895,336 +875,397 @@ function normalizeUnsafe(text: string): string {
   if (pos < text.length) out.push(text.slice(pos));
   const result = out.join('');
   return result.length === text.length ? result : text;
+}
 
-  /* ------------------------------------------------------------ helpers */
+/* ------------------------------------------------------------ helpers */
 
-  function prevOf(t: number): number {
-    let k = t - 1;
-    while (k >= 0 && dead[k]) k--;
-    return k;
+function kill(t: number): void {
+  dead[t] = 1;
+  edits.push({ at: start[t], end: end[t], s: null });
+  changed = true;
+}
+function killRange(a: number, b: number): void {
+  for (let t = a; t <= b; t++) kill(t);
+}
+function word(t: number): string {
+  return text.slice(start[t], end[t]);
+}
+function ch(t: number): number {
+  return (t >= 0 && t < n ? code[t]! : -1);
+}
+function replace(t: number, s: string): void {
+  // s must be no longer than the token; pad with spaces
+  const len = end[t] - start[t];
+  edits.push({ at: start[t], end: end[t], s: s + ' '.repeat(Math.max(0, len - s.length)) });
+  changed = true;
+}
+
+function top(): number {
+  return ctx[ctx.length - 1]!;
+}
+function inCode(): boolean {
+  for (let k = ctx.length - 1; k >= 0; k--) {
+    const c = ctx[k]!;
+    if (c === C_FNBODY || c === C_BLOCK) return true;
+    if (c === C_TOP || c === C_RECORD) return false;
   }
-
-  function lineOf(t: number): number {
-    // cheap monotone proxy: the offset of the last newline before the token
-    return text.lastIndexOf('\n', start[t]);
-  }
-
-  /** After `)`: `ident ;|=|,|[|)` on the same line (or `*ident` when `star`): the macro call is a declaration's type. */
-  function typeMacroDecl(close: number, star = false): boolean {
-    let a = nextLive(close);
-    if (a >= n) return false;
-    if (star) while (a < n && ch(a) === 42) a = nextLive(a);
-    if (a >= n || kind[a] !== T_IDENT || KEYWORDS.has(word(a)) || lineOf(a) !== lineOf(close)) return false;
-    const b = nextLive(a);
-    const bc = ch(b);
-    return bc === 59 || bc === 61 || bc === 44 || bc === 91;
-  }
-
-  function isQualifier(p: number): boolean {
-    if (p < 0 || kind[p] !== T_IDENT) return false;
+  return false;
+}
+function isStmtBoundary(p: number): boolean {
+  if (p < 0) return true;
+  if (kind[p] === T_PP) return true;
+  if (kind[p] === T_IDENT) {
     const w = word(p);
-    return w === 'const' || w === 'volatile' || w === 'static' || w === 'register';
+    return w === 'else' || w === 'do';
   }
-
-  function hasTopLevelComma(open: number, close: number): boolean {
-    let depth = 0;
-    for (let t = open + 1; t < close; t++) {
-      if (dead[t] || kind[t] !== T_PUNCT) continue;
-      const c = ch(t);
-      if (c === 40 || c === 91 || c === 123) depth++;
-      else if (c === 41 || c === 93 || c === 125) depth--;
-      else if (c === 44 && depth === 0) return true;
-    }
-    return false;
+  const c = ch(p);
+  if (c === 59 || c === 123 || c === 125) return true; // ; { }
+  if (c === 58) return top() === C_FNBODY || top() === C_BLOCK; // label / case
+  if (c === 41) {
+    const k = closedKind[p];
+    return k === C_COND || k === C_ITER;
   }
+  return false;
+}
+/** Next live code token, also skipping attribute words not yet blanked. */
+function nextCode(t: number): number {
+  let k = t + 1;
+  while (k < n && (dead[k] || kind[k] === T_PP || (kind[k] === T_IDENT && ATTRS.has(word(k))))) k++;
+  return k;
+}
+function nextLive(t: number): number {
+  let k = t + 1;
+  while (k < n && (dead[k] || kind[k] === T_PP)) k++;
+  return k;
+}
 
-  /** At the start of a file-scope declaration, possibly after storage-class keywords. */
-  function declStart(p: number): boolean {
-    if (isStmtBoundary(p)) return true;
-    if (p >= 0 && kind[p] === T_IDENT) {
-      const w = word(p);
-      return w === 'static' || w === 'extern' || w === 'inline' || w === '__inline' || w === '__inline__';
-    }
-    return false;
+
+function prevOf(t: number): number {
+  let k = t - 1;
+  while (k >= 0 && dead[k]) k--;
+  return k;
+}
+
+function lineOf(t: number): number {
+  // cheap monotone proxy: the offset of the last newline before the token
+  return text.lastIndexOf('\n', start[t]);
+}
+
+/** After `)`: `ident ;|=|,|[|)` on the same line (or `*ident` when `star`): the macro call is a declaration's type. */
+function typeMacroDecl(close: number, star = false): boolean {
+  let a = nextLive(close);
+  if (a >= n) return false;
+  if (star) while (a < n && ch(a) === 42) a = nextLive(a);
+  if (a >= n || kind[a] !== T_IDENT || KEYWORDS.has(word(a)) || lineOf(a) !== lineOf(close)) return false;
+  const b = nextLive(a);
+  const bc = ch(b);
+  return bc === 59 || bc === 61 || bc === 44 || bc === 91;
+}
+
+function isQualifier(p: number): boolean {
+  if (p < 0 || kind[p] !== T_IDENT) return false;
+  const w = word(p);
+  return w === 'const' || w === 'volatile' || w === 'static' || w === 'register';
+}
+
+function hasTopLevelComma(open: number, close: number): boolean {
+  let depth = 0;
+  for (let t = open + 1; t < close; t++) {
+    if (dead[t] || kind[t] !== T_PUNCT) continue;
+    const c = ch(t);
+    if (c === 40 || c === 91 || c === 123) depth++;
+    else if (c === 41 || c === 93 || c === 125) depth--;
+    else if (c === 44 && depth === 0) return true;
   }
+  return false;
+}
 
-  function isTagName(t: number): boolean {
-    const p = prevOf(t);
-    if (p < 0 || kind[p] !== T_IDENT) return false;
+/** At the start of a file-scope declaration, possibly after storage-class keywords. */
+function declStart(p: number): boolean {
+  if (isStmtBoundary(p)) return true;
+  if (p >= 0 && kind[p] === T_IDENT) {
     const w = word(p);
-    return w === 'struct' || w === 'union' || w === 'enum';
+    return w === 'static' || w === 'extern' || w === 'inline' || w === '__inline' || w === '__inline__';
   }
+  return false;
+}
 
-  /** `offsetof(T, a.b[i])`: the grammar takes one field name; keep `a`, blank the rest of the path. */
-  function offsetofMember(open: number, close: number): void {
-    let depth = 0;
-    let comma = -1;
-    for (let t = open + 1; t < close; t++) {
-      if (dead[t] || kind[t] !== T_PUNCT) continue;
+function isTagName(t: number): boolean {
+  const p = prevOf(t);
+  if (p < 0 || kind[p] !== T_IDENT) return false;
+  const w = word(p);
+  return w === 'struct' || w === 'union' || w === 'enum';
+}
+
+/** `offsetof(T, a.b[i])`: the grammar takes one field name; keep `a`, blank the rest of the path. */
+function offsetofMember(open: number, close: number): void {
+  let depth = 0;
+  let comma = -1;
+  for (let t = open + 1; t < close; t++) {
+    if (dead[t] || kind[t] !== T_PUNCT) continue;
+    const c = ch(t);
+    if (c === 40 || c === 91 || c === 123) depth++;
+    else if (c === 41 || c === 93 || c === 125) depth--;
+    else if (c === 44 && depth === 0) {
+      comma = t;
+      break;
+    }
+  }
+  if (comma < 0) return;
+  const f = nextLive(comma);
+  if (f >= close || kind[f] !== T_IDENT) return;
+  for (let t = f + 1; t < close; t++) if (!dead[t] && kind[t] !== T_PP) kill(t);
+}
+
+/** 3. Rewrite type-only arguments of a call `(` open .. close `)`. */
+function typeArgs(open: number, close: number, allowPrimitive: boolean, statements: boolean): void {
+  let a = open + 1;
+  let depth = 0;
+  let semi = false;
+  let lastComma = -1;
+  for (let t = open + 1; t <= close; t++) {
+    if (dead[t] || kind[t] === T_PP) continue;
+    const c = ch(t);
+    if (c === 40 || c === 91 || c === 123) depth++;
+    else if ((c === 41 || c === 93 || c === 125) && t !== close) depth--;
+    else if (c === 59 && depth === 0) semi = true;
+    if ((c === 44 && depth === 0) || t === close) {
+      if (!statements || !stmtArg(a, t - 1, semi, t === close ? lastComma : -1)) typeArg(a, t - 1, allowPrimitive);
+      a = t + 1;
+      semi = false;
+      if (c === 44) lastComma = t;
+    }
+  }
+}
+
+/**
+ * 4. A statement (`if (c) break`, `r = -EINVAL; goto out`), a bare operator
+ * (`ASSERTCMP(a, ==, b)`) or an empty last argument: blank it, leaving `0`.
+ */
+function stmtArg(a: number, b: number, semi: boolean, commaBefore: number): boolean {
+  let first = -1;
+  let allPunct = true;
+  for (let t = a; t <= b; t++) {
+    if (dead[t] || kind[t] === T_PP) continue;
+    if (first < 0) first = t;
+    if (kind[t] !== T_PUNCT) allPunct = false;
+    else {
       const c = ch(t);
-      if (c === 40 || c === 91 || c === 123) depth++;
-      else if (c === 41 || c === 93 || c === 125) depth--;
-      else if (c === 44 && depth === 0) {
-        comma = t;
-        break;
-      }
-    }
-    if (comma < 0) return;
-    const f = nextLive(comma);
-    if (f >= close || kind[f] !== T_IDENT) return;
-    for (let t = f + 1; t < close; t++) if (!dead[t] && kind[t] !== T_PP) kill(t);
-  }
-
-  /** 3. Rewrite type-only arguments of a call `(` open .. close `)`. */
-  function typeArgs(open: number, close: number, allowPrimitive: boolean, statements: boolean): void {
-    let a = open + 1;
-    let depth = 0;
-    let semi = false;
-    let lastComma = -1;
-    for (let t = open + 1; t <= close; t++) {
-      if (dead[t] || kind[t] === T_PP) continue;
-      const c = ch(t);
-      if (c === 40 || c === 91 || c === 123) depth++;
-      else if ((c === 41 || c === 93 || c === 125) && t !== close) depth--;
-      else if (c === 59 && depth === 0) semi = true;
-      if ((c === 44 && depth === 0) || t === close) {
-        if (!statements || !stmtArg(a, t - 1, semi, t === close ? lastComma : -1)) typeArg(a, t - 1, allowPrimitive);
-        a = t + 1;
-        semi = false;
-        if (c === 44) lastComma = t;
-      }
+      if (c === 40 || c === 41 || c === 91 || c === 93 || c === 123 || c === 125 || end[t] - start[t] === 3) allPunct = false;
     }
   }
-
-  /**
-   * 4. A statement (`if (c) break`, `r = -EINVAL; goto out`), a bare operator
-   * (`ASSERTCMP(a, ==, b)`) or an empty last argument: blank it, leaving `0`.
-   */
-  function stmtArg(a: number, b: number, semi: boolean, commaBefore: number): boolean {
-    let first = -1;
-    let allPunct = true;
-    for (let t = a; t <= b; t++) {
-      if (dead[t] || kind[t] === T_PP) continue;
-      if (first < 0) first = t;
-      if (kind[t] !== T_PUNCT) allPunct = false;
-      else {
-        const c = ch(t);
-        if (c === 40 || c === 41 || c === 91 || c === 93 || c === 123 || c === 125 || end[t] - start[t] === 3) allPunct = false;
-      }
-    }
-    if (first < 0) {
-      // `f(a, b, )`: drop the dangling comma
-      if (commaBefore >= 0) kill(commaBefore);
-      return true;
-    }
-    const w = kind[first] === T_IDENT ? word(first) : '';
-    const stmt = semi || w === 'if' || w === 'do' || w === 'while' || w === 'for' || w === 'switch' || w === 'goto' || w === 'break' || w === 'continue' || w === 'return';
-    if (!stmt && !allPunct) return false;
-    if (w === 'return' && !semi) {
-      kill(first); // keep the returned expression
-      return true;
-    }
-    for (let t = a; t <= b; t++) if (!dead[t] && kind[t] !== T_PP) kill(t);
-    dead[first] = 1;
-    replace(first, '0');
+  if (first < 0) {
+    // `f(a, b, )`: drop the dangling comma
+    if (commaBefore >= 0) kill(commaBefore);
     return true;
   }
+  const w = kind[first] === T_IDENT ? word(first) : '';
+  const stmt = semi || w === 'if' || w === 'do' || w === 'while' || w === 'for' || w === 'switch' || w === 'goto' || w === 'break' || w === 'continue' || w === 'return';
+  if (!stmt && !allPunct) return false;
+  if (w === 'return' && !semi) {
+    kill(first); // keep the returned expression
+    return true;
+  }
+  for (let t = a; t <= b; t++) if (!dead[t] && kind[t] !== T_PP) kill(t);
+  dead[first] = 1;
+  replace(first, '0');
+  return true;
+}
 
-  function typeArg(a: number, b: number, allowPrimitive: boolean): void {
-    // `typeof(struct x)` as an argument: keep `x`
-    let f = a;
-    while (f <= b && (dead[f] || kind[f] === T_PP)) f++;
-    if (f <= b && kind[f] === T_IDENT && word(f).includes('typeof')) {
-      const op = nextLive(f);
-      const tag = nextLive(op);
-      const name = nextLive(tag);
-      const cl = nextLive(name);
-      if (ch(op) === 40 && match[op] === cl && nextLive(cl) > b && kind[tag] === T_IDENT && TAG_KW.has(word(tag)) && kind[name] === T_IDENT) {
-        kill(f);
-        kill(op);
-        kill(tag);
-        kill(cl);
-      }
-      return;
+function typeArg(a: number, b: number, allowPrimitive: boolean): void {
+  // `typeof(struct x)` as an argument: keep `x`
+  let f = a;
+  while (f <= b && (dead[f] || kind[f] === T_PP)) f++;
+  if (f <= b && kind[f] === T_IDENT && word(f).includes('typeof')) {
+    const op = nextLive(f);
+    const tag = nextLive(op);
+    const name = nextLive(tag);
+    const cl = nextLive(name);
+    if (ch(op) === 40 && match[op] === cl && nextLive(cl) > b && kind[tag] === T_IDENT && TAG_KW.has(word(tag)) && kind[name] === T_IDENT) {
+      kill(f);
+      kill(op);
+      kill(tag);
+      kill(cl);
     }
-    // fast exit without allocating: a type name is identifiers and `*` only, and more than one identifier
-    // unless it is a builtin type keyword
-    let count = 0;
-    let firstTok = -1;
-    for (let t = a; t <= b; t++) {
-      if (dead[t] || kind[t] === T_PP) continue;
-      if (kind[t] !== T_IDENT && ch(t) !== 42) return;
-      if (firstTok < 0) firstTok = t;
-      count++;
-    }
-    if (count === 0 || kind[firstTok] !== T_IDENT) return;
-    if (count === 1 && !TYPE_KW.has(word(firstTok))) return;
-    const live: number[] = [];
-    for (let t = a; t <= b; t++) if (!dead[t] && kind[t] !== T_PP) live.push(t);
-    if (live.length === 0) return;
-    let j = 0;
-    const quals: number[] = [];
-    while (j < live.length && kind[live[j]!] === T_IDENT && QUAL_KW.has(word(live[j]!))) quals.push(live[j++]!);
-    if (j >= live.length) return;
-    const t0 = live[j]!;
-    if (kind[t0] !== T_IDENT) return;
-    const w0 = word(t0);
-    let nameTok = -1;
-    let tagTok = -1;
-    const prims: number[] = [];
-    if (TAG_KW.has(w0)) {
-      const t1 = live[j + 1];
-      if (t1 === undefined || kind[t1] !== T_IDENT) return;
-      tagTok = t0;
-      nameTok = t1;
-      j += 2;
-    } else if (TYPE_KW.has(w0)) {
-      while (j < live.length && kind[live[j]!] === T_IDENT && TYPE_KW.has(word(live[j]!))) prims.push(live[j++]!);
-    } else {
-      nameTok = t0;
-      j += 1;
-    }
-    // trailing qualifiers and stars
-    const tail: number[] = [];
-    while (j < live.length) {
-      const t = live[j]!;
-      if (ch(t) === 42 || (kind[t] === T_IDENT && QUAL_KW.has(word(t)))) {
-        tail.push(t);
-        j++;
-      } else break;
-    }
-    if (j !== live.length) return; // not a pure type name
-    if (prims.length) {
-      if (!allowPrimitive) return;
-      for (const t of quals) kill(t);
-      for (const t of tail) kill(t);
-      replace(prims[0]!, '0');
-      for (let q = 1; q < prims.length; q++) kill(prims[q]!);
-      return;
-    }
-    if (tagTok < 0 && tail.length === 0 && quals.length === 0) return; // a plain identifier: already an expression
-    if (tagTok >= 0) kill(tagTok);
+    return;
+  }
+  // fast exit without allocating: a type name is identifiers and `*` only, and more than one identifier
+  // unless it is a builtin type keyword
+  let count = 0;
+  let firstTok = -1;
+  for (let t = a; t <= b; t++) {
+    if (dead[t] || kind[t] === T_PP) continue;
+    if (kind[t] !== T_IDENT && ch(t) !== 42) return;
+    if (firstTok < 0) firstTok = t;
+    count++;
+  }
+  if (count === 0 || kind[firstTok] !== T_IDENT) return;
+  if (count === 1 && !TYPE_KW.has(word(firstTok))) return;
+  const live: number[] = [];
+  for (let t = a; t <= b; t++) if (!dead[t] && kind[t] !== T_PP) live.push(t);
+  if (live.length === 0) return;
+  let j = 0;
+  const quals: number[] = [];
+  while (j < live.length && kind[live[j]!] === T_IDENT && QUAL_KW.has(word(live[j]!))) quals.push(live[j++]!);
+  if (j >= live.length) return;
+  const t0 = live[j]!;
+  if (kind[t0] !== T_IDENT) return;
+  const w0 = word(t0);
+  let nameTok = -1;
+  let tagTok = -1;
+  const prims: number[] = [];
+  if (TAG_KW.has(w0)) {
+    const t1 = live[j + 1];
+    if (t1 === undefined || kind[t1] !== T_IDENT) return;
+    tagTok = t0;
+    nameTok = t1;
+    j += 2;
+  } else if (TYPE_KW.has(w0)) {
+    while (j < live.length && kind[live[j]!] === T_IDENT && TYPE_KW.has(word(live[j]!))) prims.push(live[j++]!);
+  } else {
+    nameTok = t0;
+    j += 1;
+  }
+  // trailing qualifiers and stars
+  const tail: number[] = [];
+  while (j < live.length) {
+    const t = live[j]!;
+    if (ch(t) === 42 || (kind[t] === T_IDENT && QUAL_KW.has(word(t)))) {
+      tail.push(t);
+      j++;
+    } else break;
+  }
+  if (j !== live.length) return; // not a pure type name
+  if (prims.length) {
+    if (!allowPrimitive) return;
     for (const t of quals) kill(t);
     for (const t of tail) kill(t);
-    void nameTok;
+    replace(prims[0]!, '0');
+    for (let q = 1; q < prims.length; q++) kill(prims[q]!);
+    return;
   }
+  if (tagTok < 0 && tail.length === 0 && quals.length === 0) return; // a plain identifier: already an expression
+  if (tagTok >= 0) kill(tagTok);
+  for (const t of quals) kill(t);
+  for (const t of tail) kill(t);
+  void nameTok;
+}
 
-  function namedVariadic(t: number): void {
-    const r = namedVariadicAt(text, start[t], end[t]);
-    if (r) {
-      edits.push({ at: r[0], end: r[1], s: null });
-      changed = true;
-    }
+function namedVariadic(t: number): void {
+  const r = namedVariadicAt(text, start[t], end[t]);
+  if (r) {
+    edits.push({ at: r[0], end: r[1], s: null });
+    changed = true;
   }
+}
 
-  /* 6a: walk #if groups; blank directives + non-first branches of unbalanced groups */
-  function fixConditionals(): void {
-    interface Group {
-      directives: number[]; // token indices of #if, #elif/#else..., #endif
-    }
-    const stack: Group[] = [];
-    for (let t = 0; t < n; t++) {
-      if (kind[t] !== T_PP) continue;
-      const d = directiveName(t);
-      if (d === 'if' || d === 'ifdef' || d === 'ifndef') stack.push({ directives: [t] });
-      else if (d === 'elif' || d === 'else' || d === 'elifdef' || d === 'elifndef') {
-        const g = stack[stack.length - 1];
-        if (g) g.directives.push(t);
-      } else if (d === 'endif') {
-        const g = stack.pop();
-        if (!g) continue;
-        g.directives.push(t);
-        const ds = g.directives;
-        groups.set(ds[0]!, ds);
-        let balanced = true;
-        for (let b = 0; b + 1 < ds.length && balanced; b++) balanced = isBalanced(ds[b]! + 1, ds[b + 1]! - 1) && branchEndsCleanly(ds[b]! + 1, ds[b + 1]! - 1);
-        if (!balanced) keepFirstBranch(ds);
-      }
-    }
+/* 6a: walk #if groups; blank directives + non-first branches of unbalanced groups */
+function fixConditionals(): void {
+  interface Group {
+    directives: number[]; // token indices of #if, #elif/#else..., #endif
   }
-
-  function keepFirstBranch(ds: number[]): void {
-    kill(ds[0]!);
-    const last = ds[ds.length - 1]!;
-    if (ds.length > 2) killRange(ds[1]!, last);
-    else kill(last);
-  }
-
-  /** A branch that ends in `else`, `)` or `&&`/`||`, or starts with `else`, continues a statement across the directive. */
-  function branchEndsCleanly(a: number, b: number): boolean {
-    let first = -1;
-    let last = -1;
-    for (let t = a; t <= b; t++) {
-      if (dead[t] || kind[t] === T_PP) continue;
-      if (first < 0) first = t;
-      last = t;
-    }
-    if (first < 0) return true;
-    if (kind[first] === T_IDENT && word(first) === 'else') return false;
-    if (kind[last] === T_IDENT) return word(last) !== 'else';
-    if (kind[last] !== T_PUNCT) return true;
-    const w = word(last);
-    return w !== ')' && w !== '&&' && w !== '||' && w !== ':';
-  }
-
-  function indentOf(pos: number): number {
-    let ls = text.lastIndexOf('\n', pos - 1) + 1;
-    let col = 0;
-    for (; ls < pos; ls++) {
-      const c = text.charCodeAt(ls);
-      if (c === 9) col = (col + 8) & ~7;
-      else if (c === 32) col++;
-      else break;
-    }
-    return col;
-  }
-
-  function isBalanced(a: number, b: number): boolean {
-    let p = 0;
-    let q = 0;
-    for (let t = a; t <= b; t++) {
-      if (dead[t] || kind[t] !== T_PUNCT) continue;
-      const c = ch(t);
-      if (c === 40) p++;
-      else if (c === 41) {
-        if (--p < 0) return false;
-      } else if (c === 123) q++;
-      else if (c === 125) {
-        if (--q < 0) return false;
-      }
-    }
-    return p === 0 && q === 0;
-  }
-
-  function directiveName(t: number): string {
-    let i = start[t] + 1;
-    const e = end[t];
-    while (i < e && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
-    let j = i;
-    while (j < e && isIdentChar(text.charCodeAt(j))) j++;
-    return text.slice(i, j);
-  }
-
-  /* 6b: a conditional directive in the middle of an expression: keep the first branch */
-  function fixDirectiveInExpression(t: number): void {
+  const stack: Group[] = [];
+  for (let t = 0; t < n; t++) {
+    if (kind[t] !== T_PP) continue;
     const d = directiveName(t);
-    const c = top();
-    const inBody = c === C_FNBODY || c === C_BLOCK;
-    const afterLabel = inBody && ch(prev) === 58; // `err:` then `#ifdef`: a label needs a statement
-    const inExpr = c === C_CALL || c === C_COND || c === C_PAREN || c === C_BRACKET || c === C_ITER || c === C_MACRO || c === C_DECL ||
-      (c === C_INIT && ctx.length > 1) || afterLabel ||
-      (inBody && !isStmtBoundary(prev) && !(prev >= 0 && kind[prev] === T_IDENT && isUpperMacro(word(prev))));
-    if (d === 'define') namedVariadic(t);
-    if (!inExpr) return;
-    if (d === 'define' || d === 'undef' || d === 'pragma' || d === 'include' || d === 'error' || d === 'warning') {
-      if (!afterLabel) kill(t);
-      return;
+    if (d === 'if' || d === 'ifdef' || d === 'ifndef') stack.push({ directives: [t] });
+    else if (d === 'elif' || d === 'else' || d === 'elifdef' || d === 'elifndef') {
+      const g = stack[stack.length - 1];
+      if (g) g.directives.push(t);
+    } else if (d === 'endif') {
+      const g = stack.pop();
+      if (!g) continue;
+      g.directives.push(t);
+      const ds = g.directives;
+      groups.set(ds[0]!, ds);
+      let balanced = true;
+      for (let b = 0; b + 1 < ds.length && balanced; b++) balanced = isBalanced(ds[b]! + 1, ds[b + 1]! - 1) && branchEndsCleanly(ds[b]! + 1, ds[b + 1]! - 1);
+      if (!balanced) keepFirstBranch(ds);
     }
-    if (d !== 'if' && d !== 'ifdef' && d !== 'ifndef') return;
-    const ds = groups.get(t);
-    if (!ds || ds.length < 2) return;
-    keepFirstBranch(ds);
   }
+}
+
+function keepFirstBranch(ds: number[]): void {
+  kill(ds[0]!);
+  const last = ds[ds.length - 1]!;
+  if (ds.length > 2) killRange(ds[1]!, last);
+  else kill(last);
+}
+
+/** A branch that ends in `else`, `)` or `&&`/`||`, or starts with `else`, continues a statement across the directive. */
+function branchEndsCleanly(a: number, b: number): boolean {
+  let first = -1;
+  let last = -1;
+  for (let t = a; t <= b; t++) {
+    if (dead[t] || kind[t] === T_PP) continue;
+    if (first < 0) first = t;
+    last = t;
+  }
+  if (first < 0) return true;
+  if (kind[first] === T_IDENT && word(first) === 'else') return false;
+  if (kind[last] === T_IDENT) return word(last) !== 'else';
+  if (kind[last] !== T_PUNCT) return true;
+  const w = word(last);
+  return w !== ')' && w !== '&&' && w !== '||' && w !== ':';
+}
+
+function indentOf(pos: number): number {
+  let ls = text.lastIndexOf('\n', pos - 1) + 1;
+  let col = 0;
+  for (; ls < pos; ls++) {
+    const c = text.charCodeAt(ls);
+    if (c === 9) col = (col + 8) & ~7;
+    else if (c === 32) col++;
+    else break;
+  }
+  return col;
+}
+
+function isBalanced(a: number, b: number): boolean {
+  let p = 0;
+  let q = 0;
+  for (let t = a; t <= b; t++) {
+    if (dead[t] || kind[t] !== T_PUNCT) continue;
+    const c = ch(t);
+    if (c === 40) p++;
+    else if (c === 41) {
+      if (--p < 0) return false;
+    } else if (c === 123) q++;
+    else if (c === 125) {
+      if (--q < 0) return false;
+    }
+  }
+  return p === 0 && q === 0;
+}
+
+function directiveName(t: number): string {
+  let i = start[t] + 1;
+  const e = end[t];
+  while (i < e && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  let j = i;
+  while (j < e && isIdentChar(text.charCodeAt(j))) j++;
+  return text.slice(i, j);
+}
+
+/* 6b: a conditional directive in the middle of an expression: keep the first branch */
+function fixDirectiveInExpression(t: number): void {
+  const d = directiveName(t);
+  const c = top();
+  const inBody = c === C_FNBODY || c === C_BLOCK;
+  const afterLabel = inBody && ch(prev) === 58; // `err:` then `#ifdef`: a label needs a statement
+  const inExpr = c === C_CALL || c === C_COND || c === C_PAREN || c === C_BRACKET || c === C_ITER || c === C_MACRO || c === C_DECL ||
+    (c === C_INIT && ctx.length > 1) || afterLabel ||
+    (inBody && !isStmtBoundary(prev) && !(prev >= 0 && kind[prev] === T_IDENT && isUpperMacro(word(prev))));
+  if (d === 'define') namedVariadic(t);
+  if (!inExpr) return;
+  if (d === 'define' || d === 'undef' || d === 'pragma' || d === 'include' || d === 'error' || d === 'warning') {
+    if (!afterLabel) kill(t);
+    return;
+  }
+  if (d !== 'if' && d !== 'ifdef' && d !== 'ifndef') return;
+  const ds = groups.get(t);
+  if (!ds || ds.length < 2) return;
+  keepFirstBranch(ds);
 }
 
 /** `#define F(args...)`: GNU named variadic parameters; the grammar knows only `...`, so blank the name. */

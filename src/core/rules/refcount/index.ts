@@ -9,7 +9,7 @@ import { REF_LEAK, refLeak } from './ref-leak';
 import { condGetInterest, UNCHECKED_GET_UNLESS_ZERO, uncheckedGetUnlessZero } from './unchecked-get-unless-zero';
 import { UNSAFE_LOOKUP_GET, unsafeLookupGet, unsafeLookupGetInterest } from './unsafe-lookup-get';
 import { USE_AFTER_PUT, useAfterPut } from './use-after-put';
-import type { InterestEnv, RefcountRule, RefcountRuleContext, RuleInterest } from './walk';
+import { anyName, type InterestEnv, type RefcountRule, type RefcountRuleContext, type RuleInterest } from './walk';
 
 export type { InterestEnv, RefcountRule, RefcountRuleContext, RuleInterest } from './walk';
 
@@ -36,8 +36,25 @@ export const REFCOUNT_INTERESTS: Readonly<Record<string, RuleInterest>> = {
 
 /** Can any refcount rule report on the function `fn` that names `names` (walk.ts namesCalledIn)? */
 export function refcountInterest(env: InterestEnv, fn: string, names: ReadonlySet<string>): boolean {
+  // Every filter needs a refcount primitive, a free or a callee with a learned summary: most functions name none.
+  const hot = hotNames(env);
+  if (!anyName(names, (n) => hot.has(n))) return false;
   for (const interest of INTERESTS) if (interest(env, fn, names)) return true;
   return false;
+}
+
+const hotMemo = new WeakMap<object, Set<string>>();
+
+/** Refcount primitives, frees, and the names of functions with a learned summary. */
+function hotNames(env: InterestEnv): Set<string> {
+  const key = env.index ?? env.rc;
+  let hot = hotMemo.get(key);
+  if (!hot) {
+    hot = new Set([...env.rc.refOps.keys(), ...env.rc.frees.keys()]);
+    for (const s of env.index?.summaries.values() ?? []) hot.add(s.name);
+    hotMemo.set(key, hot);
+  }
+  return hot;
 }
 
 const INTERESTS = [...new Set(Object.values(REFCOUNT_INTERESTS))];

@@ -25,7 +25,7 @@ import type { TraceStep } from '../../types';
 import { cyclicNodes, type CfgNode } from '../../cfg/build';
 import { anyName, calledNames, cfgOf, factOf, functionsOf, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRuleContext, type RuleInterest } from './walk';
 import {
-  argFate, assignedTo, atomOf, CONVERTER, declaredNames, isTestedCall, lifetimeCounter, loopOf, NON_CONSUMING, objVar, paramDepth,
+  argFate, type ArgFate, assignedTo, atomOf, CONVERTER, declaredNames, isTestedCall, lifetimeCounter, loopOf, NON_CONSUMING, objVar, paramDepth,
   embeddedPart, handedOn, paramNames, QUEUE, returnText, scanNode, stripNode, topLevel, useOf, valueVar, type Atom, type NodeScan,
 } from './ownership-syntax';
 
@@ -336,6 +336,29 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
     return /^(-\s*E[A-Z0-9]+|ERR_PTR\b|ERR_CAST\b|PTR_ERR\b|NULL$|false$|-1$)/.test(retText)
       || (/^\w+$/.test(retText) && new RegExp(`\`(${retText}|${retText} < 0|${retText} != 0|unlikely\\(${retText}\\)|IS_ERR\\(.*\\))\` is true`).test(lastBranch));
   });
+  /**
+   * What each argument of a call is, independent of the state: the variable whose
+   * address it passes (`&x`), whether the callee gets a pointer to a pointer
+   * there (`T **`: it acts on `*(&x)`), the object it denotes otherwise (`x`,
+   * `&x->embedded`; null when it names another object or an unseen variable),
+   * and what the callee does with it.
+   */
+  const argsOf = memo((c: CallSite) => {
+    const nonConsuming = NON_CONSUMING.test(c.name);
+    return c.args.map((a, i) => {
+      const depth = depthOf(`${c.name}\0${i}`);
+      const addr = addrOf(a);
+      const outRef = !!sumOf(c.name)?.outRefs?.includes(i);
+      const deep = addr !== null && depth >= 2 && !skip.has(addr);
+      let v: string | null = null;
+      if (!deep && depth < 2) {
+        v = objVarOf(a);
+        if (v && (skip.has(v) || (a.includes('->') && index && fact && !embeddedOf(a)))) v = null;
+      }
+      const fate: ArgFate = deep || v ? argFate(env, c, i) : 'none';
+      return { addr, deep, v, fate, outRef, nonConsuming };
+    });
+  });
   /* Per-node syntax, computed once (the walk visits a node once per distinct state). */
   const atoms = new Map<number, Atom | null>();
   const atomAt = (cn: CfgNode): Atom | null => {
@@ -490,35 +513,31 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
         }
       }
       // what happens to tracked objects passed as arguments
-      c.args.forEach((a, i) => {
-        const depth = depthOf(`${c.name}\0${i}`);
-        const av = addrOf(a);
-        const addr = av === null ? null : [a, av] as const;
-        if (addr) delete s.flags[addr[1]!];
-        if (addr && !NON_CONSUMING.test(c.name)) delete s.put[addr[1]!]; // `get_msg(ring, &fence)` may store a new pointer
-        if (addr && depth >= 2 && !skip.has(addr[1]!)) {
+      for (const ai of argsOf(c)) {
+        if (ai.addr) {
+          delete s.flags[ai.addr];
+          if (!ai.nonConsuming) delete s.put[ai.addr]; // `get_msg(ring, &fence)` may store a new pointer
+        }
+        if (ai.deep) {
           // `amdgpu_bo_unref(&bo)`: the callee acts on `*(&bo)` (and usually clears it)
-          const fate = argFate(env, c, i);
-          if (fate === 'put' || fate === 'put-partial') release(s, addr[1]!, c, true);
-          else if (!sumOf(c.name)?.outRefs?.includes(i)) consumeAll(s, addr[1]!); // `nvkm_cgrp_ectx_put(cgrp, &ectx)`
-          return;
+          if (ai.fate === 'put' || ai.fate === 'put-partial') release(s, ai.addr!, c, true);
+          else if (!ai.outRef) consumeAll(s, ai.addr!); // `nvkm_cgrp_ectx_put(cgrp, &ectx)`
+          continue;
         }
-        if (addr && objOf(s, addr[1]!)?.units.length && !(index && sumOf(c.name)?.outRefs?.includes(i))) {
-          if (!NON_CONSUMING.test(c.name)) consumeAll(s, addr[1]!);
-          return;
+        if (ai.addr && objOf(s, ai.addr)?.units.length && !(index && ai.outRef)) {
+          if (!ai.nonConsuming) consumeAll(s, ai.addr);
+          continue;
         }
-        if (depth >= 2) return; // `&x->field` to a `T **` parameter names the field, not x
-        const v = objVarOf(a);
-        if (!v || skip.has(v)) return;
-        if (a.includes('->') && index && fact && !embeddedOf(a)) return;
-        const fate = argFate(env, c, i);
+        const v = ai.v;
+        if (!v) continue;
+        const fate = ai.fate;
         if (fate === 'put' || fate === 'put-partial') release(s, v, c, fate === 'put-partial');
         else if (fate === 'get') {
           // `if (!i915_request_get_rcu(rq))`: a get that returns NULL on failure holds only on success
           // `root_bo = amdgpu_bo_ref(&root->bo)`: a get that returns the object hands the reference to the result
           const returnsPtr = !!index && (defOf(c.name)?.fact.ret.p ?? 0) > 0;
           const into = target && returnsPtr ? target : null;
-          if (returnsPtr && c.node && handedOf(c.node)) return; // `kmb->kmb_dsi = kmb_dsi_init(dsi_pdev)`: stored with the value
+          if (returnsPtr && c.node && handedOf(c.node)) continue; // `kmb->kmb_dsi = kmb_dsi_init(dsi_pdev)`: stored with the value
           if (!isAtom || (si === 0) === branchAtom!.pol) acquire(s, into ?? v, u, !!into, c.node);
         }
         else if (fate === 'get-stored') {
@@ -533,7 +552,7 @@ function analyzeFunction(env: Env, fn: FunctionInfo, res: OwnershipResult): void
             if ((si === 0) === (atom?.pol ?? true)) acquire(s, v, u, false);
           } else if (target) s.pend[target] = { v, okWhen: 'nonzero', unit: u };
         } else if (fate === 'transfer') consumeAll(s, v);
-      });
+      }
     }
 
     // stores, aliases, reassignments
