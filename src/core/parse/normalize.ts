@@ -587,276 +587,12 @@ function normalizeText(): string {
       continue;
     }
     if (k === T_IDENT) {
-      const c0 = text.charCodeAt(start[i]);
-      const o = nextLive(i);
-      const hasArgs = ch(o) === 40 && match[o] > o;
-      const c = top();
-      // Only identifiers that can matter are looked up (hashing every identifier costs).
-      const interesting =
-        ATTR_FIRST.has(c0) ||
-        hasArgs ||
-        ((c === C_CALL || c === C_ITER) && (c0 === 114 || c0 === 103 || c0 === 98 || c0 === 99)) || // return goto break continue
-        (kind[o] === T_IDENT && (c === C_TOP || c0 === 115));
-      if (!interesting) {
-        prev = i;
-        continue;
-      }
-      const w = word(i);
-      // 5. attributes
-      if (ATTRS.has(w)) {
-        kill(i);
-        continue;
-      }
-      if (ATTR_FNS.has(w)) {
-        if (hasArgs) {
-          killRange(i, match[o]!);
-          i = match[o]!;
-        } else kill(i);
-        continue;
-      }
-      if ((w === 'asm' || w === '__asm__' || w === '__asm') && hasArgs && prev >= 0 && ((kind[prev] === T_IDENT && !KEYWORDS.has(word(prev))) || ch(prev) === 93)) {
-        // register variable / symbol rename: `register u64 x0 asm("x0") = v;`
-        killRange(i, match[o]!);
-        i = match[o]!;
-        continue;
-      }
-      if (hasArgs && ch(prev) === 125 && w.startsWith('while_each')) {
-        // `do { ... } while_each_thread(g, t);` -> `do { ... } while            (g, t);`
-        // `} while_each_subsys_mask();` -> `} while(0)              ;`
-        if (nextLive(o) === match[o]) {
-          kill(o);
-          kill(match[o]!);
-          replace(i, 'while(0)');
-          prev = match[o]!;
-          closedKind[match[o]!] = C_COND;
-          i = match[o]!;
-          continue;
-        }
-        replace(i, 'while');
-        prev = i;
-        iterHead = i;
-        continue;
-      }
-      if (w === 'asm_inline') {
-        replace(i, 'asm');
-        prev = i;
-        continue;
-      }
-      // 4. statement keywords inside macro arguments
-      if ((c === C_CALL || c === C_ITER) && STMT_KW.has(w)) {
-        if (w === 'break' || w === 'continue') replace(i, '0');
-        else kill(i);
-        continue;
-      }
-      if (hasArgs && (c === C_FNBODY || c === C_BLOCK) && isStmtBoundary(prev)) {
-        const close = match[o]!;
-        const after = nextLive(close);
-        const ac = ch(after);
-        const body = after < n && ac !== 59 && ac !== 44 && ac !== 41 && ac !== 61 && ac !== 46 && !(kind[after] === T_PUNCT && text.charCodeAt(start[after]) === 45 && end[after] - start[after] === 2 && text.charCodeAt(start[after] + 1) === 62);
-        // 1. iterators, 2. scoped guards
-        // `drm_exec_until_all_locked(&exec) {`, or a loop macro whose body sits on a deeper-indented line:
-        // `with_intel_runtime_pm(rpm, wf)\n\t\tstmt;`
-        const blockMacro = !KEYWORDS.has(w) && (ac === 123 || (body && kind[after] === T_IDENT && !KEYWORDS.has(word(after)) && indentOf(start[after]) > indentOf(start[i]) && lineOf(after) > lineOf(close)));
-        if (body && (isIterator(w) || w === 'scoped_guard' || w === 'scoped_cond_guard' || blockMacro)) {
-          const kw = w.startsWith('scoped_') ? 'if' : 'while';
-          if (nextLive(o) === close) {
-            // empty argument list: `name()` -> `while(_)` over name and parens (not a constant:
-            // the loop may end)
-            kill(o);
-            kill(close);
-            replace(i, `${kw}(_)`);
-            closedKind[close] = C_ITER;
-            prev = close;
-            i = close;
-            continue;
-          }
-          replace(i, kw);
-          prev = i;
-          iterHead = i;
-          continue; // the `(` is handled below as C_ITER
-        }
-        // 10. an upper-case statement macro used without `;` (`CHECK_PROPERTY(hpos, HPOS)` then a new
-        // statement on the next line, not deeper indented): `{}` over its name, arguments blanked.
-        if (isUpperMacro(w) && after < n && lineOf(after) > lineOf(close) && indentOf(start[after]) <= indentOf(start[i]) && !typeMacroDecl(close) &&
-          (kind[after] === T_IDENT || ac === 125 || ac === 40 || ac === 42 || word(after) === '++' || word(after) === '--')) {
-          replace(i, '{}');
-          dead[i] = 1;
-          for (let t = o; t <= close; t++) if (!dead[t]) kill(t);
-          prev = close;
-          closedKind[close] = C_COND;
-          i = close;
-          continue;
-        }
-      }
-      // 9. a macro (or typeof) standing for a type in a declaration: `BKEY_PADDED_ONSTACK(k, N) tmp;`,
-      // `DARRAY(struct x) list;`, `typeof(a->b) v = ...;` -> the name stays as a type (typeof becomes `int`)
-      // and its parenthesised arguments are blanked.
-      if (hasArgs && c !== C_CALL && c !== C_ITER && c !== C_PAREN && c !== C_COND && c !== C_BRACKET && (isStmtBoundary(prev) || declStart(prev) || isQualifier(prev))) {
-        const close = match[o]!;
-        const isTypeof = w === 'typeof' || w === '__typeof__' || w === '__typeof' || w === 'typeof_unqual' || w === '__typeof_unqual__';
-        if ((isTypeof || isUpperMacro(w) || w === 'typeof_member') && typeMacroDecl(close, isTypeof)) {
-          if (isTypeof) replace(i, 'int');
-          for (let t = o; t <= close; t++) if (!dead[t]) kill(t);
-          prev = i;
-          i = close;
-          continue;
-        }
-      }
-      // 7c. `static DEFINE_PER_CPU(struct x, y);` / `static DEFINE_RATELIMIT_STATE(rs, HZ, 10);`: the grammar reads
-      // `static NAME(` as a macro type specifier taking one type; without `static` it is a plain call statement.
-      if ((w === 'static' || w === 'extern') && kind[o] === T_IDENT && isUpperMacro(word(o)) && isStmtBoundary(prev)) {
-        const op = nextLive(o);
-        if (ch(op) === 40 && match[op] > op && ch(nextLive(match[op]!)) === 59 && hasTopLevelComma(op, match[op]!)) {
-          kill(i);
-          continue;
-        }
-      }
-      // 8. declaration-specifier macros at file scope: `STATIC void f()`, `static forceinline u32 f()`
-      if (c === C_TOP && !hasArgs && kind[o] === T_IDENT && !KEYWORDS.has(w) && declStart(prev)) {
-        if (w === 'STATIC') {
-          replace(i, 'static');
-          prev = i;
-          continue;
-        }
-        const o1 = nextCode(i);
-        const w1 = kind[o1] === T_IDENT ? word(o1) : '';
-        let o2 = nextCode(o1);
-        while (ch(o2) === 42) o2 = nextCode(o2);
-        const junk =
-          w1 !== '' &&
-          ((SPEC_KW.has(w1) && !QUAL_KW.has(w1)) ||
-            (kind[o2] === T_IDENT && !KEYWORDS.has(w1) && !KEYWORDS.has(word(o2)) && !ATTR_FNS.has(w1) && ch(nextCode(o2)) === 40));
-        if (junk) {
-          kill(i);
-          continue;
-        }
-      }
-      // 7. file-scope macro invocations
-      if (hasArgs && c === C_TOP && isStmtBoundary(prev)) {
-        const close = match[o]!;
-        const after = nextLive(close);
-        const ac = ch(after);
-        if (isTopLevelNoise(w)) {
-          killRange(i, ac === 59 ? after : close);
-          i = ac === 59 ? after : close;
-          continue;
-        }
-        const declLike = ac === 59 || ac === 123 || ac === 44 || ac === 61 || ac === 91 || ac === 40 || ac === 58;
-        if (after < n && !declLike && kind[after] === T_IDENT && !ATTRS.has(word(after)) && !ATTR_FNS.has(word(after)) && (lineOf(after) > lineOf(close))) {
-          killRange(i, close);
-          i = close;
-          continue;
-        }
-      }
-      // 7b. DECLARE_BITMAP(name, N); inside a struct body
-      if (hasArgs && c === C_RECORD && isStmtBoundary(prev) && isUpperMacro(w)) {
-        const close = match[o]!;
-        const after = nextLive(close);
-        const first = nextLive(o);
-        if (ch(after) === 59 && kind[first] === T_IDENT && (ch(nextLive(first)) === 44 || nextLive(first) === close) && w.length >= 3) {
-          replace(i, 'int');
-          kill(o);
-          for (let t = nextLive(first); t <= close; t++) if (!dead[t]) kill(t);
-          prev = after;
-          i = after;
-          continue;
-        }
-      }
-      prev = i;
+      i = identToken(i);
       continue;
     }
     if (k === T_PUNCT) {
-      const c = ch(i);
-      if (c === 40) {
-        // (
-        let kindOf = C_PAREN;
-        const p = prev;
-        if (p >= 0 && kind[p] === T_IDENT) {
-          const w = word(p);
-          if (w === 'if' || w === 'while' || w === 'switch' || w === 'for') kindOf = C_COND;
-          else if (p === iterHead) kindOf = C_ITER;
-          else if (BUILTIN_PARENS.has(w) || w.startsWith('__builtin_')) {
-            kindOf = C_PAREN;
-            if ((w === 'offsetof' || w === '__builtin_offsetof') && match[i] > i) {
-              const a0 = nextLive(i);
-              const w0 = kind[a0] === T_IDENT ? word(a0) : '';
-              if (w0.includes('typeof')) {
-                // the grammar wants a type name: `offsetof(typeof(*p), f)` becomes the call `offsetoF(...)`
-                replace(p, w.slice(0, -1) + 'F');
-                kindOf = C_CALL;
-              } else offsetofMember(i, match[i]!);
-            }
-          }
-          else if (KEYWORDS.has(w)) kindOf = C_PAREN;
-          else if (top() === C_TOP) kindOf = isStmtBoundary(prevOf(p)) ? C_MACRO : C_DECL;
-          else if (top() === C_RECORD || top() === C_DECL) kindOf = C_DECL;
-          else kindOf = C_CALL;
-        } else if (p >= 0 && ch(p) === 41 && closedKind[p] === C_CALL) kindOf = C_CALL; // guard(x)(args)
-        if (top() === C_DECL && kindOf === C_PAREN) kindOf = C_DECL;
-        if ((kindOf === C_CALL || kindOf === C_ITER || kindOf === C_MACRO) && match[i] > i) typeArgs(i, match[i]!, kindOf !== C_MACRO && inCode(), true);
-        else if (kindOf === C_DECL && ctx.length === 1 && match[i] > i) typeArgs(i, match[i]!, false, false); // static DEFINE_PER_CPU(struct x, y);
-        ctx.push(kindOf);
-        ctxOpen.push(i);
-        prev = i;
-        continue;
-      }
-      if (c === 91) {
-        ctx.push(C_BRACKET);
-        ctxOpen.push(i);
-        prev = i;
-        continue;
-      }
-      if (c === 123) {
-        // {
-        const p = prev;
-        const t = top();
-        const pc = ch(p);
-        let kindOf = C_BLOCK;
-        if (t === C_TOP || t === C_RECORD || t === C_DECL || t === C_MACRO) {
-          if (pc === 41 && t === C_TOP) kindOf = C_FNBODY;
-          else if (pc === 61 || pc === 44 || pc === 123 || pc === 40) kindOf = C_INIT;
-          else kindOf = C_RECORD;
-        } else if (t === C_INIT || t === C_CALL || t === C_PAREN || t === C_BRACKET || t === C_COND) {
-          kindOf = pc === 40 && (t === C_CALL || t === C_PAREN || t === C_COND) ? C_BLOCK : C_INIT;
-          if (p >= 0 && kind[p] === T_IDENT && (word(p) === 'struct' || word(p) === 'union' || word(p) === 'enum' || isTagName(p))) kindOf = C_RECORD;
-        } else {
-          // inside a function
-          if (pc === 61 || pc === 44) kindOf = C_INIT;
-          else if (pc === 41 && closedKind[p] === C_PAREN) kindOf = C_INIT; // compound literal
-          else if (p >= 0 && kind[p] === T_IDENT && (isTagName(p) || TAG_KW.has(word(p)))) kindOf = C_RECORD;
-          else kindOf = C_BLOCK;
-        }
-        ctx.push(kindOf);
-        ctxOpen.push(i);
-        prev = i;
-        continue;
-      }
-      if (c === 41 || c === 93 || c === 125) {
-        // close the innermost context opened by the matching bracket
-        const o = match[i];
-        if (o >= 0) {
-          let d = ctxOpen.length - 1;
-          while (d > 0 && ctxOpen[d] !== o) d--;
-          if (d > 0) {
-            closedKind[i] = ctx[d]!;
-            ctx.length = d;
-            ctxOpen.length = d;
-          }
-        }
-        prev = i;
-        continue;
-      }
-      if (end[i] - start[i] === 3 && text.charCodeAt(start[i]) === 46 && (inCode() || top() === C_INIT || top() === C_BRACKET) && top() !== C_DECL && top() !== C_CALL) {
-        // GNU ranges `case 1 ... 3:` / `[0 ... 7] = x`: `...` -> `+0+` (an expression)
-        replace(i, '+0+');
-        prev = i;
-        continue;
-      }
-      if (c === 59 && (top() === C_CALL || top() === C_ITER)) {
-        // 4. `;` inside macro arguments
-        kill(i);
-        continue;
-      }
+      i = punctToken(i);
+      continue;
     }
     prev = i;
   }
@@ -875,6 +611,284 @@ function normalizeText(): string {
   if (pos < text.length) out.push(text.slice(pos));
   const result = out.join('');
   return result.length === text.length ? result : text;
+}
+
+/** The main pass on an identifier token: returns the last token it consumed (the pass goes on after it). */
+function identToken(i: number): number {
+    const c0 = text.charCodeAt(start[i]);
+    const o = nextLive(i);
+    const hasArgs = ch(o) === 40 && match[o] > o;
+    const c = top();
+    // Only identifiers that can matter are looked up (hashing every identifier costs).
+    const interesting =
+      ATTR_FIRST.has(c0) ||
+      hasArgs ||
+      ((c === C_CALL || c === C_ITER) && (c0 === 114 || c0 === 103 || c0 === 98 || c0 === 99)) || // return goto break continue
+      (kind[o] === T_IDENT && (c === C_TOP || c0 === 115));
+    if (!interesting) {
+      prev = i;
+      return i;
+    }
+    const w = word(i);
+    // 5. attributes
+    if (ATTRS.has(w)) {
+      kill(i);
+      return i;
+    }
+    if (ATTR_FNS.has(w)) {
+      if (hasArgs) {
+        killRange(i, match[o]!);
+        i = match[o]!;
+      } else kill(i);
+      return i;
+    }
+    if ((w === 'asm' || w === '__asm__' || w === '__asm') && hasArgs && prev >= 0 && ((kind[prev] === T_IDENT && !KEYWORDS.has(word(prev))) || ch(prev) === 93)) {
+      // register variable / symbol rename: `register u64 x0 asm("x0") = v;`
+      killRange(i, match[o]!);
+      i = match[o]!;
+      return i;
+    }
+    if (hasArgs && ch(prev) === 125 && w.startsWith('while_each')) {
+      // `do { ... } while_each_thread(g, t);` -> `do { ... } while            (g, t);`
+      // `} while_each_subsys_mask();` -> `} while(0)              ;`
+      if (nextLive(o) === match[o]) {
+        kill(o);
+        kill(match[o]!);
+        replace(i, 'while(0)');
+        prev = match[o]!;
+        closedKind[match[o]!] = C_COND;
+        i = match[o]!;
+        return i;
+      }
+      replace(i, 'while');
+      prev = i;
+      iterHead = i;
+      return i;
+    }
+    if (w === 'asm_inline') {
+      replace(i, 'asm');
+      prev = i;
+      return i;
+    }
+    // 4. statement keywords inside macro arguments
+    if ((c === C_CALL || c === C_ITER) && STMT_KW.has(w)) {
+      if (w === 'break' || w === 'continue') replace(i, '0');
+      else kill(i);
+      return i;
+    }
+    if (hasArgs && (c === C_FNBODY || c === C_BLOCK) && isStmtBoundary(prev)) {
+      const close = match[o]!;
+      const after = nextLive(close);
+      const ac = ch(after);
+      const body = after < n && ac !== 59 && ac !== 44 && ac !== 41 && ac !== 61 && ac !== 46 && !(kind[after] === T_PUNCT && text.charCodeAt(start[after]) === 45 && end[after] - start[after] === 2 && text.charCodeAt(start[after] + 1) === 62);
+      // 1. iterators, 2. scoped guards
+      // `drm_exec_until_all_locked(&exec) {`, or a loop macro whose body sits on a deeper-indented line:
+      // `with_intel_runtime_pm(rpm, wf)\n\t\tstmt;`
+      const blockMacro = !KEYWORDS.has(w) && (ac === 123 || (body && kind[after] === T_IDENT && !KEYWORDS.has(word(after)) && indentOf(start[after]) > indentOf(start[i]) && lineOf(after) > lineOf(close)));
+      if (body && (isIterator(w) || w === 'scoped_guard' || w === 'scoped_cond_guard' || blockMacro)) {
+        const kw = w.startsWith('scoped_') ? 'if' : 'while';
+        if (nextLive(o) === close) {
+          // empty argument list: `name()` -> `while(_)` over name and parens (not a constant:
+          // the loop may end)
+          kill(o);
+          kill(close);
+          replace(i, `${kw}(_)`);
+          closedKind[close] = C_ITER;
+          prev = close;
+          i = close;
+          return i;
+        }
+        replace(i, kw);
+        prev = i;
+        iterHead = i;
+        return i; // the `(` is handled below as C_ITER
+      }
+      // 10. an upper-case statement macro used without `;` (`CHECK_PROPERTY(hpos, HPOS)` then a new
+      // statement on the next line, not deeper indented): `{}` over its name, arguments blanked.
+      if (isUpperMacro(w) && after < n && lineOf(after) > lineOf(close) && indentOf(start[after]) <= indentOf(start[i]) && !typeMacroDecl(close) &&
+        (kind[after] === T_IDENT || ac === 125 || ac === 40 || ac === 42 || word(after) === '++' || word(after) === '--')) {
+        replace(i, '{}');
+        dead[i] = 1;
+        for (let t = o; t <= close; t++) if (!dead[t]) kill(t);
+        prev = close;
+        closedKind[close] = C_COND;
+        i = close;
+        return i;
+      }
+    }
+    // 9. a macro (or typeof) standing for a type in a declaration: `BKEY_PADDED_ONSTACK(k, N) tmp;`,
+    // `DARRAY(struct x) list;`, `typeof(a->b) v = ...;` -> the name stays as a type (typeof becomes `int`)
+    // and its parenthesised arguments are blanked.
+    if (hasArgs && c !== C_CALL && c !== C_ITER && c !== C_PAREN && c !== C_COND && c !== C_BRACKET && (isStmtBoundary(prev) || declStart(prev) || isQualifier(prev))) {
+      const close = match[o]!;
+      const isTypeof = w === 'typeof' || w === '__typeof__' || w === '__typeof' || w === 'typeof_unqual' || w === '__typeof_unqual__';
+      if ((isTypeof || isUpperMacro(w) || w === 'typeof_member') && typeMacroDecl(close, isTypeof)) {
+        if (isTypeof) replace(i, 'int');
+        for (let t = o; t <= close; t++) if (!dead[t]) kill(t);
+        prev = i;
+        i = close;
+        return i;
+      }
+    }
+    // 7c. `static DEFINE_PER_CPU(struct x, y);` / `static DEFINE_RATELIMIT_STATE(rs, HZ, 10);`: the grammar reads
+    // `static NAME(` as a macro type specifier taking one type; without `static` it is a plain call statement.
+    if ((w === 'static' || w === 'extern') && kind[o] === T_IDENT && isUpperMacro(word(o)) && isStmtBoundary(prev)) {
+      const op = nextLive(o);
+      if (ch(op) === 40 && match[op] > op && ch(nextLive(match[op]!)) === 59 && hasTopLevelComma(op, match[op]!)) {
+        kill(i);
+        return i;
+      }
+    }
+    // 8. declaration-specifier macros at file scope: `STATIC void f()`, `static forceinline u32 f()`
+    if (c === C_TOP && !hasArgs && kind[o] === T_IDENT && !KEYWORDS.has(w) && declStart(prev)) {
+      if (w === 'STATIC') {
+        replace(i, 'static');
+        prev = i;
+        return i;
+      }
+      const o1 = nextCode(i);
+      const w1 = kind[o1] === T_IDENT ? word(o1) : '';
+      let o2 = nextCode(o1);
+      while (ch(o2) === 42) o2 = nextCode(o2);
+      const junk =
+        w1 !== '' &&
+        ((SPEC_KW.has(w1) && !QUAL_KW.has(w1)) ||
+          (kind[o2] === T_IDENT && !KEYWORDS.has(w1) && !KEYWORDS.has(word(o2)) && !ATTR_FNS.has(w1) && ch(nextCode(o2)) === 40));
+      if (junk) {
+        kill(i);
+        return i;
+      }
+    }
+    // 7. file-scope macro invocations
+    if (hasArgs && c === C_TOP && isStmtBoundary(prev)) {
+      const close = match[o]!;
+      const after = nextLive(close);
+      const ac = ch(after);
+      if (isTopLevelNoise(w)) {
+        killRange(i, ac === 59 ? after : close);
+        i = ac === 59 ? after : close;
+        return i;
+      }
+      const declLike = ac === 59 || ac === 123 || ac === 44 || ac === 61 || ac === 91 || ac === 40 || ac === 58;
+      if (after < n && !declLike && kind[after] === T_IDENT && !ATTRS.has(word(after)) && !ATTR_FNS.has(word(after)) && (lineOf(after) > lineOf(close))) {
+        killRange(i, close);
+        i = close;
+        return i;
+      }
+    }
+    // 7b. DECLARE_BITMAP(name, N); inside a struct body
+    if (hasArgs && c === C_RECORD && isStmtBoundary(prev) && isUpperMacro(w)) {
+      const close = match[o]!;
+      const after = nextLive(close);
+      const first = nextLive(o);
+      if (ch(after) === 59 && kind[first] === T_IDENT && (ch(nextLive(first)) === 44 || nextLive(first) === close) && w.length >= 3) {
+        replace(i, 'int');
+        kill(o);
+        for (let t = nextLive(first); t <= close; t++) if (!dead[t]) kill(t);
+        prev = after;
+        i = after;
+        return i;
+      }
+    }
+    prev = i;
+    return i;
+}
+
+/** The main pass on a punctuation token: returns the last token it consumed (the pass goes on after it). */
+function punctToken(i: number): number {
+    const c = ch(i);
+    if (c === 40) {
+      // (
+      let kindOf = C_PAREN;
+      const p = prev;
+      if (p >= 0 && kind[p] === T_IDENT) {
+        const w = word(p);
+        if (w === 'if' || w === 'while' || w === 'switch' || w === 'for') kindOf = C_COND;
+        else if (p === iterHead) kindOf = C_ITER;
+        else if (BUILTIN_PARENS.has(w) || w.startsWith('__builtin_')) {
+          kindOf = C_PAREN;
+          if ((w === 'offsetof' || w === '__builtin_offsetof') && match[i] > i) {
+            const a0 = nextLive(i);
+            const w0 = kind[a0] === T_IDENT ? word(a0) : '';
+            if (w0.includes('typeof')) {
+              // the grammar wants a type name: `offsetof(typeof(*p), f)` becomes the call `offsetoF(...)`
+              replace(p, w.slice(0, -1) + 'F');
+              kindOf = C_CALL;
+            } else offsetofMember(i, match[i]!);
+          }
+        }
+        else if (KEYWORDS.has(w)) kindOf = C_PAREN;
+        else if (top() === C_TOP) kindOf = isStmtBoundary(prevOf(p)) ? C_MACRO : C_DECL;
+        else if (top() === C_RECORD || top() === C_DECL) kindOf = C_DECL;
+        else kindOf = C_CALL;
+      } else if (p >= 0 && ch(p) === 41 && closedKind[p] === C_CALL) kindOf = C_CALL; // guard(x)(args)
+      if (top() === C_DECL && kindOf === C_PAREN) kindOf = C_DECL;
+      if ((kindOf === C_CALL || kindOf === C_ITER || kindOf === C_MACRO) && match[i] > i) typeArgs(i, match[i]!, kindOf !== C_MACRO && inCode(), true);
+      else if (kindOf === C_DECL && ctx.length === 1 && match[i] > i) typeArgs(i, match[i]!, false, false); // static DEFINE_PER_CPU(struct x, y);
+      ctx.push(kindOf);
+      ctxOpen.push(i);
+      prev = i;
+      return i;
+    }
+    if (c === 91) {
+      ctx.push(C_BRACKET);
+      ctxOpen.push(i);
+      prev = i;
+      return i;
+    }
+    if (c === 123) {
+      // {
+      const p = prev;
+      const t = top();
+      const pc = ch(p);
+      let kindOf = C_BLOCK;
+      if (t === C_TOP || t === C_RECORD || t === C_DECL || t === C_MACRO) {
+        if (pc === 41 && t === C_TOP) kindOf = C_FNBODY;
+        else if (pc === 61 || pc === 44 || pc === 123 || pc === 40) kindOf = C_INIT;
+        else kindOf = C_RECORD;
+      } else if (t === C_INIT || t === C_CALL || t === C_PAREN || t === C_BRACKET || t === C_COND) {
+        kindOf = pc === 40 && (t === C_CALL || t === C_PAREN || t === C_COND) ? C_BLOCK : C_INIT;
+        if (p >= 0 && kind[p] === T_IDENT && (word(p) === 'struct' || word(p) === 'union' || word(p) === 'enum' || isTagName(p))) kindOf = C_RECORD;
+      } else {
+        // inside a function
+        if (pc === 61 || pc === 44) kindOf = C_INIT;
+        else if (pc === 41 && closedKind[p] === C_PAREN) kindOf = C_INIT; // compound literal
+        else if (p >= 0 && kind[p] === T_IDENT && (isTagName(p) || TAG_KW.has(word(p)))) kindOf = C_RECORD;
+        else kindOf = C_BLOCK;
+      }
+      ctx.push(kindOf);
+      ctxOpen.push(i);
+      prev = i;
+      return i;
+    }
+    if (c === 41 || c === 93 || c === 125) {
+      // close the innermost context opened by the matching bracket
+      const o = match[i];
+      if (o >= 0) {
+        let d = ctxOpen.length - 1;
+        while (d > 0 && ctxOpen[d] !== o) d--;
+        if (d > 0) {
+          closedKind[i] = ctx[d]!;
+          ctx.length = d;
+          ctxOpen.length = d;
+        }
+      }
+      prev = i;
+      return i;
+    }
+    if (end[i] - start[i] === 3 && text.charCodeAt(start[i]) === 46 && (inCode() || top() === C_INIT || top() === C_BRACKET) && top() !== C_DECL && top() !== C_CALL) {
+      // GNU ranges `case 1 ... 3:` / `[0 ... 7] = x`: `...` -> `+0+` (an expression)
+      replace(i, '+0+');
+      prev = i;
+      return i;
+    }
+    if (c === 59 && (top() === C_CALL || top() === C_ITER)) {
+      // 4. `;` inside macro arguments
+      kill(i);
+      return i;
+    }
+  prev = i;
+  return i;
 }
 
 /* ------------------------------------------------------------ helpers */
