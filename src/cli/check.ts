@@ -7,12 +7,13 @@ import { builtinCatalog, catalogWithUserConfig, ConfigError, type Catalog } from
 import { collectFiles, type InputFile } from './files';
 import { formatJson } from './format/json';
 import { formatSarif } from './format/sarif';
-import { compareFindings, type Report, type ReportFinding, type SkippedFile } from './format/shared';
+import { compareFindings, type IncompleteReport, type Report, type ReportFinding, type SkippedFile } from './format/shared';
 import { formatText } from './format/text';
 import { CliError, type CliIO } from './io';
 import { runPool } from './pool';
 import { defaultCacheDir } from '../node/cache';
 import { findLockOrderInversions } from '../core/rules/lock-order';
+import { countIncomplete } from '../core/analyze';
 import type { Finding } from '../core/types';
 import { VERSION } from './version';
 import { reviewCommand } from './review';
@@ -226,6 +227,7 @@ export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performan
   let functions = 0;
   let damaged = 0;
   let notAnalysed = 0;
+  const incomplete: IncompleteReport[] = [];
   let directivesOnly = 0;
   let bytes = 0;
   let analysed = 0;
@@ -241,7 +243,9 @@ export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performan
     analysed++;
     functions += r.functions;
     damaged += r.functionsWithParseDamage;
-    notAnalysed += r.functionsNotAnalysed;
+    const inc = [...r.incomplete, ...(pool.refcountIncomplete[i] ?? [])];
+    notAnalysed += inc.length ? countIncomplete(inc) : r.functionsNotAnalysed;
+    for (const x of inc.sort((a, b) => a.line - b.line || a.analysis.localeCompare(b.analysis))) incomplete.push({ file: file.display, ...x });
     if (r.directivesOnly) directivesOnly++;
     bytes += r.bytes;
     times.push({ file: file.display, ms: Math.round(r.ms) });
@@ -269,6 +273,7 @@ export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performan
       ms: Math.round(performance.now() - t0),
       cpuMs: cpuMs(process.cpuUsage(cpu0)),
       functionsNotAnalysed: notAnalysed,
+      incomplete,
       filesDirectivesOnly: directivesOnly,
       skipped: skippedFiles.length,
       skippedFiles,

@@ -8,7 +8,7 @@ import type { Catalog } from '../core/catalog/index';
 import type { FileFacts } from '../core/index/facts';
 import { buildWorkspaceIndex, functionsInFile, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
 import { packFunctions } from '../core/index/lazy';
-import type { Finding, LockOrderEdge } from '../core/types';
+import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
@@ -65,6 +65,8 @@ export interface PoolResult {
   crossFile: { summaries: number; ambiguous: number; reanalysed: number; pass2Ms: number };
   /** Findings of the refcount/RCU rules per file (pass 2; parallel to outcomes). */
   refcountFindings: Finding[][];
+  /** Functions some refcount rule's walk stopped early on, per file (parallel to outcomes). */
+  refcountIncomplete: IncompleteFunction[][];
   /** Lock-order edges of every file (pass 2's when the file was analysed again). */
   lockOrder: LockOrderEdge[];
   index: IndexSummary;
@@ -125,6 +127,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
     return f;
   };
   const refcountFindings: Finding[][] = files.map(() => []);
+  const refcountIncomplete: IncompleteFunction[][] = files.map(() => []);
   const input: WorkerInput = {
     kind: 'refscope-check-worker', files: queue, next: new SharedArrayBuffer(4), catalog: opts.catalog, root: opts.root, cwd: opts.cwd, cacheDir: opts.cacheDir, refcount: opts.refcount,
   };
@@ -261,6 +264,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
       case 'refcount': {
         const at = order[m.index]!;
         refcountFindings[at] = m.refcount;
+        refcountIncomplete[at] = m.incomplete;
         summary.refcountMs += m.refcountMs;
         if (m.ran) summary.refcountFiles++;
         return undefined;
@@ -287,5 +291,5 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
   summary.refcountMs = Math.round(summary.refcountMs);
   const lockOrder: LockOrderEdge[] = [];
   for (const o of outcomes) if (o && o.kind === 'ok') lockOrder.push(...o.lockOrder);
-  return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile, refcountFindings, lockOrder, index: summary, phasesMs };
+  return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile, refcountFindings, refcountIncomplete, lockOrder, index: summary, phasesMs };
 }

@@ -18,7 +18,7 @@ import type { Catalog } from '../core/catalog/index';
 import type { FunctionSummary } from '../core/index/summaries';
 import type { WorkspaceIndex } from '../core/index/workspace';
 import type { PackedFunctions } from '../core/index/lazy';
-import type { Finding, LockOrderEdge } from '../core/types';
+import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 
 export interface WorkerInput {
@@ -38,6 +38,8 @@ export interface WorkerInput {
 export type FileOutcome =
   | {
     kind: 'ok'; findings: Finding[]; functions: number; functionsWithParseDamage: number; functionsNotAnalysed: number;
+    /** Functions whose analysis stopped over budget or failed (FileResult.incomplete). */
+    incomplete: IncompleteFunction[];
     directivesOnly: boolean; bytes: number; ms: number; damagedFunctions: string[]; crossFile?: CrossFileInfo; lockOrder: LockOrderEdge[];
   }
   | { kind: 'skipped'; reason: string }
@@ -71,6 +73,8 @@ export type WorkerMessage =
     kind: 'refcount'; index: number;
     /** Findings of the refcount/RCU rules with the workspace index. */
     refcount: Finding[];
+    /** Functions some refcount rule's walk stopped early on. */
+    incomplete: IncompleteFunction[];
     refcountMs: number;
     /** The refcount rules ran on the file (it calls something refcount-related). */
     ran: boolean;

@@ -16,7 +16,7 @@ import type { FunctionSummary } from '../core/index/summaries';
 import type { WorkspaceIndex } from '../core/index/workspace';
 import type { CParser } from '../core/parse/parser';
 import { hasCCode } from '../core/parse/prescan';
-import type { Finding } from '../core/types';
+import type { Finding, IncompleteFunction } from '../core/types';
 import { nodeParser } from '../node/assets';
 import { NodeFactsCache } from '../node/cache';
 import type { InputFile } from './files';
@@ -111,6 +111,7 @@ class CheckWorker {
         functions: r.stats.functions,
         functionsWithParseDamage: r.stats.functionsWithParseDamage,
         functionsNotAnalysed: r.stats.functionsNotAnalysed ?? 0,
+        incomplete: r.incomplete ?? [],
         directivesOnly: r.stats.directivesOnly === true,
         bytes: r.stats.bytes,
         damagedFunctions: r.damagedFunctions,
@@ -182,17 +183,18 @@ class CheckWorker {
       const file = this.input.files[i]!;
       const read = readSource(file);
       if (!read.ok || !relevant(read.text)) {
-        post({ kind: 'refcount', index: i, refcount: [], refcountMs: 0, ran: false });
+        post({ kind: 'refcount', index: i, refcount: [], incomplete: [], refcountMs: 0, ran: false });
         return;
       }
       const t0 = performance.now();
       let refcount: Finding[] = [];
+      const incomplete: IncompleteFunction[] = [];
       try {
-        refcount = analyzeRefcount(this.parser, read.text, file.display, { catalog: this.input.catalog, index });
+        refcount = analyzeRefcount(this.parser, read.text, file.display, { catalog: this.input.catalog, index, incomplete });
       } catch {
         refcount = []; // one odd file must not end the run
       }
-      post({ kind: 'refcount', index: i, refcount, refcountMs: performance.now() - t0, ran: true });
+      post({ kind: 'refcount', index: i, refcount, incomplete, refcountMs: performance.now() - t0, ran: true });
     });
   }
 }

@@ -19,7 +19,7 @@ import { refcountFocus } from './rules/refcount/focus';
 import { GET_UNLESS_ZERO_OUTSIDE_LOOKUP } from './rules/refcount/get-unless-zero-outside-lookup';
 import { UNCHECKED_GET_UNLESS_ZERO } from './rules/refcount/unchecked-get-unless-zero';
 import { lockOrderEdgesOf } from './rules/lock-order';
-import type { FileResult, Finding, LockOrderEdge } from './types';
+import type { FileResult, Finding, IncompleteFunction, LockOrderEdge } from './types';
 import { utf8ByteLength } from './util/text';
 
 export interface AnalyzeOptions {
@@ -48,6 +48,18 @@ export interface AnalyzeOptions {
 }
 
 let defaultCatalog: Catalog | undefined;
+
+/** The lock analysis of a function stopped (`failed` as FunctionAnalysis gives it). */
+function lockIncomplete(name: string, line: number, failed: string): IncompleteFunction {
+  if (failed === 'too many paths') return { function: name, line, analysis: 'locks', reason: 'paths' };
+  if (failed === 'time budget') return { function: name, line, analysis: 'locks', reason: 'time' };
+  return { function: name, line, analysis: 'locks', reason: 'error', detail: failed };
+}
+
+/** Functions with some incomplete analysis (a function both analyses stopped on counts once). */
+export function countIncomplete(incomplete: readonly IncompleteFunction[]): number {
+  return new Set(incomplete.map((i) => `${i.line}\0${i.function}`)).size;
+}
 
 /** What a file offers to and needs from other files (for hosts that analyse many files in two passes). */
 export interface CrossFileInfo {
@@ -79,14 +91,14 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
   try {
     const damaged = parsed.functions.filter((f) => f.damaged);
     const findings: Finding[] = [];
-    let notAnalysed = 0;
+    const incomplete: IncompleteFunction[] = [];
     let lockOrder: LockOrderEdge[] | undefined;
     try {
       const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
       const unresolved: UnresolvedCallees | undefined = crossFile ? { any: new Set(), held: new Set(), atomic: new Set() } : undefined;
       const fa = analyzeFunctions(parsed, file, catalog, options.knowledge, true, unresolved, options.lockOrder === true);
       if (options.lockOrder) lockOrder = lockOrderEdgesOf(fa, file);
-      notAnalysed = fa.failures;
+      for (const f of fa.functions) if (f.failed) incomplete.push(lockIncomplete(f.name, f.line, f.failed));
       if (crossFile && unresolved) {
         const isStatic = new Map<string, boolean>();
         for (const f of parsed.functions) {
@@ -102,13 +114,15 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
       for (const f of fa.functions) {
         try {
           findings.push(...runRules(f, file));
-        } catch {
-          notAnalysed++;
+        } catch (e) {
+          incomplete.push(lockIncomplete(f.name, f.line, `internal error: ${(e as Error).message}`));
         }
       }
-      if (options.refcountRules !== 'none') findings.push(...perFileRefcountFindings(parsed, file, catalog));
-    } catch {
-      notAnalysed = parsed.functions.length;
+      if (options.refcountRules !== 'none') findings.push(...perFileRefcountFindings(parsed, file, catalog, incomplete));
+    } catch (e) {
+      incomplete.length = 0;
+      findings.length = 0;
+      for (const f of parsed.functions) incomplete.push(lockIncomplete(f.name, f.node.startPosition.row + 1, `internal error: ${(e as Error).message}`));
     }
     options.onParsed?.(parsed);
     findings.sort((a, b) => a.span.start.offset - b.span.start.offset || a.rule.localeCompare(b.rule));
@@ -119,8 +133,9 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
         functions: parsed.functions.length,
         functionsWithParseDamage: damaged.length,
         bytes: options.bytes ?? utf8ByteLength(text),
-        functionsNotAnalysed: notAnalysed,
+        functionsNotAnalysed: countIncomplete(incomplete),
       },
+      ...(incomplete.length ? { incomplete: incomplete.sort((a, b) => a.line - b.line || a.analysis.localeCompare(b.analysis)) } : {}),
       damagedFunctions: damaged.map((f) => f.name),
       ...(lockOrder ? { lockOrder } : {}),
     };
@@ -139,11 +154,11 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
 const PER_FILE_REFCOUNT_RULES: ReadonlySet<string> = new Set([UNCHECKED_GET_UNLESS_ZERO, GET_UNLESS_ZERO_OUTSIDE_LOOKUP]);
 let condGetPattern: RegExp | undefined;
 
-function perFileRefcountFindings(parsed: ReturnType<typeof parseKernelC>, file: string, catalog: Catalog): Finding[] {
+function perFileRefcountFindings(parsed: ReturnType<typeof parseKernelC>, file: string, catalog: Catalog, incomplete: IncompleteFunction[]): Finding[] {
   condGetPattern ??= new RegExp(`\\b(?:${[...indexRefcountCatalog().refOps.values()]
     .filter((o) => o.effect === 'get-unless-zero').map((o) => o.name).join('|')})\\s*\\(`);
   if (!condGetPattern.test(parsed.text)) return [];
-  return runRefcountRules(parsed, file, { catalog }, PER_FILE_REFCOUNT_RULES);
+  return runRefcountRules(parsed, file, { catalog }, PER_FILE_REFCOUNT_RULES, incomplete);
 }
 
 /**
@@ -152,14 +167,17 @@ function perFileRefcountFindings(parsed: ReturnType<typeof parseKernelC>, file: 
  * definitions some rule can report on are parsed (rules/refcount/focus.ts):
  * the findings are those of the whole file.
  */
-export function analyzeRefcount(parser: CParser, text: string, file: string, options: { catalog?: Catalog; index: WorkspaceIndex }): Finding[] {
+export function analyzeRefcount(
+  parser: CParser, text: string, file: string,
+  options: { catalog?: Catalog; index: WorkspaceIndex; /** Receives the functions some rule's walk stopped early on. */ incomplete?: IncompleteFunction[] },
+): Finding[] {
   if (!hasCCode(text)) return [];
   const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
   const focus = refcountFocus(text, { file, index: options.index, rc: options.index.rc, cat: indexCatalog(catalog) });
   if (!focus) return [];
   const parsed = parseKernelC(parser, focus.text);
   try {
-    const findings = runRefcountRules(parsed, file, { catalog, index: options.index });
+    const findings = runRefcountRules(parsed, file, { catalog, index: options.index }, undefined, options.incomplete);
     findings.sort((a, b) => a.span.start.offset - b.span.start.offset || a.rule.localeCompare(b.rule));
     return findings;
   } finally {

@@ -19,7 +19,7 @@ import { indexRefcountCatalog, type RefcountCatalogIndex } from './catalog/refco
 import { splitArgs } from './cfg/build';
 import type { FunctionInfo, ParsedFile } from './parse/source';
 import { callsOf, cfgOf, lockEffects, rootVar, walkPaths, type CallSite, type Env } from './rules/refcount/walk';
-import type { Position, Span } from './types';
+import type { IncompleteFunction, Position, Span } from './types';
 import { lineStarts, posOf } from './util/text';
 
 export interface HeldEntry {
@@ -110,6 +110,8 @@ export interface FunctionHints {
   unlockLabels: UnlockLabel[];
   /** What the function returns, for generated failure branches. */
   returns: 'void' | 'pointer' | 'value';
+  /** The held-set walk stopped early (src/core/budget.ts): lock scopes and held sets cover only the paths it followed. */
+  heldWalkStopped?: IncompleteFunction['reason'];
 }
 
 export interface FileHints {
@@ -432,7 +434,7 @@ function functionHints(env: Env, fn: FunctionInfo): FunctionHints | null {
     }
     return held === s.held ? s : { held };
   };
-  walkPaths<WalkState>(cfg, { held: [] }, (s) => s.held.join(','), (node, s, succIndex) => {
+  const stopped = walkPaths<WalkState>(cfg, { held: [] }, (s) => s.held.join(','), (node, s, succIndex) => {
     if (succIndex === 0) {
       let rec = seenIn.get(node.id);
       if (!rec) seenIn.set(node.id, (rec = { paths: 0, count: new Map() }));
@@ -447,6 +449,7 @@ function functionHints(env: Env, fn: FunctionInfo): FunctionHints | null {
     }
     return out;
   });
+  if (stopped) hints.heldWalkStopped = stopped;
   // Nodes without successors (exit, noreturn sink) never get a transfer call: they carry no lines anyway.
   const heldMemo = new Map<number, HeldEntry[]>();
   const heldEntries = (id: number): HeldEntry[] => {

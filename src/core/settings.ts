@@ -50,6 +50,7 @@ export interface HintSettings {
   wrappers: boolean;
   hovers: boolean;
   codeLens: boolean;
+  incomplete: boolean;
 }
 
 const HINT_KINDS: ReadonlyArray<[keyof HintSettings, string]> = [
@@ -60,6 +61,7 @@ const HINT_KINDS: ReadonlyArray<[keyof HintSettings, string]> = [
   ['wrappers', 'Inlay hints after calls to learned get/put wrappers (from the workspace index).'],
   ['hovers', 'Hovers on lock, refcount and RCU calls: held set, refcount effect, learned summary, rule docs.'],
   ['codeLens', 'CodeLens "Simulate lifecycle of struct X" above functions that handle a refcounted object.'],
+  ['incomplete', 'Mark functions whose analysis stopped over its budget (too many paths, out of time) with an inlay hint "analysis incomplete" on its first line: no findings come from that analysis.'],
 ];
 
 const ruleIds = (): string[] => RULES.map((r) => r.id);
@@ -116,6 +118,13 @@ export function settingsSchema(): Record<string, SettingSchema> {
     ...Object.fromEntries(HINT_KINDS.map(([k, d]): [string, SettingSchema] => [`refscope.hints.${k}`, {
       type: 'boolean', default: true, markdownDescription: d, scope: 'window',
     }])),
+    'refscope.primitives': {
+      type: 'object',
+      default: {},
+      markdownDescription: 'Extra primitives, in the format of `.refscope.json` (keys `locks`, `sleeping`, `noreturn`, `atomic`), applied before the workspace\'s `.refscope.json`. '
+        + 'A workspace value and `.refscope.json` are ignored in restricted mode (an untrusted workspace); your user value always applies.',
+      scope: 'window',
+    },
     'refscope.index.include': {
       type: 'array',
       default: ['**/*.c', '**/*.h'],

@@ -66,16 +66,34 @@ export interface FileStats {
   functions: number;
   functionsWithParseDamage: number;
   bytes: number;
-  /** Functions the lock analysis gave up on (too many paths, internal error): no findings from them. */
+  /** Functions some analysis gave up on (too many paths, time budget, internal error): `FileResult.incomplete` says which. */
   functionsNotAnalysed?: number;
   /** The file holds only preprocessor directives and comments (e.g. generated register headers): not parsed. */
   directivesOnly?: boolean;
+}
+
+/**
+ * A function whose analysis stopped over its budget or failed (src/core/budget.ts):
+ * it yields no findings from that analysis, and hosts say so (CLI stats, editor hints).
+ */
+export interface IncompleteFunction {
+  function: string;
+  /** Line of the function's definition (1-based). */
+  line: number;
+  /** `locks`: the lock dataflow (lock-leak, double-lock, unlock-unheld, sleep-in-atomic); `refcount`: a refcount rule's path walk. */
+  analysis: 'locks' | 'refcount';
+  /** `paths`: the step bound; `time`: the wall-time budget; `error`: an internal error. */
+  reason: 'paths' | 'time' | 'error';
+  /** The refcount rule (or rules) that stopped, or the error message. */
+  detail?: string;
 }
 
 export interface FileResult {
   file: string;
   findings: Finding[];
   stats: FileStats;
+  /** Functions whose analysis is incomplete (sorted by line); absent when none. */
+  incomplete?: IncompleteFunction[];
   /** Names of functions still containing ERROR/MISSING nodes after normalisation. */
   damagedFunctions: string[];
   /** Lock-order pairs of the file's functions, when asked for (`AnalyzeOptions.lockOrder`). */

@@ -7,6 +7,7 @@
  * through convert.ts.
  */
 import * as vscode from 'vscode';
+import { describeIncomplete } from '../core/budget';
 import { applySettings, type RefscopeSettings } from '../core/settings';
 import type { FileHints } from '../core/hints';
 import type { FileResult, Finding } from '../core/types';
@@ -72,6 +73,11 @@ export class DocumentAnalyzer extends Disposable {
       for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
     }));
     this._register({ dispose: () => this.cancelAll() });
+    for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
+  }
+
+  /** Analyse every open document again (the catalog changed). */
+  rescheduleAll(): void {
     for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
   }
 
@@ -184,6 +190,9 @@ export class DocumentAnalyzer extends Disposable {
       `${vscode.workspace.asRelativePath(doc.uri)} v${version}: ${ev.findings.length} findings, `
         + `${result.stats.functions} functions (${damaged} with parse damage) in ${durationMs.toFixed(1)} ms (${out.mode}, ${out.functionsAnalysed} analysed)`,
     );
+    for (const i of result.incomplete ?? []) {
+      this.log.info(`${vscode.workspace.asRelativePath(doc.uri)}:${i.line}: ${i.function}: ${describeIncomplete(i)}; no findings from it`);
+    }
     this._onDidAnalyze.fire(ev);
     return ev;
   }

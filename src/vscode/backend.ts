@@ -6,6 +6,7 @@
  * an edit inside a function re-parses incrementally and re-analyses that function only.
  */
 import type * as vscode from 'vscode';
+import type { Catalog } from '../core/catalog/index';
 import type { FileHints } from '../core/hints';
 import { IncrementalAnalyzer } from '../core/incremental';
 import { extractFileFacts, type FileFacts } from '../core/index/index';
@@ -31,28 +32,50 @@ export interface AnalysisBackend extends vscode.Disposable {
   facts(text: string, file: string): Promise<FileFacts>;
   /** The file was closed: drop its incremental state. */
   close(file: string): void;
+  /** Analyse with this catalog from now on (built-ins plus the user's and workspace's primitives); drops every incremental state. */
+  setCatalog(catalog: Catalog): void;
 }
 
-/** Incremental analyzers of the open files (bounded: the least recently used is dropped). */
+/**
+ * Incremental analyzers of the open files, an LRU bounded by count and by
+ * estimated memory (IncrementalAnalyzer.approxBytes): the least recently used
+ * are dropped (their syntax trees freed) until both bounds hold; the one just
+ * analysed always stays. A dropped file is analysed in full on its next edit.
+ */
 export class AnalyzerPool {
   private readonly analyzers = new Map<string, IncrementalAnalyzer>();
   private readonly warmTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private catalog: Catalog | undefined;
 
   constructor(
     private readonly parser: CParser,
     private readonly max = 24,
+    private readonly maxBytes = 256 * 1024 * 1024,
   ) {}
+
+  /** Files with an incremental state, least recently used first (tests, logs). */
+  files(): string[] {
+    return [...this.analyzers.keys()];
+  }
+
+  /** Estimated memory of every incremental state, in bytes. */
+  approxBytes(): number {
+    let n = 0;
+    for (const a of this.analyzers.values()) n += a.approxBytes();
+    return n;
+  }
+
+  /** New analyzers use `catalog`; the current ones (built with the old catalog) are dropped. */
+  setCatalog(catalog: Catalog): void {
+    this.catalog = catalog;
+    for (const f of [...this.analyzers.keys()]) this.close(f);
+  }
 
   analyze(text: string, file: string): EditorResult {
     let a = this.analyzers.get(file);
     if (a) this.analyzers.delete(file);
-    else a = new IncrementalAnalyzer(this.parser, file);
+    else a = new IncrementalAnalyzer(this.parser, file, this.catalog ? { catalog: this.catalog } : {});
     this.analyzers.set(file, a);
-    while (this.analyzers.size > this.max) {
-      const [oldest] = this.analyzers.keys();
-      if (oldest === undefined) break;
-      this.close(oldest);
-    }
     let r: EditorResult;
     try {
       r = a.update(text);
@@ -60,6 +83,7 @@ export class AnalyzerPool {
       this.close(file);
       throw e;
     }
+    this.evict(file);
     if (r.mode === 'full') {
       // Prepare fast edits when idle (the summaries of the file's own functions).
       clearTimeout(this.warmTimers.get(file));
@@ -74,6 +98,17 @@ export class AnalyzerPool {
       }, 50));
     }
     return r;
+  }
+
+  /** Drop least recently used states until the count and memory bounds hold (never `keep`). */
+  private evict(keep: string): void {
+    let bytes = this.approxBytes();
+    for (const f of [...this.analyzers.keys()]) {
+      if (this.analyzers.size <= this.max && bytes <= this.maxBytes) return;
+      if (f === keep) continue;
+      bytes -= this.analyzers.get(f)?.approxBytes() ?? 0;
+      this.close(f);
+    }
   }
 
   close(file: string): void {
@@ -114,6 +149,10 @@ export class InProcessBackend implements AnalysisBackend {
 
   close(file: string): void {
     this.pool.close(file);
+  }
+
+  setCatalog(catalog: Catalog): void {
+    this.pool.setCatalog(catalog);
   }
 
   dispose(): void {

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { DocumentAnalyzer } from './analyzer';
 import type { AnalysisBackend } from './backend';
+import { CatalogService } from './catalogService';
 import { DIAGNOSTIC_SOURCE } from './convert';
 import { Disposable } from './dispose';
 import { createIndexService, type RefscopeIndexService } from './indexService';
@@ -14,6 +15,8 @@ export type HostKind = 'desktop' | 'web';
 
 export class RefscopeContext extends Disposable {
   readonly analyzer: DocumentAnalyzer;
+  /** Built-in primitives plus the user's and (when trusted) the workspace's. */
+  readonly catalog: CatalogService;
   /** The workspace index (built lazily, kept current on save and file changes). */
   readonly index: RefscopeIndexService;
   /** Text of the status bar item as last shown (read by the integration tests through the API). */
@@ -29,7 +32,14 @@ export class RefscopeContext extends Disposable {
   ) {
     super();
     this._register(backend);
+    this.catalog = this._register(new CatalogService(log));
     this.analyzer = this._register(new DocumentAnalyzer(backend, log));
+    // The workspace's primitives: every open document is analysed again with them.
+    this._register(this.catalog.onDidChange((st) => {
+      backend.setCatalog(st.catalog);
+      this.analyzer.rescheduleAll();
+    }));
+    this.catalog.reload();
     this.index = this._register(createIndexService(extension, backend, log));
     this.diagnostics = this._register(vscode.languages.createDiagnosticCollection(DIAGNOSTIC_SOURCE));
   }

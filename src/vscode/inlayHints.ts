@@ -6,7 +6,9 @@
  * analysis and index update.
  */
 import * as vscode from 'vscode';
+import { describeIncomplete } from '../core/budget';
 import { wrapperHint, type FunctionHints } from '../core/hints';
+import type { IncompleteFunction } from '../core/types';
 import { summaryOf, type WorkspaceIndex } from '../core/index/index';
 import { isKernelC } from './analyzer';
 import type { RefscopeContext } from './context';
@@ -33,7 +35,7 @@ export function activate(ctx: RefscopeContext): void {
     provideInlayHints(doc, range): vscode.InlayHint[] {
       if (!isKernelC(doc)) return [];
       const s = readSettings(doc.uri).hints;
-      if (!s.enable || (!s.refcount && !s.wrappers)) return [];
+      if (!s.enable || (!s.refcount && !s.wrappers && !s.incomplete)) return [];
       // While typing, the last result stays in place until the new one arrives (same line count only).
       const ev = ctx.analyzer.latestFor(doc);
       if (!ev || (ev.version !== doc.version && ev.document.lineCount !== doc.lineCount)) return [];
@@ -45,6 +47,7 @@ export function activate(ctx: RefscopeContext): void {
         if (s.refcount) out.push(...refcountHints(fn, doc, first, last));
         if (s.wrappers) out.push(...wrapperHints(fn, doc, ctx.index.current, first, last));
       }
+      if (s.incomplete) out.push(...incompleteHints(ev.result.incomplete ?? [], ev.hints.functions, doc, first, last));
       return out;
     },
   }));
@@ -78,6 +81,41 @@ function wrapperHints(fn: FunctionHints, doc: vscode.TextDocument, index: Worksp
     const w = sum ? wrapperHint(sum, c.args) : undefined;
     if (!w) continue;
     out.push(hintAt(doc, c.at.end.line, c.at.end.column, w.label, `**Refscope** · learned wrapper: ${w.description}`));
+  }
+  return out;
+}
+
+/**
+ * "analysis incomplete" at the end of the first line of each function whose analysis stopped
+ * over its budget (FileResult.incomplete) or whose held-set walk did (the lock
+ * scopes are partial): the reader must not take the function's silence for a
+ * clean bill.
+ */
+export function incompleteHints(
+  incomplete: readonly IncompleteFunction[], functions: readonly FunctionHints[], doc: vscode.TextDocument, first: number, last: number,
+): vscode.InlayHint[] {
+  const byLine = new Map<number, string[]>();
+  for (const i of incomplete) {
+    if (i.line < first || i.line > last) continue;
+    const l = byLine.get(i.line) ?? [];
+    l.push(describeIncomplete(i));
+    byLine.set(i.line, l);
+  }
+  for (const fn of functions) {
+    const line = fn.span.start.line;
+    if (!fn.heldWalkStopped || line < first || line > last) continue;
+    const l = byLine.get(line) ?? [];
+    l.push(`lock scopes shown for part of the paths only (${fn.heldWalkStopped === 'time' ? 'out of time' : 'too many paths'})`);
+    byLine.set(line, l);
+  }
+  const out: vscode.InlayHint[] = [];
+  for (const [line, why] of byLine) {
+    const fn = functions.find((f) => f.span.start.line === line);
+    const h = hintAt(doc, line, doc.lineAt(Math.min(doc.lineCount, line) - 1).text.length + 1, '⚠ analysis incomplete',
+      `**Refscope** · analysis incomplete${fn ? ` in \`${fn.name}\`` : ''}:\n\n${why.map((w) => `- ${w}`).join('\n')}\n\n`
+      + 'No finding comes from an analysis that stopped: this function may still have the bugs it looks for. '
+      + 'Splitting the function, or fewer paths through it, brings it under the budget.');
+    out.push(h);
   }
   return out;
 }

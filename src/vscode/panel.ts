@@ -65,6 +65,25 @@ export function uriOfFile(file: string): vscode.Uri {
   return folder ? vscode.Uri.joinPath(folder.uri, file) : vscode.Uri.file(file);
 }
 
+/**
+ * May a reveal request open `uri`? The scenario library's documents, files inside
+ * a workspace folder (after `..` is resolved: Uri.joinPath normalises), and
+ * documents already open in the editor (a lone file opened without a folder).
+ * Anything else a webview names (`/etc/passwd`, `../../x`, another scheme) is refused.
+ */
+export function revealAllowed(uri: vscode.Uri): boolean {
+  if (uri.scheme === SCENARIO_SCHEME) return true;
+  const key = uri.toString();
+  if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === key)) return true;
+  if (uri.path.split('/').includes('..')) return false;
+  for (const f of vscode.workspace.workspaceFolders ?? []) {
+    if (f.uri.scheme !== uri.scheme || f.uri.authority !== uri.authority) continue;
+    const root = f.uri.path.endsWith('/') ? f.uri.path : `${f.uri.path}/`;
+    if (uri.path.startsWith(root)) return true;
+  }
+  return false;
+}
+
 interface TestRecord {
   key: string;
   title: string;
@@ -213,6 +232,8 @@ class PanelManager extends Disposable {
   }));
   private readonly hasCodicons: Thenable<boolean>;
   private codicons = false;
+  /** Reveal requests refused as outside the workspace (tests, newest last). */
+  private readonly refusedReveals: string[] = [];
   /** The last reveal (tests). */
   lastReveal: { uri: string; line: number; focus: boolean } | undefined;
   private lastTextColumn: vscode.ViewColumn | undefined;
@@ -403,6 +424,13 @@ class PanelManager extends Disposable {
   /** Shows a source line: highlighted, selected, and (focus) with the focus moved to the editor. */
   async reveal(file: string, line: number, column: number, focus: boolean, panelColumn: vscode.ViewColumn | undefined): Promise<void> {
     const uri = uriOfFile(file);
+    if (!revealAllowed(uri)) {
+      // Webview content comes from the files analysed: a path it names is never trusted to leave the workspace.
+      this.refusedReveals.push(uri.toString());
+      if (this.refusedReveals.length > 50) this.refusedReveals.shift();
+      this.warn(`refused to reveal ${uri.toString()}: it is outside the workspace and not open in an editor`);
+      return;
+    }
     const doc = await vscode.workspace.openTextDocument(uri);
     const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
     const column0 = visible?.viewColumn
@@ -436,7 +464,7 @@ class PanelManager extends Disposable {
         for (const p of [...this.panels.values()]) p.panel.dispose();
         return true;
       default:
-        return { panels: [...this.panels.values()].map((p) => p.record()), lastReveal: this.lastReveal };
+        return { panels: [...this.panels.values()].map((p) => p.record()), lastReveal: this.lastReveal, refusedReveals: [...this.refusedReveals] };
     }
   }
 }

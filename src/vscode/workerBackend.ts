@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
+import type { Catalog } from '../core/catalog/index';
 import type { FileFacts } from '../core/index/index';
 import type { AnalysisBackend, EditorResult } from './backend';
 import type { FromWorker, ToWorker } from './workerProtocol';
@@ -22,6 +23,8 @@ export class WorkerBackend implements AnalysisBackend {
   private nextId = 1;
   private readonly waiters = new Map<number, Waiter>();
   private disposed = false;
+  /** Sent again to a restarted worker. */
+  private catalog: Catalog | undefined;
 
   constructor(
     private readonly script: string,
@@ -41,6 +44,12 @@ export class WorkerBackend implements AnalysisBackend {
 
   close(file: string): void {
     const msg: ToWorker = { kind: 'close', file };
+    this.worker?.postMessage(msg);
+  }
+
+  setCatalog(catalog: Catalog): void {
+    this.catalog = catalog;
+    const msg: ToWorker = { kind: 'catalog', catalog };
     this.worker?.postMessage(msg);
   }
 
@@ -67,6 +76,7 @@ export class WorkerBackend implements AnalysisBackend {
     }
     const worker = new Worker(this.script);
     this.worker = worker;
+    if (this.catalog) worker.postMessage({ kind: 'catalog', catalog: this.catalog } satisfies ToWorker);
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`analysis worker not ready after ${READY_TIMEOUT_MS} ms`));

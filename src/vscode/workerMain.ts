@@ -6,6 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { extractFileFacts } from '../core/index/index';
+import type { Catalog } from '../core/catalog/index';
 import type { CParser } from '../core/parse/parser';
 import { nodeParser } from '../node/assets';
 import { AnalyzerPool } from './backend';
@@ -13,9 +14,10 @@ import type { FromWorker, ToWorker } from './workerProtocol';
 
 function main(port: NonNullable<typeof parentPort>): void {
   const post = (m: FromWorker): void => port.postMessage(m);
-  const queue: Array<Exclude<ToWorker, { kind: 'close' }>> = [];
+  const queue: Array<Extract<ToWorker, { kind: 'analyze' | 'facts' }>> = [];
   let parser: CParser | undefined;
   let pool: AnalyzerPool | undefined;
+  let catalog: Catalog | undefined;
   let draining = false;
 
   const drain = (): void => {
@@ -38,7 +40,10 @@ function main(port: NonNullable<typeof parentPort>): void {
         continue;
       }
       try {
-        pool ??= new AnalyzerPool(parser);
+        if (!pool) {
+          pool = new AnalyzerPool(parser);
+          if (catalog) pool.setCatalog(catalog);
+        }
         post({ kind: 'result', id: r.id, result: pool.analyze(r.text, r.file) });
       } catch (e) {
         post({ kind: 'error', id: r.id, message: e instanceof Error ? e.message : String(e) });
@@ -55,6 +60,11 @@ function main(port: NonNullable<typeof parentPort>): void {
   port.on('message', (m: ToWorker) => {
     if (m.kind === 'close') {
       pool?.close(m.file);
+      return;
+    }
+    if (m.kind === 'catalog') {
+      catalog = m.catalog;
+      pool?.setCatalog(m.catalog);
       return;
     }
     queue.push(m);

@@ -1,4 +1,5 @@
 /** Messages between the desktop extension host and its analysis worker (workerMain.ts). */
+import type { Catalog } from '../core/catalog/index';
 import type { FileFacts } from '../core/index/index';
 import type { EditorResult } from './backend';
 
@@ -7,7 +8,9 @@ export type ToWorker =
   /** Workspace-index facts of one file (never coalesced). */
   | { kind: 'facts'; id: number; file: string; text: string }
   /** The document was closed: drop its incremental state. */
-  | { kind: 'close'; file: string };
+  | { kind: 'close'; file: string }
+  /** Analyse with this catalog from now on (plain data). */
+  | { kind: 'catalog'; catalog: Catalog };
 
 export type FromWorker =
   | { kind: 'ready' }

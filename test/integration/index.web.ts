@@ -18,6 +18,7 @@ export async function run(): Promise<void> {
   await import('./suite/diagnostics.test');
   await import('./suite/editor.test');
   await import('./suite/panel.test');
+  await import('./suite/config.test');
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   return finish(counts, failures);
 }

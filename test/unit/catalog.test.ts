@@ -1,7 +1,7 @@
 /** The primitive catalog and `.refscope.json` validation. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinCatalog, catalogWithUserConfig, ConfigError, gfpMaySleep, indexCatalog, isSleepingName } from '../../src/core/catalog/index';
+import { builtinCatalog, catalogWithUserConfig, ConfigError, configErrorRange, gfpMaySleep, indexCatalog, isSleepingName, layeredCatalog, primitiveLayers } from '../../src/core/catalog/index';
 import { nodeParser } from '../../src/node/assets';
 import { analyzeFile } from '../../src/core/analyze';
 
@@ -77,4 +77,56 @@ test('.refscope.json: invalid configs give one-line ConfigErrors naming the file
       return true;
     });
   }
+});
+
+test('layered catalog sources: each valid layer extends the previous one, an invalid one is skipped with a located error', () => {
+  const user = JSON.stringify({ sleeping: ['my_sleep'] });
+  const ws = '{\n  "locks": [\n    { "acquire": "foo_lock", "release": "foo_unlock", "kind": "bogus" }\n  ]\n}\n';
+  const ws2 = JSON.stringify({ locks: [{ acquire: 'foo_lock', release: 'foo_unlock', kind: 'spinlock' }] });
+  const a = layeredCatalog([{ text: user, source: 'settings' }, { text: ws, source: '.refscope.json' }]);
+  assert.ok(a.catalog.sleeping.includes('my_sleep'), 'the valid layer applies');
+  assert.ok(!a.catalog.lockOps.some((o) => o.name === 'foo_lock'), 'the invalid layer does not');
+  assert.ok(a.catalog.lockOps.some((o) => o.name === 'mutex_lock'), 'built-ins stay in force');
+  assert.equal(a.errors.length, 1);
+  assert.equal(a.errors[0]!.source, '.refscope.json');
+  assert.match(a.errors[0]!.message, /locks\[0\]\.kind/);
+  assert.equal(ws.slice(a.errors[0]!.range.start, a.errors[0]!.range.end), '"kind"');
+  const b = layeredCatalog([{ text: user, source: 'settings' }, { text: ws2, source: '.refscope.json' }]);
+  assert.deepEqual(b.errors, []);
+  assert.ok(b.catalog.sleeping.includes('my_sleep') && b.catalog.lockOps.some((o) => o.name === 'foo_lock' && o.kind === 'spinlock'));
+  // the base catalog is not modified by a later layer
+  const base = builtinCatalog();
+  catalogWithUserConfig(ws2, 'x', base);
+  assert.ok(!base.lockOps.some((o) => o.name === 'foo_lock'));
+});
+
+test('configErrorRange: the JSON parser position, an unknown key, else the first line', () => {
+  const broken = '{\n  "sleeping": [ "a", ]\n}';
+  const e1 = layeredCatalog([{ text: broken, source: 'f' }]).errors[0]!;
+  assert.match(e1.message, /invalid JSON/);
+  assert.ok(e1.range.start > 0 && e1.range.start < broken.length, JSON.stringify(e1));
+  const unknown = '{\n  "sleeping": [],\n  "lock": []\n}';
+  const e2 = layeredCatalog([{ text: unknown, source: 'f' }]).errors[0]!;
+  assert.equal(unknown.slice(e2.range.start, e2.range.end), '"lock"');
+  assert.deepEqual(configErrorRange('[1, 2]\n', 'f: the top level must be a JSON object'), { start: 0, end: 6 });
+});
+
+test('primitive layers: user, then workspace setting, then .refscope.json; restricted mode keeps only the user layer', () => {
+  const file = JSON.stringify({ noreturn: ['ws_die'] });
+  const all = primitiveLayers({ user: { sleeping: ['u_sleep'] }, workspace: { sleeping: ['w_sleep'] }, file, fileName: '.refscope.json', trusted: true });
+  assert.deepEqual(all.sources.map((s) => s.source), ['settings (user): refscope.primitives', 'settings (workspace): refscope.primitives', '.refscope.json']);
+  assert.deepEqual(all.ignored, []);
+  const cat = layeredCatalog(all.sources).catalog;
+  assert.ok(cat.sleeping.includes('u_sleep') && cat.sleeping.includes('w_sleep') && cat.noreturn.includes('ws_die'));
+  const restricted = primitiveLayers({ user: { sleeping: ['u_sleep'] }, workspace: { sleeping: ['w_sleep'] }, file, fileName: '.refscope.json', trusted: false });
+  assert.deepEqual(restricted.sources.map((s) => s.source), ['settings (user): refscope.primitives']);
+  assert.deepEqual(restricted.ignored, ['settings (workspace): refscope.primitives', '.refscope.json']);
+  const rc = layeredCatalog(restricted.sources).catalog;
+  assert.ok(rc.sleeping.includes('u_sleep') && !rc.sleeping.includes('w_sleep') && !rc.noreturn.includes('ws_die'));
+  assert.ok(rc.lockOps.some((o) => o.name === 'spin_lock'), 'built-ins still work');
+  // a broken workspace file in restricted mode is not even parsed: no error to show, nothing ignored silently
+  const broken = primitiveLayers({ file: '{', trusted: false });
+  assert.deepEqual(layeredCatalog(broken.sources).errors, []);
+  assert.deepEqual(broken.ignored, ['.refscope.json']);
+  assert.deepEqual(primitiveLayers({ user: {}, workspace: null, trusted: true }), { sources: [], ignored: [] });
 });

@@ -27,7 +27,7 @@ const finding = (file: string, line: number, rule: string, fn: string): ReportFi
 function report(findings: ReportFinding[]): Report {
   return {
     findings: [...findings].sort(compareFindings), root, cwd: root, toolVersion: '0.1.0',
-    stats: { files: 2, functions: 10, functionsWithParseDamage: 1, bytes: 1234, ms: 5, cpuMs: 9, functionsNotAnalysed: 0, filesDirectivesOnly: 0, skipped: 1, skippedFiles: [{ file: 'drivers/x/blob.c', reason: 'binary file (contains NUL bytes)' }], damagedFunctions: ['f (drivers/x/a.c)'], headersSummarized: 0, slowestFiles: [], jobs: 2 },
+    stats: { files: 2, functions: 10, functionsWithParseDamage: 1, bytes: 1234, ms: 5, cpuMs: 9, functionsNotAnalysed: 0, incomplete: [], filesDirectivesOnly: 0, skipped: 1, skippedFiles: [{ file: 'drivers/x/blob.c', reason: 'binary file (contains NUL bytes)' }], damagedFunctions: ['f (drivers/x/a.c)'], headersSummarized: 0, slowestFiles: [], jobs: 2 },
   };
 }
 
@@ -98,6 +98,33 @@ test('text is GCC-style with indented trace and a summary line', () => {
   assert.equal(lines[2], '    drivers/x/a b.c:5: returns with &d->lock held');
   assert.ok(lines.includes('drivers/x/blob.c: skipped: binary file (contains NUL bytes)'));
   assert.equal(lines.at(-1), '4 findings in 3 files (2 files checked, 10 functions, 1 with parse damage = 10.00%, 1 skipped, 0.0s)');
+});
+
+test('functions whose analysis stopped are listed in text, JSON and SARIF (valid), counted once each', () => {
+  const r = report(sample.findings);
+  r.stats.functionsNotAnalysed = 2;
+  r.stats.incomplete = [
+    { file: 'drivers/x/a.c', function: 'huge', line: 7, analysis: 'locks', reason: 'paths' },
+    { file: 'drivers/x/a.c', function: 'huge', line: 7, analysis: 'refcount', reason: 'time', detail: 'ref-leak, use-after-put' },
+    { file: 'drivers/x/b "q".c', function: 'odd', line: 1, analysis: 'locks', reason: 'error', detail: 'internal error: x' },
+  ];
+  const lines = formatText(r).trimEnd().split('\n');
+  assert.ok(lines.includes('drivers/x/a.c:7: note: huge: lock analysis stopped: too many paths; no findings from it [analysis-incomplete]'), lines.join('\n'));
+  assert.ok(lines.some((l) => /^drivers\/x\/a\.c:7: note: huge: refcount analysis \(ref-leak, use-after-put\) stopped: over the \d+ ms time budget/.test(l)));
+  assert.ok(lines.includes('drivers/x/b "q".c:1: note: odd: lock analysis failed: internal error: x; no findings from it [analysis-incomplete]'));
+  assert.match(lines.at(-1)!, /, 2 not analysed, /);
+  const j = JSON.parse(formatJson(r)) as JsonReport & { stats: { incomplete: { file: string; function: string; reason: string; why: string }[] } };
+  assert.deepEqual(contractProblems(j), []);
+  assert.deepEqual(j.stats.incomplete.map((i) => `${i.file}:${i.function}:${i.reason}`), ['drivers/x/a.c:huge:paths', 'drivers/x/a.c:huge:time', 'drivers/x/b "q".c:odd:error']);
+  assert.equal(j.stats.incomplete[0]!.why, 'lock analysis stopped: too many paths');
+  const log = JSON.parse(formatSarif(r, (f) => resolve(root, f))) as { runs: { invocations: { toolExecutionNotifications: { level: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[] }[] }[] };
+  assert.deepEqual(sarifValidator()(log), []);
+  const notes = log.runs[0]!.invocations[0]!.toolExecutionNotifications;
+  assert.equal(notes.length, 3);
+  assert.equal(notes[0]!.level, 'note');
+  assert.equal(notes[0]!.message.text, 'huge(): lock analysis stopped: too many paths; no findings from it');
+  assert.equal(notes[2]!.locations[0]!.physicalLocation.artifactLocation.uri, 'drivers/x/b%20%22q%22.c');
+  assert.equal(notes[2]!.locations[0]!.physicalLocation.region.startLine, 1);
 });
 
 test('display path = PATH as given joined with the path below it', () => {

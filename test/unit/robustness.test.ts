@@ -11,14 +11,16 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { analyzeFile } from '../../src/core/analyze';
+import { analyzeFile, analyzeRefcount } from '../../src/core/analyze';
+import { describeIncomplete, setFunctionBudgetMs } from '../../src/core/budget';
+import { computeHints } from '../../src/core/hints';
 import { builtinCatalog } from '../../src/core/catalog/index';
 import { buildCfg } from '../../src/core/cfg/build';
 import { buildWorkspaceIndex, extractFileFacts } from '../../src/core/index/index';
 import type { CParser } from '../../src/core/parse/parser';
 import { parseKernelC } from '../../src/core/parse/source';
 import { runRefcountRules } from '../../src/core/rules/refcount/index';
-import type { FileResult, Finding } from '../../src/core/types';
+import type { FileResult, Finding, IncompleteFunction } from '../../src/core/types';
 import { nodeParser } from '../../src/node/assets';
 import { ensureBuilt, runCli, sarifValidator, type JsonReport, contractProblems } from './cli-support';
 
@@ -139,6 +141,7 @@ describe('robustness: broken text', () => {
     const deep = analyse(nestedLeak(3000));
     assert.equal(deep.result.stats.functions, 1);
     assert.equal(deep.result.stats.functionsNotAnalysed, 1, 'the lock analysis gave up and says so');
+    assert.deepEqual(deep.result.incomplete?.map((i) => `${i.function}:${i.analysis}:${i.reason}`), ['nested:locks:error']);
     assert.deepEqual(deep.result.findings, [], 'no finding from a half-done analysis');
     // thousands of nested parentheses parse and analyse
     const parens = analyse(`static int p(int a)\n{\n\treturn ${'('.repeat(3000)}a${')'.repeat(3000)};\n}\n`);
@@ -222,6 +225,54 @@ describe('robustness: path explosion and recursion', () => {
     assert.equal(o.result.stats.functionsNotAnalysed, 0);
   });
 
+  /** `n` branches that each may take a new reference, then an early return that leaks it (ref-leak). */
+  function refLadder(n: number): string {
+    const out = ['static int rc_big(struct dev *d)', '{', '\tstruct kobject *k = kobject_get(&d->kobj);', '\tint err = 0;'];
+    for (let i = 0; i < n; i++) out.push(`\tif (d->f${i})`, `\t\terr = ${i};`, '\telse', `\t\tk = kobject_get(&d->o${i});`);
+    out.push('\tif (d->bad)', '\t\treturn -1;', '\tkobject_put(k);', '\treturn err;', '}', '');
+    return out.join('\n');
+  }
+
+  it('a refcount walk over its step bound: the function is listed as incomplete and none of its walk is reported', () => {
+    const small = analyse(refLadder(20));
+    assert.ok(small.refcount.some((f) => f.rule === 'ref-leak'), 'the small ladder has real leaks');
+    const text = refLadder(500);
+    const index = buildWorkspaceIndex([extractFileFacts(parser, text, 'rc.c')]);
+    const incomplete: IncompleteFunction[] = [];
+    const t0 = performance.now();
+    const findings = analyzeRefcount(parser, text, 'rc.c', { index, incomplete });
+    const ms = performance.now() - t0;
+    assert.deepEqual(findings.filter((f) => f.rule === 'ref-leak' || f.rule === 'use-after-put'), [], 'no finding from half a walk');
+    assert.deepEqual(incomplete, [{ function: 'rc_big', line: 1, analysis: 'refcount', reason: 'paths', detail: 'ref-leak, use-after-put' }]);
+    assert.equal(describeIncomplete(incomplete[0]!), 'refcount analysis (ref-leak, use-after-put) stopped: too many paths');
+    // the hang guard of the whole test run is far above this; the figure is for the log
+    assert.ok(ms < 60_000, `refcount analysis of the 2,000-line function took ${ms.toFixed(0)} ms`);
+  });
+
+  it('the time budget: a walk that runs out of time stops, says so, and yields nothing', () => {
+    const text = gotoLadder(400);
+    assert.deepEqual(analyse(text).result.findings.map((f) => f.rule), ['lock-leak']);
+    const prev = setFunctionBudgetMs(0.001);
+    try {
+      const r = analyzeFile(parser, text, 'time.c');
+      assert.deepEqual(r.findings, []);
+      assert.deepEqual(r.incomplete, [{ function: 'ladder', line: 1, analysis: 'locks', reason: 'time' }]);
+      assert.equal(r.stats.functionsNotAnalysed, 1);
+      const parsed = parseKernelC(parser, text);
+      try {
+        const h = computeHints(parsed, 'time.c', builtinCatalog());
+        assert.equal(h.functions[0]!.heldWalkStopped, 'time', 'the held-set hints say they are partial');
+      } finally {
+        parsed.dispose();
+      }
+    } finally {
+      setFunctionBudgetMs(prev);
+    }
+    assert.throws(() => setFunctionBudgetMs(0), RangeError);
+    assert.throws(() => setFunctionBudgetMs(Number.NaN), RangeError);
+    assert.equal(analyzeFile(parser, text, 'time.c').incomplete, undefined, 'the default budget is back');
+  });
+
   it('recursion in the call graph (self, mutual, through a lock) terminates with summaries', () => {
     const text = readFileSync(join(FIXTURES, 'recursion.c'), 'utf8');
     const o = analyse(text);
@@ -275,6 +326,27 @@ describe('robustness: the CLI on hostile files (and JSON/SARIF validity)', () =>
     assert.match(reasons['latin1.c'] ?? '', /UTF-8/);
     assert.match(reasons['nul.c'] ?? '', /NUL/);
     assert.deepEqual(j.findings.map((f) => `${f.file.replace(/^.*[\\/]/, '')}:${f.rule}`), ['good.c:lock-leak']);
+  });
+
+  it('a function over the budget is listed (JSON stats.incomplete, a text note) and the other files still report', () => {
+    const dir = join(tmp, 'budget');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'good.c'), LEAK);
+    const n = 500;
+    const big = ['#include <linux/kobject.h>', 'struct dev { struct kobject kobj; int bad; };', 'static int rc_big(struct dev *d)', '{', '\tstruct kobject *k = kobject_get(&d->kobj);', '\tint err = 0;'];
+    for (let i = 0; i < n; i++) big.push(`\tif (d->f${i})`, `\t\terr = ${i};`, '\telse', `\t\tk = kobject_get(&d->o${i});`);
+    big.push('\tif (d->bad)', '\t\treturn -1;', '\tkobject_put(k);', '\treturn err;', '}', '');
+    writeFileSync(join(dir, 'big.c'), big.join('\n'));
+    const r = runCli(['check', '--format', 'json', dir], tmp, 600_000);
+    const j = JSON.parse(r.stdout) as JsonReport & { stats: { functionsNotAnalysed: number; incomplete: Array<{ file: string; function: string; line: number; analysis: string; reason: string; why: string }> } };
+    assert.deepEqual(contractProblems(j), []);
+    assert.deepEqual(j.findings.map((f) => `${f.file.replace(/^.*[\\/]/, '')}:${f.rule}`), ['good.c:lock-leak']);
+    assert.equal(j.stats.functionsNotAnalysed, 1);
+    assert.deepEqual(j.stats.incomplete.map((i) => `${i.file.replace(/^.*[\\/]/, '')}:${i.line}:${i.function}:${i.analysis}:${i.reason}`), ['big.c:3:rc_big:refcount:paths']);
+    assert.match(j.stats.incomplete[0]!.why, /ref-leak, use-after-put/);
+    const t = runCli(['check', dir], tmp, 600_000);
+    assert.match(t.stdout, /big\.c:3: note: rc_big: refcount analysis \(ref-leak, use-after-put\) stopped: too many paths; no findings from it \[analysis-incomplete\]/);
+    assert.match(t.stdout, /1 not analysed/);
   });
 
   it('a 20 MB generated file finishes within the hang guard and is counted', () => {

@@ -9,7 +9,7 @@ import { nodeParser } from '../../src/node/assets';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   contributes?: { configuration?: unknown; commands?: Array<{ command: string; category?: string }> };
   activationEvents?: string[];
-  capabilities?: unknown;
+  capabilities?: { virtualWorkspaces?: unknown; untrustedWorkspaces?: unknown };
   main?: string;
   browser?: string;
 };
@@ -34,7 +34,12 @@ test('manifest: both entries, C activation, trust and virtual-workspace support,
   assert.equal(pkg.browser, './dist/browser.js');
   // `.h` files are `cpp` in VS Code by default: kernel headers activate too (only `.h` among cpp documents is analysed).
   assert.deepStrictEqual(pkg.activationEvents, ['onLanguage:c', 'onLanguage:cpp']);
-  assert.deepStrictEqual(pkg.capabilities, { untrustedWorkspaces: { supported: true }, virtualWorkspaces: true });
+  // Restricted mode: everything works with the built-in primitives; the workspace's own primitives wait for trust.
+  assert.equal(pkg.capabilities?.virtualWorkspaces, true);
+  const trust = pkg.capabilities?.untrustedWorkspaces as { supported: unknown; description?: string; restrictedConfigurations?: string[] } | undefined;
+  assert.equal(trust?.supported, 'limited');
+  assert.deepStrictEqual(trust?.restrictedConfigurations, ['refscope.primitives']);
+  assert.match(trust?.description ?? '', /\.refscope\.json/);
   const commands = pkg.contributes?.commands ?? [];
   for (const id of ['refscope.analyzeFile', 'refscope.showOutput']) {
     assert.equal(commands.find((c) => c.command === id)?.category, 'Refscope', id);
@@ -44,7 +49,7 @@ test('manifest: both entries, C activation, trust and virtual-workspace support,
 test('resolveSettings: defaults from the schema, invalid values fall back to them', () => {
   const d = defaultSettings();
   const rest = {
-    hints: { enable: true, lockScopes: true, heldAtExit: true, refcount: true, wrappers: true, hovers: true, codeLens: true },
+    hints: { enable: true, lockScopes: true, heldAtExit: true, refcount: true, wrappers: true, hovers: true, codeLens: true, incomplete: true },
     indexInclude: ['**/*.c', '**/*.h'],
     indexExclude: ['**/.git/**', '**/node_modules/**'],
   };

@@ -1,4 +1,5 @@
 /** `--format json`: the contract's shape, version 1. */
+import { describeIncomplete } from '../../core/budget';
 import type { Report, ReportFinding } from './shared';
 
 /** One finding as the JSON contract shows it. */
@@ -29,6 +30,7 @@ export function formatJson(report: Report): string {
     ms: s.ms,
     cpuMs: s.cpuMs,
     functionsNotAnalysed: s.functionsNotAnalysed,
+    incomplete: s.incomplete.map((i) => ({ ...i, why: describeIncomplete(i) })),
     filesDirectivesOnly: s.filesDirectivesOnly,
     skipped: s.skipped,
     skippedFiles: s.skippedFiles,

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { describeIncomplete } from '../../core/budget';
 import { buildSarif, type SarifFinding } from '../../core/report/sarif';
 import type { Report, ReportFinding } from './shared';
 
@@ -27,6 +28,7 @@ export function formatSarif(report: Report, resolveAbs: (file: string) => string
     toolVersion: report.toolVersion,
     artifact: (file) => artifact(resolveAbs(file), report.root),
     rootUri: rootUri.endsWith('/') ? rootUri : rootUri + '/',
+    incomplete: report.stats.incomplete.map((i) => ({ file: i.file, function: i.function, line: i.line, text: describeIncomplete(i) })),
   });
   return JSON.stringify(log, null, 2) + '\n';
 }

@@ -1,5 +1,5 @@
 /** Data the formatters share: the report of one `refscope check` run. */
-import type { Severity } from '../../core/types';
+import type { IncompleteFunction, Severity } from '../../core/types';
 
 export interface ReportTraceStep {
   file: string;
@@ -23,6 +23,11 @@ export interface ReportFinding {
   message: string;
   scenario: string | null;
   trace: ReportTraceStep[];
+}
+
+/** A function whose analysis is incomplete (core IncompleteFunction), with its file. */
+export interface IncompleteReport extends IncompleteFunction {
+  file: string;
 }
 
 export interface SkippedFile {
@@ -59,8 +64,10 @@ export interface ReportStats {
   ms: number;
   /** CPU time of the whole process (worker threads included). */
   cpuMs: number;
-  /** Functions the lock analysis gave up on (no findings from them). */
+  /** Functions some analysis gave up on (no findings from that analysis): `incomplete` lists them. */
   functionsNotAnalysed: number;
+  /** Each function whose analysis stopped over budget or failed, with its file, by file and line. */
+  incomplete: IncompleteReport[];
   /** Files holding only preprocessor directives and comments (generated register headers): read, not parsed. */
   filesDirectivesOnly: number;
   skipped: number;

@@ -1,4 +1,5 @@
 /** `--format text`: GCC/ESLint style, one line per finding, indented trace, summary. */
+import { describeIncomplete } from '../../core/budget';
 import type { Report } from './shared';
 
 export function formatText(report: Report): string {
@@ -8,6 +9,7 @@ export function formatText(report: Report): string {
     for (const t of f.trace) out.push(`    ${t.file}:${t.line}: ${t.message}`);
   }
   for (const s of report.stats.skippedFiles) out.push(`${s.file}: skipped: ${s.reason}`);
+  for (const i of report.stats.incomplete) out.push(`${i.file}:${i.line}: note: ${i.function}: ${describeIncomplete(i)}; no findings from it [analysis-incomplete]`);
   out.push(summaryLine(report));
   return out.join('\n') + '\n';
 }

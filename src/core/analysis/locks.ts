@@ -15,6 +15,7 @@ import {
   ATOMIC_KINDS, CHECKED_KINDS, gfpMaySleep, indexCatalog, isSleepingName,
   type Catalog, type CatalogIndex, type LockKind,
 } from '../catalog/index';
+import { Allowance } from '../budget';
 import { buildCfg, splitArgs, type Cfg, type CfgNode, type GuardInfo } from '../cfg/build';
 import type { FunctionSummary, LockEffect, LockTake } from '../index/summaries';
 import type { ParsedFile } from '../parse/source';
@@ -1183,7 +1184,7 @@ function collapse(states: State[]): State {
   return { held, released: [], failed: [], callerReleased: [], facts: new Map(), trace: first.trace, ret: first.ret, retClass: first.retClass, imprecise: true };
 }
 
-function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?: string } {
+function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?: 'too many paths' | 'time budget' } {
   // per node: lock part -> up to VARIANTS states differing in value facts (then merged by intersection)
   const seen: Map<string, State[]>[] = cfg.nodes.map(() => new Map());
   const live = new Set<State>();
@@ -1220,12 +1221,10 @@ function run(ctx: FnCtx, cfg: Cfg, entry: State): { exits: ExitRecord[]; failed?
     queue.push([to, ns]);
   };
   push(cfg.entry, entry);
-  let work = 0;
-  const limit = Math.min(MAX_WORK, 2000 + 40 * cfg.nodes.length);
+  const allowance = new Allowance(Math.min(MAX_WORK, 2000 + 40 * cfg.nodes.length));
   for (let qi = 0; qi < queue.length; qi++) {
-    if (++work > limit) {
-      return { exits: [], failed: 'too many paths' };
-    }
+    const stop = allowance.tick();
+    if (stop) return { exits: [], failed: stop === 'paths' ? 'too many paths' : 'time budget' };
     const [id, st] = queue[qi]!;
     if (!live.has(st)) continue; // superseded by a merged state
     transfer(ctx, cfg.nodes[id]!, st, push, exits);

@@ -251,8 +251,13 @@ function identifier(v: Json | undefined, where: string, source: string): string 
   return v;
 }
 
-/** Parse and validate a `.refscope.json` text (schema in this file's header) and merge it with the built-ins. */
-export function catalogWithUserConfig(jsonText: string, source: string): Catalog {
+/**
+ * Parse and validate a `.refscope.json` text (schema in this file's header) and
+ * merge it with the built-ins, or with `base` (a catalog already extended by
+ * another source: the editor layers the user's settings and the workspace file).
+ * Pure data: nothing in the text is executed.
+ */
+export function catalogWithUserConfig(jsonText: string, source: string, base?: Catalog): Catalog {
   let root: Json;
   try {
     root = JSON.parse(jsonText) as Json;
@@ -261,7 +266,7 @@ export function catalogWithUserConfig(jsonText: string, source: string): Catalog
   }
   if (!isObject(root)) throw new ConfigError(`${source}: the top level must be a JSON object`);
   checkKeys(root, ['$schema', 'locks', 'sleeping', 'noreturn', 'atomic'], 'the top level', source);
-  const cat = builtinCatalog();
+  const cat: Catalog = base ? (JSON.parse(JSON.stringify(base)) as Catalog) : builtinCatalog();
   const locks = root['locks'];
   if (locks !== undefined) {
     if (!Array.isArray(locks)) throw new ConfigError(`${source}: "locks" must be an array`);
@@ -360,4 +365,91 @@ export function gfpMaySleep(idx: CatalogIndex, expr: string): boolean | undefine
 
 export function isSleepingName(idx: CatalogIndex, name: string): boolean {
   return idx.sleeping.has(name) || (idx.sleepingRe !== null && idx.sleepingRe.test(name));
+}
+
+/**
+ * Where in the config text a ConfigError points (UTF-16 offsets, for an editor
+ * diagnostic): the JSON parser's position, else the key the message names (for
+ * a path such as `locks[1].kind`, the first `"kind"` after `"locks"`: a text
+ * search, not a JSON walk), else the first line.
+ */
+export function configErrorRange(text: string, message: string): { start: number; end: number } {
+  const firstLine = { start: 0, end: Math.max(1, text.indexOf('\n') < 0 ? text.length : text.indexOf('\n')) };
+  const pos = /at position (\d+)/.exec(message);
+  if (pos) {
+    const at = Math.min(Number(pos[1]), Math.max(0, text.length - 1));
+    return { start: at, end: Math.min(text.length, at + 1) || at };
+  }
+  const key = /unknown key "([^"]+)"/.exec(message)?.[1];
+  const where = /"([A-Za-z$][\w$]*)(?:\[\d+\])?(?:\.([A-Za-z$][\w$]*))?(?:\[\d+\])?"/.exec(message);
+  const names = key ? [key] : where ? [where[1]!, ...(where[2] ? [where[2]] : [])] : [];
+  let from = 0;
+  let hit: { start: number; end: number } | undefined;
+  for (const n of names) {
+    const i = text.indexOf(`"${n}"`, from);
+    if (i < 0) break;
+    hit = { start: i, end: i + n.length + 2 };
+    from = hit.end;
+  }
+  return hit ?? firstLine;
+}
+
+/** One layer of catalog extensions (a settings value or a file's text) and its display name. */
+export interface CatalogSource {
+  text: string;
+  source: string;
+}
+
+/** A layer that did not validate: skipped, the others (and the built-ins) stay in force. */
+export interface CatalogSourceError {
+  source: string;
+  message: string;
+  range: { start: number; end: number };
+}
+
+/** The built-ins extended by each valid source in order; the invalid ones are reported, never fatal. */
+export function layeredCatalog(sources: readonly CatalogSource[]): { catalog: Catalog; errors: CatalogSourceError[] } {
+  let catalog = builtinCatalog();
+  const errors: CatalogSourceError[] = [];
+  for (const s of sources) {
+    try {
+      catalog = catalogWithUserConfig(s.text, s.source, catalog);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      errors.push({ source: s.source, message, range: configErrorRange(s.text, message) });
+    }
+  }
+  return { catalog, errors };
+}
+
+/** What the editor found for each layer of primitives (raw setting values, the file's text). */
+export interface PrimitiveInputs {
+  /** The user's `refscope.primitives` value (always applies). */
+  user?: unknown;
+  /** A workspace (or folder) value of `refscope.primitives`: provided by the workspace. */
+  workspace?: unknown;
+  /** Text of `.refscope.json` at the workspace root, undefined when there is none. */
+  file?: string;
+  /** The file's display name. */
+  fileName?: string;
+  /** Workspace trust: in restricted mode the workspace's layers are ignored. */
+  trusted: boolean;
+}
+
+/**
+ * The catalog layers in force, in order (user setting, workspace setting,
+ * `.refscope.json`), and the workspace layers ignored because the workspace is
+ * not trusted. Empty setting objects are no layer.
+ */
+export function primitiveLayers(p: PrimitiveInputs): { sources: CatalogSource[]; ignored: string[] } {
+  const sources: CatalogSource[] = [];
+  const ignored: string[] = [];
+  const nonEmpty = (v: unknown): boolean => typeof v === 'object' && v !== null && Object.keys(v).length > 0;
+  if (nonEmpty(p.user)) sources.push({ text: JSON.stringify(p.user), source: 'settings (user): refscope.primitives' });
+  const workspace: CatalogSource[] = [];
+  if (nonEmpty(p.workspace)) workspace.push({ text: JSON.stringify(p.workspace), source: 'settings (workspace): refscope.primitives' });
+  if (p.file !== undefined) workspace.push({ text: p.file, source: p.fileName ?? '.refscope.json' });
+  if (p.trusted) sources.push(...workspace);
+  else ignored.push(...workspace.map((s) => s.source));
+  return { sources, ignored };
 }

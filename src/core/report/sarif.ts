@@ -37,6 +37,12 @@ export interface SarifOptions {
   artifact(file: string): SarifArtifactLocation;
   /** URI of `%SRCROOT%` (ends with `/`), or undefined when no location is relative. */
   rootUri?: string;
+  /**
+   * Functions whose analysis stopped early (no findings from them): reported as
+   * `toolExecutionNotifications` of level `note`, so a code-scanning upload
+   * shows where Refscope did not look, not only what it found.
+   */
+  incomplete?: ReadonlyArray<{ file: string; function: string; line: number; text: string }>;
 }
 
 function level(s: Severity): 'error' | 'warning' | 'note' {
@@ -116,7 +122,20 @@ export function buildSarif(findings: readonly SarifFinding[], opts: SarifOptions
       ...(opts.rootUri ? { originalUriBaseIds: { '%SRCROOT%': { uri: opts.rootUri } } } : {}),
       columnKind: 'utf16CodeUnits',
       results,
-      invocations: [{ executionSuccessful: true }],
+      invocations: [{
+        executionSuccessful: true,
+        ...(opts.incomplete?.length ? {
+          toolExecutionNotifications: opts.incomplete.map((i) => ({
+            descriptor: { id: 'analysis-incomplete' },
+            level: 'note',
+            message: { text: `${i.function}(): ${i.text}; no findings from it` },
+            locations: [{
+              physicalLocation: { artifactLocation: opts.artifact(i.file), region: { startLine: Math.max(1, i.line) } },
+              logicalLocations: [{ name: i.function, kind: 'function' }],
+            }],
+          })),
+        } : {}),
+      }],
     }],
   };
 }

@@ -101,6 +101,37 @@ suite('Refscope editor features in a real VS Code', function () {
     assert.ok((await inlayHints(doc)).length >= 4);
   });
 
+  test('a function whose analysis stopped is marked "analysis incomplete" and yields no finding', async () => {
+    // 300 locks each taken on some paths and never released: 2^300 held sets, past the lock analysis's step
+    // bound (deterministic: a count, not a time), so it stops, says so, and reports none of its lock-leaks.
+    const text = ['static int ladder(struct dev *d)', '{',
+      ...Array.from({ length: 300 }, (_, i) => [`\tif (d->f${i})`, `\t\tspin_lock(&d->l${i});`]).flat(),
+      '\treturn 0;', '}', ''].join('\n');
+    const deep = await vscode.workspace.openTextDocument({ language: 'c', content: text });
+    try {
+      await vscode.window.showTextDocument(deep);
+      const hint = await waitFor('the "analysis incomplete" hint', async () => (await inlayHints(deep)).find((h) => labelOf(h).includes('analysis incomplete')), 60000);
+      assert.strictEqual(hint.position.line, 0, 'on the first line of the function');
+      const tip = typeof hint.tooltip === 'string' ? hint.tooltip : hint.tooltip?.value ?? '';
+      assert.match(tip, /lock analysis stopped: too many paths/);
+      assert.match(tip, /No finding comes from an analysis that stopped/);
+      assert.deepStrictEqual(refscopeDiagnostics(deep.uri), [], 'no finding from half an analysis');
+      // the kind can be switched off
+      const cfg = vscode.workspace.getConfiguration('refscope');
+      await cfg.update('hints.incomplete', false, vscode.ConfigurationTarget.Global);
+      try {
+        await waitFor('refscope.hints.incomplete to apply', () => vscode.workspace.getConfiguration('refscope').get('hints.incomplete') === false);
+        assert.ok(!(await inlayHints(deep)).some((h) => labelOf(h).includes('analysis incomplete')));
+      } finally {
+        await cfg.update('hints.incomplete', undefined, vscode.ConfigurationTarget.Global);
+      }
+    } finally {
+      await vscode.window.showTextDocument(deep);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await vscode.window.showTextDocument(doc);
+    }
+  });
+
   test('hover on a lock call: held set, effect, rule docs (screenshot)', async () => {
     const line = lineOf(doc, '\t\t\tmutex_unlock(&c->lock);');
     const pos = new vscode.Position(line, doc.lineAt(line).text.indexOf('mutex_unlock') + 3);

@@ -91,6 +91,30 @@ suite('Refscope lifecycle panel in a real VS Code', function () {
     assert.strictEqual(p.rejected.length, 1);
   });
 
+  test('a reveal request for a path outside the workspace is refused (and logged), the editor untouched', async () => {
+    const before = (await hook()).lastReveal;
+    const folder = vscode.workspace.workspaceFolders![0]!.uri;
+    // In the web host the folder is mounted at the root of its scheme (`vscode-test-web://mount/`): `..` cannot leave it there.
+    const rooted = folder.path === '/' || folder.path === '';
+    const outside = [
+      'file:///etc/passwd',
+      'untitled:/nowhere.c',
+      ...(rooted ? [] : ['../../../../etc/passwd', vscode.Uri.joinPath(folder, '..', 'outside.c').toString()]),
+    ];
+    for (const file of outside) {
+      await vscode.commands.executeCommand(HOOK, { action: 'receive', key: `scenario:${SEED}`, message: { type: 'reveal', file, line: 1, column: 1, focus: true } });
+    }
+    const st = (await hook()) as HookState & { refusedReveals: string[] };
+    assert.strictEqual(st.refusedReveals.length, outside.length, JSON.stringify(st.refusedReveals));
+    assert.ok(st.refusedReveals.every((u) => !u.startsWith(`${folder.toString()}/`)), JSON.stringify(st.refusedReveals));
+    assert.deepStrictEqual(st.lastReveal, before, 'nothing was revealed');
+    assert.ok(!vscode.window.visibleTextEditors.some((e) => /passwd|outside\.c|nowhere\.c/.test(e.document.uri.path)));
+    // A file inside the workspace is still revealed.
+    await vscode.commands.executeCommand(HOOK, { action: 'receive', key: `scenario:${SEED}`, message: { type: 'reveal', file: 'kobj_cache.c', line: 2, column: 1, focus: false } });
+    const after = (await hook()).lastReveal;
+    assert.strictEqual(after?.uri, vscode.Uri.joinPath(folder, 'kobj_cache.c').toString());
+  });
+
   test('simulateLifecycle (the CodeLens) opens the object view; roles run in the webview; a reveal moves the selection', async () => {
     const ok = await vscode.commands.executeCommand('refscope.simulateLifecycle', { typeName: 'struct panel_widget', uri: doc.uri.toString(), line: 13 });
     assert.strictEqual(ok, true);

@@ -4,10 +4,10 @@ import * as vscode from 'vscode';
 export const WAIT_MS = 20000;
 
 /** Polls `probe` until it returns something truthy; fails after `timeoutMs` saying what it waited for. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = WAIT_MS): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = WAIT_MS): Promise<T> {
   const t0 = Date.now();
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v) return v;
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -11,7 +11,7 @@ import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { keyClass, normType, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
 import { lockKey } from '../../analysis/lockid';
-import { anyName, calledNames, callsOf, cfgOf, factOf, functionsOf, locOf, makeEnv, rootVar, step, walkPaths, type RefcountRule, type RuleInterest } from './walk';
+import { anyName, calledNames, callsOf, cfgOf, factOf, functionsOf, locOf, makeEnv, rootVar, step, walkRulePaths, type RefcountRule, type RuleInterest } from './walk';
 
 export const FREE_WITHOUT_GRACE_PERIOD = 'free-without-grace-period';
 
@@ -64,7 +64,7 @@ export const freeWithoutGracePeriod: RefcountRule = (parsed, file, ctx) => {
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const reported = new Set<number>();
-    walkPaths<State>(cfg, {}, (s) => `${s.grace ?? ''}/${s.unpublished ?? ''}`, (cn, s) => {
+    walkRulePaths<State>(env, fn, FREE_WITHOUT_GRACE_PERIOD, out, cfg, {}, (s) => `${s.grace ?? ''}/${s.unpublished ?? ''}`, (cn, s) => {
       const next: State = { ...s };
       for (const c of callsOf(env, cn)) {
         const rop = env.rc.rcuOps.get(c.name);

@@ -10,7 +10,7 @@ import type { Finding, TraceStep } from '../../types';
 import { makeFinding } from '../common';
 import { resolveCallee, summaryOf } from '../../index/workspace';
 import { condGetInterest, condGetVia } from './unchecked-get-unless-zero';
-import { assignedVar, assignedVars, calledNames, callsOf, cfgOf, functionsOf, locOf, lockEffects, makeEnv, plainCopy, rootVar, step, walkPaths, type CallSite, type Env, type RefcountRule } from './walk';
+import { assignedVar, assignedVars, calledNames, callsOf, cfgOf, functionsOf, locOf, lockEffects, makeEnv, plainCopy, rootVar, step, walkRulePaths, type CallSite, type Env, type RefcountRule } from './walk';
 
 export const GET_UNLESS_ZERO_OUTSIDE_LOOKUP = 'get-unless-zero-outside-lookup';
 
@@ -63,7 +63,7 @@ export const getUnlessZeroOutsideLookup: RefcountRule = (parsed, file, ctx) => {
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const reported = new Set<number>();
-    walkPaths<State>(cfg, { held: {}, found: {} }, keyOf, (cn, s) => {
+    walkRulePaths<State>(env, fn, GET_UNLESS_ZERO_OUTSIDE_LOOKUP, out, cfg, { held: {}, found: {} }, keyOf, (cn, s) => {
       const calls = callsOf(env, cn);
       const held = { ...s.held };
       const found = { ...s.found };

@@ -1,6 +1,6 @@
 /** The refcount/RCU rules (issue 3) that run per file: one file per rule, aggregated here. */
 import type { ParsedFile } from '../../parse/source';
-import type { Finding } from '../../types';
+import type { Finding, IncompleteFunction } from '../../types';
 import { FREE_WITHOUT_GRACE_PERIOD, freeWithoutGracePeriod, freeWithoutGracePeriodInterest } from './free-without-grace-period';
 import { GET_UNLESS_ZERO_OUTSIDE_LOOKUP, getUnlessZeroOutsideLookup } from './get-unless-zero-outside-lookup';
 import { ownershipInterest } from './ownership';
@@ -9,7 +9,7 @@ import { REF_LEAK, refLeak } from './ref-leak';
 import { condGetInterest, UNCHECKED_GET_UNLESS_ZERO, uncheckedGetUnlessZero } from './unchecked-get-unless-zero';
 import { UNSAFE_LOOKUP_GET, unsafeLookupGet, unsafeLookupGetInterest } from './unsafe-lookup-get';
 import { USE_AFTER_PUT, useAfterPut } from './use-after-put';
-import { anyName, type InterestEnv, type RefcountRule, type RefcountRuleContext, type RuleInterest } from './walk';
+import { anyName, incompleteOf, makeEnv, type InterestEnv, type RefcountRule, type RefcountRuleContext, type RuleInterest } from './walk';
 
 export type { InterestEnv, RefcountRule, RefcountRuleContext, RuleInterest } from './walk';
 
@@ -64,9 +64,13 @@ export const REFCOUNT_RULES_NEEDING_INDEX: readonly string[] = [PUT_UNDER_RELEAS
 
 /**
  * Run every refcount rule on a parsed file. `ctx.index` enables the index-based
- * rules and learned wrappers; `only` restricts to some rule ids.
+ * rules and learned wrappers; `only` restricts to some rule ids. The functions
+ * some rule's walk stopped early on (they yield no finding from that rule) are
+ * appended to `incomplete` when given.
  */
-export function runRefcountRules(parsed: ParsedFile, file: string, ctx: RefcountRuleContext, only?: ReadonlySet<string>): Finding[] {
+export function runRefcountRules(
+  parsed: ParsedFile, file: string, ctx: RefcountRuleContext, only?: ReadonlySet<string>, incomplete?: IncompleteFunction[],
+): Finding[] {
   const out: Finding[] = [];
   for (const [id, rule] of Object.entries(REFCOUNT_RULES)) {
     if (only && !only.has(id)) continue;
@@ -76,5 +80,6 @@ export function runRefcountRules(parsed: ParsedFile, file: string, ctx: Refcount
       // a rule failing on one odd file must not lose the others' findings
     }
   }
+  if (incomplete) incomplete.push(...incompleteOf(makeEnv(parsed, file, ctx)));
   return out;
 }

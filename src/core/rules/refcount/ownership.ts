@@ -24,7 +24,7 @@ import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import type { TraceStep } from '../../types';
 import { cyclicNodes, type Cfg, type CfgNode } from '../../cfg/build';
 import type { FunctionFact } from '../../index/facts';
-import { anyName, calledNames, cfgOf, factOf, functionsOf, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRuleContext, type RuleInterest } from './walk';
+import { anyName, calledNames, cfgOf, factOf, functionsOf, makeEnv, markIncomplete, step, walkPaths, type CallSite, type Env, type RefcountRuleContext, type RuleInterest } from './walk';
 import {
   argFate, type ArgFate, assignedTo, atomOf, CONVERTER, declaredNames, isTestedCall, lifetimeCounter, loopOf, NON_CONSUMING, objVar, paramDepth,
   embeddedPart, handedOn, paramNames, QUEUE, returnText, scanNode, stripNode, topLevel, useOf, valueVar, type Atom, type NodeScan,
@@ -120,10 +120,16 @@ export function ownershipOf(parsed: ParsedFile, file: string, ctx: RefcountRuleC
   const env = makeEnv(parsed, file, ctx);
   const res: OwnershipResult = { leaks: [], uses: [] };
   for (const fn of functionsOf(parsed)) {
+    const uses = res.uses.length;
+    const leaks = res.leaks.length;
     try {
       analyzeFunction(env, fn, res);
     } catch {
-      // one odd function must not lose the file's other results
+      // one odd function must not lose the file's other results, nor add half of its own
+      res.uses.length = uses;
+      res.leaks.length = leaks;
+      markIncomplete(env, fn, 'ref-leak', 'error');
+      markIncomplete(env, fn, 'use-after-put', 'error');
     }
   }
   perFile.set(mk, res);
@@ -318,7 +324,15 @@ function walkFunction(): void {
     const e = cn.ast ? errEqAt(cn) : null;
     if (e) tests.set(e, (tests.get(e) ?? 0) + 1);
   }
-  walkPaths<State>(cfg, { objs: {}, names: {}, pend: {}, put: {}, flags: {}, errOf: {}, trace: [] }, keyOf, transfer);
+  const usesBefore = res.uses.length;
+  const stop = walkPaths<State>(cfg, { objs: {}, names: {}, pend: {}, put: {}, flags: {}, errOf: {}, trace: [] }, keyOf, transfer);
+  if (stop) {
+    // half a walk: neither its leaks nor its uses are findings (both rules read this walk)
+    res.uses.length = usesBefore;
+    markIncomplete(env, fn, 'ref-leak', stop);
+    markIncomplete(env, fn, 'use-after-put', stop);
+    return;
+  }
   for (const l of leaks.values()) if (settled.has(l.unit.at)) res.leaks.push(l);
 }
 

@@ -11,7 +11,7 @@ import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { keyClass, resolveCallee, resolveKey, summaryOf, type ReleaseInfo, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionFact } from '../../index/facts';
-import { anyName, calledNames, callsOf, cfgOf, factOf, functionsOf, locOf, lockEffects, makeEnv, step, walkPaths, type CallSite, type Env, type RefcountRule, type RuleInterest } from './walk';
+import { anyName, calledNames, callsOf, cfgOf, factOf, functionsOf, locOf, lockEffects, makeEnv, step, walkRulePaths, type CallSite, type Env, type RefcountRule, type RuleInterest } from './walk';
 
 export const PUT_UNDER_RELEASE_LOCK = 'put-under-release-lock';
 
@@ -99,7 +99,7 @@ export const putUnderReleaseLock: RefcountRule = (parsed, file, ctx) => {
     if (!cfg) continue;
     const fact = factOf(env, fn);
     const reported = new Set<number>();
-    walkPaths<Record<string, number>>(cfg, {}, (s) => JSON.stringify(s), (cn, s) => {
+    walkRulePaths<Record<string, number>>(env, fn, PUT_UNDER_RELEASE_LOCK, out, cfg, {}, (s) => JSON.stringify(s), (cn, s) => {
       const calls = callsOf(env, cn);
       const held = { ...s };
       for (const c of calls) {

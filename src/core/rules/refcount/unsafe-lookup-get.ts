@@ -28,7 +28,7 @@ import { functionById, keyClass, resolveCallee, resolveKey, summaryOf, type Func
 import { isConverter } from '../../index/wrappers';
 import { lookupVia } from './get-unless-zero-outside-lookup';
 import {
-  anyName, assignedVar, assignedVars, calledNames, callsOf, cfgOf, factOf, functionsOf, lockEffects, locOf, makeEnv, plainCopy, rootVar, step, walkPaths, type RuleInterest,
+  anyName, assignedVar, assignedVars, calledNames, callsOf, cfgOf, factOf, functionsOf, lockEffects, locOf, makeEnv, plainCopy, rootVar, step, walkRulePaths, type RuleInterest,
   type CallSite, type Env, type RefcountRule,
 } from './walk';
 
@@ -429,7 +429,7 @@ export const unsafeLookupGet: RefcountRule = (parsed, file, ctx) => {
     const fact = factOf(env, fn);
     const cls = (k: string) => (k === 'rcu' ? 'rcu' : keyClass(index, fact, k) ?? k);
     const reported = new Set<number>();
-    walkPaths<State>(cfg, { held: {}, found: {} }, (s) => JSON.stringify(s), (cn, s) => {
+    walkRulePaths<State>(env, fn, UNSAFE_LOOKUP_GET, out, cfg, { held: {}, found: {} }, (s) => JSON.stringify(s), (cn, s) => {
       const calls = callsOf(env, cn);
       const held = { ...s.held };
       const found = { ...s.found };

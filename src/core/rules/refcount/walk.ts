@@ -14,7 +14,8 @@ import { buildCfg, splitArgs, type Cfg, type CfgNode } from '../../cfg/build';
 import type { FunctionFact } from '../../index/facts';
 import type { WorkspaceIndex } from '../../index/workspace';
 import type { FunctionInfo, ParsedFile } from '../../parse/source';
-import type { Finding, TraceStep } from '../../types';
+import { Allowance } from '../../budget';
+import type { Finding, IncompleteFunction, TraceStep } from '../../types';
 import { lineStarts, posOf } from '../../util/text';
 
 export interface RefcountRuleContext {
@@ -65,7 +66,7 @@ export interface Env {
 
 /** The Env's memo, created on first use for Envs built by hand. */
 export function memoOf(env: Env): EnvMemo {
-  env.memo ??= { catalog: null, cfgs: new Map(), calls: new WeakMap(), names: new Map(), shared: new Map() };
+  env.memo ??= { catalog: null, cfgs: new Map(), calls: new WeakMap(), names: new Map(), shared: new Map(), incomplete: new Map() };
   return env.memo;
 }
 
@@ -77,6 +78,8 @@ export interface EnvMemo {
   names: Map<number, ReadonlySet<string>>;
   /** Rule-specific results computed once per function and shared (e.g. the ownership dataflow used by two rules). */
   shared: Map<string, unknown>;
+  /** Functions some rule's walk stopped early on (by the function's start offset). */
+  incomplete: Map<number, IncompleteFunction>;
 }
 
 /** One Env per parsed file and context: the rules of one file share its CFGs and call lists. */
@@ -89,7 +92,7 @@ export function makeEnv(parsed: ParsedFile, file: string, ctx: RefcountRuleConte
   const env: Env = {
     parsed, file, text: parsed.text, starts: lineStarts(parsed.text), cat: indexCatalog(ctx.catalog),
     rc: ctx.index?.rc ?? indexRefcountCatalog(), ...(ctx.index ? { index: ctx.index } : {}),
-    memo: { catalog: ctx.catalog, cfgs: new Map(), calls: new WeakMap(), names: new Map(), shared: new Map() },
+    memo: { catalog: ctx.catalog, cfgs: new Map(), calls: new WeakMap(), names: new Map(), shared: new Map(), incomplete: new Map() },
   };
   if (known) known.push(env);
   else envs.set(parsed, [env]);
@@ -285,18 +288,24 @@ const MAX_STEPS = 60000;
 /**
  * Forward walk of every function's CFG with a set of per-path states. `transfer`
  * maps a state through a node (returning the new state); states are deduplicated
- * per node by `key(state)`, at most MAX_PATH_STATES per node.
+ * per node by `key(state)`, at most MAX_PATH_STATES per node (further states at a
+ * node are dropped: fewer paths are followed, each one followed is real).
+ * Returns null when the walk ran to its end, or why it stopped early (the step
+ * bound or the time budget, src/core/budget.ts): its caller must then report
+ * the function as incomplete and make no finding from the walk (walkRulePaths).
  */
 export function walkPaths<S>(
   cfg: Cfg,
   init: S,
   key: (s: S) => string,
   transfer: (node: CfgNode, s: S, succIndex: number) => S | null,
-): void {
+): IncompleteFunction['reason'] | null {
   const seen = new Map<number, Set<string>>();
   const work: [number, S][] = [[cfg.entry, init]];
-  let steps = 0;
-  while (work.length && steps++ < MAX_STEPS) {
+  const allowance = new Allowance(MAX_STEPS);
+  while (work.length) {
+    const stop = allowance.tick();
+    if (stop) return stop;
     const [id, s] = work.pop()!;
     const node = cfg.nodes[id];
     if (!node) continue;
@@ -310,6 +319,44 @@ export function walkPaths<S>(
       if (out !== null) work.push([next, out]);
     });
   }
+  return null;
+}
+
+/**
+ * A rule's walk of one function: `walkPaths`, and when it stops early the
+ * findings it pushed onto `out` meanwhile are taken back and the function is
+ * recorded as incomplete for `rule` (incompleteOf).
+ */
+export function walkRulePaths<S>(
+  env: Env, fn: FunctionInfo, rule: string, out: Finding[],
+  cfg: Cfg, init: S, key: (s: S) => string, transfer: (node: CfgNode, s: S, succIndex: number) => S | null,
+): boolean {
+  const before = out.length;
+  const stop = walkPaths(cfg, init, key, transfer);
+  if (!stop) return true;
+  out.length = before;
+  markIncomplete(env, fn, rule, stop);
+  return false;
+}
+
+/** Record that `rule`'s analysis of `fn` stopped (`reason`): merged per function, rules listed in `detail`. */
+export function markIncomplete(env: Env, fn: FunctionInfo, rule: string, reason: IncompleteFunction['reason']): void {
+  const m = memoOf(env).incomplete;
+  const key = fn.node.startIndex;
+  const had = m.get(key);
+  if (!had) {
+    m.set(key, { function: fn.name, line: fn.node.startPosition.row + 1, analysis: 'refcount', reason, detail: rule });
+    return;
+  }
+  const rules = new Set(had.detail?.split(', ') ?? []);
+  rules.add(rule);
+  had.detail = [...rules].sort().join(', ');
+  if (reason === 'error' || (reason === 'time' && had.reason === 'paths')) had.reason = reason;
+}
+
+/** The functions of the Env's file whose refcount analysis stopped early, by line. */
+export function incompleteOf(env: Env): IncompleteFunction[] {
+  return [...memoOf(env).incomplete.values()].sort((a, b) => a.line - b.line);
 }
 
 /** The function's CFG, built once per parsed file (rules must not modify it). */
