@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildExtension, bundleTests, driveWorkbench, freePort, report, root, workspaceDir } from './vscode-test-common.mjs';
 
 const ROUTE = 'vscode-node';
-const TIMEOUT_MS = Number(process.env.REFSCOPE_TEST_TIMEOUT_MS ?? 180000);
+const TIMEOUT_MS = Number(process.env.REFSCOPE_TEST_TIMEOUT_MS ?? 480000);
 const SERVER_START_MS = 90000;
 const csDir = process.env.REFSCOPE_CODE_SERVER_DIR ?? join(root, '.vscode-test/code-server');
 const entry = join(csDir, 'node_modules/code-server/out/node/entry.js');

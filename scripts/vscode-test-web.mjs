@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { buildExtension, bundleTests, driveWorkbench, freePort, report, root, workspaceDir } from './vscode-test-common.mjs';
 
 const ROUTE = 'vscode-web';
-const TIMEOUT_MS = Number(process.env.REFSCOPE_TEST_TIMEOUT_MS ?? 180000);
+const TIMEOUT_MS = Number(process.env.REFSCOPE_TEST_TIMEOUT_MS ?? 480000);
 // Any 40 hex digits: names the local build folder so test-web never downloads.
 const COMMIT = 'c0de055c0de055c0de055c0de055c0de0551137';
 

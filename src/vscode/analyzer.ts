@@ -158,12 +158,16 @@ export class DocumentAnalyzer extends Disposable {
       this.clear(doc.uri);
       return undefined;
     }
-    const text = doc.getText();
-    const bytes = utf8ByteLength(text);
-    if (bytes > settings.maxFileSizeKB * 1024) {
+    // UTF-16 length first, without materialising the text (a 20 MB document joins 1.5M lines in getText):
+    // UTF-8 is never shorter, so a document already over the limit in UTF-16 units is too large.
+    const limit = settings.maxFileSizeKB * 1024;
+    const units = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    const text = units > limit ? '' : doc.getText();
+    const bytes = units > limit ? units : utf8ByteLength(text);
+    if (bytes > limit) {
       if (!this.tooLargeLogged.has(key)) {
         this.tooLargeLogged.add(key);
-        this.log.info(`${vscode.workspace.asRelativePath(doc.uri)}: ${Math.ceil(bytes / 1024)} KB exceeds refscope.maxFileSizeKB (${settings.maxFileSizeKB}); not analysed`);
+        this.log.info(`${vscode.workspace.asRelativePath(doc.uri)}: ${units > limit ? 'over ' : ''}${Math.ceil(bytes / 1024)} KB exceeds refscope.maxFileSizeKB (${settings.maxFileSizeKB}); not analysed`);
       }
       this.clear(doc.uri);
       return undefined;

@@ -19,6 +19,7 @@ export async function run(): Promise<void> {
   await import('./suite/editor.test');
   await import('./suite/panel.test');
   await import('./suite/config.test');
+  await import('./suite/large.test');
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   return finish(counts, failures);
 }
