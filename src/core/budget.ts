@@ -19,11 +19,6 @@ export const DEFAULT_FUNCTION_BUDGET_MS = 2000;
 
 let budgetMs = DEFAULT_FUNCTION_BUDGET_MS;
 
-/** The wall-time budget of one function's walk (ms). */
-export function functionBudgetMs(): number {
-  return budgetMs;
-}
-
 /** Set the wall-time budget of one function's walk (ms, > 0); returns the previous value. */
 export function setFunctionBudgetMs(ms: number): number {
   if (!(ms > 0) || !Number.isFinite(ms)) throw new RangeError(`function budget must be a positive number of milliseconds, got ${ms}`);
@@ -52,11 +47,6 @@ export class Allowance {
     if (n > this.maxSteps) return 'paths';
     if ((n & CLOCK_MASK) === 0 && performance.now() > this.deadline) return 'time';
     return null;
-  }
-
-  /** Steps taken so far. */
-  get taken(): number {
-    return this.steps;
   }
 }
 

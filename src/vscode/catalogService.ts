@@ -38,7 +38,6 @@ export class CatalogService extends Disposable {
   /** The catalog changed (new layers, a layer fixed or broken, trust granted). */
   readonly onDidChange = this._onDidChange.event;
   private readonly problems = this._register(vscode.languages.createDiagnosticCollection('refscope-config'));
-  private state: CatalogState | undefined;
   /** The catalog in force when nothing extends it: the first load fires onDidChange only if it differs. */
   private signature = JSON.stringify(builtinCatalog());
   private loading: Promise<CatalogState> | undefined;
@@ -55,8 +54,13 @@ export class CatalogService extends Disposable {
       this._register(watcher.onDidDelete(() => this.reload()));
     }
     // Edits of the file in an editor count before they are saved: the diagnostics follow the text.
+    // Debounced: each keystroke would otherwise re-analyse every open document with an intermediate catalog.
+    let typing: ReturnType<typeof setTimeout> | undefined;
+    this._register({ dispose: () => clearTimeout(typing) });
     this._register(vscode.workspace.onDidChangeTextDocument((e) => {
-      if (e.contentChanges.length && this.isConfigFile(e.document.uri)) this.reload();
+      if (!e.contentChanges.length || !this.isConfigFile(e.document.uri)) return;
+      clearTimeout(typing);
+      typing = setTimeout(() => this.reload(), 300);
     }));
     this._register(vscode.workspace.onDidCloseTextDocument((d) => {
       if (this.isConfigFile(d.uri)) this.reload();
@@ -65,16 +69,6 @@ export class CatalogService extends Disposable {
       if (e.affectsConfiguration(`refscope.${SETTING}`)) this.reload();
     }));
     this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.reload()));
-  }
-
-  /** The catalog in force (loaded on first use). */
-  async current(): Promise<CatalogState> {
-    return this.state ?? this.load();
-  }
-
-  /** The last loaded state without waiting (undefined before the first load). */
-  get loaded(): CatalogState | undefined {
-    return this.state;
   }
 
   reload(): void {
@@ -145,7 +139,6 @@ export class CatalogService extends Disposable {
     const sig = JSON.stringify(catalog);
     const changed = sig !== this.signature;
     this.signature = sig;
-    this.state = st;
     if (changed) {
       this.log.info(`primitives: built-ins${st.layers.length ? ` + ${st.layers.join(' + ')}` : ''}${ignored.length ? ` (ignored in restricted mode: ${ignored.join(', ')})` : ''}`);
       this._onDidChange.fire(st);

@@ -330,13 +330,12 @@ export function walkPaths<S>(
 export function walkRulePaths<S>(
   env: Env, fn: FunctionInfo, rule: string, out: Finding[],
   cfg: Cfg, init: S, key: (s: S) => string, transfer: (node: CfgNode, s: S, succIndex: number) => S | null,
-): boolean {
+): void {
   const before = out.length;
   const stop = walkPaths(cfg, init, key, transfer);
-  if (!stop) return true;
+  if (!stop) return;
   out.length = before;
   markIncomplete(env, fn, rule, stop);
-  return false;
 }
 
 /** Record that `rule`'s analysis of `fn` stopped (`reason`): merged per function, rules listed in `detail`. */
