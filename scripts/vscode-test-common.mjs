@@ -2,7 +2,7 @@
 // bundle, finds a free port, and drives Debian's Chromium with playwright-core
 // through a workbench page until the suite calls codeAutomationExit.
 import * as esbuild from 'esbuild';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,9 +39,10 @@ export async function bundleTests(kind) {
       define: { global: 'globalThis' },
     });
   } else {
+    // 'node': the whole suite against the development copy; 'vsix': the packaged-extension checks.
     await esbuild.build({
       ...common,
-      entryPoints: [join(root, 'test/integration/index.node.ts')],
+      entryPoints: [join(root, `test/integration/index.${kind}.ts`)],
       platform: 'node',
       external: ['vscode', 'mocha'],
     });
@@ -144,4 +145,76 @@ export function report(route, r) {
   if (r.code !== 0 && failed === 0) failed = 1;
   console.log(`${route}: ${passed} passed, ${failed} failed`);
   return failed === 0 && passed > 0 && r.code === 0 ? 0 : 1;
+}
+
+/** code-server's entry script (scripts/setup-vscode.sh installs it). */
+export function codeServerEntry() {
+  const csDir = process.env.REFSCOPE_CODE_SERVER_DIR ?? join(root, '.vscode-test/code-server');
+  return join(csDir, 'node_modules/code-server/out/node/entry.js');
+}
+
+const SERVER_START_MS = 90000;
+
+/** Environment for code-server runs: its config and data stay inside `dataDir`. */
+export function codeServerEnv(dataDir, extra = {}) {
+  return { ...process.env, XDG_CONFIG_HOME: join(dataDir, 'xdg-config'), XDG_DATA_HOME: join(dataDir, 'xdg-data'), ...extra };
+}
+
+/**
+ * Starts code-server 4.100.3 (VS Code 1.100's Node extension host) on `port`, with
+ * its user data, config and extensions under `dataDir` (extensions in
+ * `extensionsDir`, default dataDir/ext). Resolves `ready` once it listens.
+ */
+export function startCodeServer({ port, dataDir, route, extensionsDir = join(dataDir, 'ext'), env = {} }) {
+  const entry = codeServerEntry();
+  for (const d of ['data', 'xdg-config', 'xdg-data']) mkdirSync(join(dataDir, d), { recursive: true });
+  mkdirSync(extensionsDir, { recursive: true });
+  writeFileSync(join(dataDir, 'config.yaml'), 'auth: none\ncert: false\n');
+  // Quiet, offline user settings: no gallery checks, no git prompt over the workbench in screenshots.
+  mkdirSync(join(dataDir, 'data', 'User'), { recursive: true });
+  writeFileSync(join(dataDir, 'data', 'User', 'settings.json'), JSON.stringify({
+    'git.openRepositoryInParentFolders': 'never',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'update.mode': 'none',
+    'telemetry.telemetryLevel': 'off',
+    'workbench.startupEditor': 'none',
+  }, null, 2));
+  const args = [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+    '--disable-workspace-trust', '--user-data-dir', join(dataDir, 'data'), '--extensions-dir', extensionsDir,
+    '--config', join(dataDir, 'config.yaml')];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: codeServerEnv(dataDir, { REFSCOPE_TEST_ROUTE: route, ...env }),
+  });
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`code-server did not start within ${SERVER_START_MS} ms`)), SERVER_START_MS);
+    const onData = (buf) => {
+      const s = buf.toString();
+      if (process.env.REFSCOPE_TEST_VERBOSE) process.stdout.write(`[code-server] ${s}`);
+      if (s.includes('HTTP server listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`code-server exited early (${code})`));
+    });
+  });
+  return { child, ready };
+}
+
+/** Stops code-server and its extension hosts. */
+export function stopCodeServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGTERM'); // its own process group: the server and its extension hosts
+  } catch {
+    child.kill('SIGTERM');
+  }
 }
