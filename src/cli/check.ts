@@ -7,10 +7,11 @@ import { builtinCatalog, catalogWithUserConfig, ConfigError, type Catalog } from
 import { collectFiles, type InputFile } from './files';
 import { formatJson } from './format/json';
 import { formatSarif } from './format/sarif';
-import { compareFindings, type IncompleteReport, type Report, type ReportFinding, type SkippedFile } from './format/shared';
+import { cmp, compareFindings, type IncompleteReport, type Report, type ReportFinding, type SkippedFile } from './format/shared';
 import { formatText } from './format/text';
 import { CliError, type CliIO } from './io';
-import { runPool } from './pool';
+import { runPool, type ArtifactOptions, type PoolResult } from './pool';
+import { configIdentity, IndexReader, IndexUnusable, IndexWriter } from './index-file';
 import { defaultCacheDir } from '../node/cache';
 import { findLockOrderInversions } from '../core/rules/lock-order';
 import { countIncomplete } from '../core/analyze';
@@ -19,7 +20,8 @@ import { VERSION } from './version';
 import { reviewCommand } from './review';
 
 export const CHECK_USAGE = `usage: refscope check [--format text|json|sarif] [--root DIR] [--jobs N] [--config FILE]
-                      [--cache-dir DIR | --no-cache] [--no-index] PATH...
+                      [--cache-dir DIR | --no-cache] [--no-index | --index FILE]
+                      [--shard K/N] PATH...
        refscope check --since REV | --range A..B [options] [PATH...]
        refscope check --patch FILE.patch|FILE.mbox [options]
 
@@ -44,6 +46,17 @@ options:
   --no-index      no workspace index (the PATH files and the headers they
                   include): lock rules and the refcount rules that need no
                   index only, faster
+  --index FILE    reuse the index artifact FILE (from \`refscope index\` or an
+                  earlier --index run): files whose content, and the headers
+                  they read, did not change are not analysed again, and when
+                  nothing changed every result comes from FILE. FILE is then
+                  updated (created when missing); a stale FILE (other version,
+                  catalog, --root or cwd) is rebuilt
+  --shard K/N     analyse and report only shard K of N (1 <= K <= N): a
+                  deterministic 1/N of the files by path; the others feed
+                  knowledge only, from --index FILE when given (which a shard
+                  reads, never writes). \`refscope merge\` joins the shards'
+                  outputs into the output of one unsharded run
   -h, --help      show this help
 
 patch review (only what a change introduces or fixes):
@@ -72,6 +85,10 @@ export interface CheckOptions {
   index: boolean;
   paths: string[];
   help: boolean;
+  /** --index FILE: the index artifact to reuse and update. */
+  indexFile?: string;
+  /** --shard K/N. */
+  shard?: { k: number; n: number };
   /** Patch review (src/cli/review.ts): --since REV, --range A..B, --patch FILE. */
   since?: string;
   range?: string;
@@ -135,6 +152,18 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
       case '--no-index':
         o.index = false;
         break;
+      case '--index':
+        o.indexFile = take();
+        break;
+      case '--shard': {
+        const v = take();
+        const m = /^(\d+)\/(\d+)$/.exec(v);
+        const k = m ? Number(m[1]) : NaN;
+        const n = m ? Number(m[2]) : NaN;
+        if (!m || n < 1 || k < 1 || k > n) throw new CliError(`--shard needs K/N with 1 <= K <= N, got '${v}'`);
+        o.shard = { k, n };
+        break;
+      }
       case '--since':
         o.since = take();
         break;
@@ -152,6 +181,7 @@ export function parseCheckArgs(argv: string[]): CheckOptions {
         throw new CliError(`unknown option '${a}' (see refscope check --help)`);
     }
   }
+  if (!o.index && o.indexFile !== undefined) throw new CliError('--index FILE and --no-index cannot be combined');
   return o;
 }
 
@@ -196,6 +226,52 @@ export interface CheckRun {
   cacheDir: string | null;
   /** Build the workspace index and run the refcount/RCU rules with it. */
   index: boolean;
+  /** --index FILE (absolute): reuse it, and write it back unless `readOnlyIndex` or sharded. */
+  indexFile?: string;
+  readOnlyIndex?: boolean;
+  shard?: { k: number; n: number };
+  /** Where a note about the index goes (stale, unreadable, written). */
+  log?: (line: string) => void;
+}
+
+/** Opens the index artifact for a run: a reader when FILE is usable for this configuration, a writer unless read only. */
+function openArtifact(o: CheckRun): { artifact: ArtifactOptions; notes: string[] } | undefined {
+  if (!o.index || (o.indexFile === undefined && !o.shard)) return o.shard ? { artifact: { read: null, write: null, shard: o.shard, identity: configIdentity(JSON.stringify(o.catalog)) }, notes: [] } : undefined;
+  const identity = configIdentity(JSON.stringify(o.catalog));
+  const notes: string[] = [];
+  let read: IndexReader | null = null;
+  if (o.indexFile !== undefined && existsSync(o.indexFile)) {
+    try {
+      read = IndexReader.open(o.indexFile);
+      const m = read.manifest;
+      const why = m.tool !== identity.tool ? `made by refscope ${m.tool}`
+        : m.factsVersion !== identity.factsVersion ? `facts version ${m.factsVersion}`
+        : m.catalog !== identity.catalog ? 'made with another catalog (.refscope.json or --config)'
+        : m.root !== o.root ? `made for --root ${m.root}`
+        : m.cwd !== o.cwd ? `made from another directory (${m.cwd}), whose file labels differ` : '';
+      if (why) {
+        notes.push(`index ${o.indexFile} is stale (${why}): a cold run${o.readOnlyIndex || o.shard ? '' : ' rewrites it'}`);
+        read.close();
+        read = null;
+      }
+    } catch (e) {
+      if (!(e instanceof IndexUnusable)) throw e;
+      notes.push(`index ${o.indexFile} not used: ${e.message}`);
+      read = null;
+    }
+  } else if (o.indexFile !== undefined && (o.readOnlyIndex || o.shard)) {
+    notes.push(`index ${o.indexFile} does not exist: every file is analysed`);
+  }
+  let write: IndexWriter | null = null;
+  if (o.indexFile !== undefined && !o.readOnlyIndex && !o.shard) {
+    try {
+      write = new IndexWriter(o.indexFile);
+    } catch (e) {
+      read?.close();
+      throw new CliError((e as Error).message);
+    }
+  }
+  return { artifact: { read, write, shard: o.shard ?? null, identity }, notes };
 }
 
 /**
@@ -203,7 +279,21 @@ export interface CheckRun {
  * the report every format prints. `t0`/`cpu0` date the run (default: now).
  */
 export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performance.now(), cpu0 = process.cpuUsage()): Promise<Report> {
-  const pool = await runPool(files, { jobs: o.jobs, catalog: o.catalog, root: o.root, cwd: o.cwd, cacheDir: o.cacheDir, refcount: o.index });
+  const opened = openArtifact(o);
+  for (const n of opened?.notes ?? []) o.log?.(n);
+  let pool: PoolResult;
+  try {
+    pool = await runPool(files, { jobs: o.jobs, catalog: o.catalog, root: o.root, cwd: o.cwd, cacheDir: o.cacheDir, refcount: o.index, ...(opened ? { artifact: opened.artifact } : {}) });
+  } catch (e) {
+    opened?.artifact.write?.abort();
+    throw e;
+  } finally {
+    opened?.artifact.read?.close();
+  }
+  if (opened?.artifact.write && pool.artifact) {
+    const a = pool.artifact;
+    o.log?.(a.writtenBytes ? `index ${o.indexFile} written (${(a.writtenBytes / 1048576).toFixed(1)} MB)` : `index ${o.indexFile} unchanged`);
+  }
   const { outcomes, headersSummarized, crossFile } = pool;
   const absOf = new Map(files.map((f) => [f.display, f.abs]));
   const report1 = (f: Finding, display: string, abs: string): ReportFinding => ({
@@ -232,8 +322,11 @@ export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performan
   let bytes = 0;
   let analysed = 0;
   const times: { file: string; ms: number }[] = [];
+  const reportedFile = new Set<string>();
   for (let i = 0; i < files.length; i++) {
+    if (!pool.reported[i]) continue; // another shard's
     const file = files[i]!;
+    reportedFile.add(file.display);
     const r = outcomes[i]!;
     if (r.kind === 'io-error') throw new CliError(r.message);
     if (r.kind === 'skipped') {
@@ -257,9 +350,12 @@ export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performan
   for (const f of findLockOrderInversions(pool.lockOrder)) {
     const display = f.file;
     const abs = absOf.get(display);
-    if (abs !== undefined) findings.push(report1(f, display, abs));
+    if (abs !== undefined && reportedFile.has(display)) findings.push(report1(f, display, abs));
   }
   findings.sort(compareFindings);
+  // By file label like the findings (not by PATH order), so sharded runs merge into the same lists.
+  incomplete.sort((a, b) => cmp(a.file, b.file) || a.line - b.line || cmp(a.analysis, b.analysis));
+  skippedFiles.sort((a, b) => cmp(a.file, b.file));
   const report: Report = {
     findings,
     root: o.root,
@@ -281,6 +377,8 @@ export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performan
       headersSummarized,
       crossFile,
       ...(o.index ? { index: pool.index } : {}),
+      ...(pool.artifact ? { indexFile: pool.artifact } : {}),
+      ...(o.shard ? { shard: o.shard } : {}),
       phasesMs: pool.phasesMs,
       slowestFiles: times.sort((a, b) => b.ms - a.ms || (a.file < b.file ? -1 : 1)).slice(0, 10),
       jobs: Math.max(1, Math.min(o.jobs, files.length)),
@@ -312,7 +410,12 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   const catalog = loadCatalog(o.config, root, io.cwd);
   const files = collectFiles(o.paths, io.cwd);
   const cacheDir = o.cacheDir === null ? null : resolve(io.cwd, o.cacheDir);
-  const report = await checkFiles(files, { jobs: o.jobs, catalog, root, cwd: io.cwd, cacheDir, index: o.index }, t0, cpu0);
+  const report = await checkFiles(files, {
+    jobs: o.jobs, catalog, root, cwd: io.cwd, cacheDir, index: o.index,
+    ...(o.indexFile !== undefined ? { indexFile: resolve(io.cwd, o.indexFile) } : {}),
+    ...(o.shard ? { shard: o.shard } : {}),
+    log: (line) => io.stderr(`refscope: ${line}\n`),
+  }, t0, cpu0);
   if (o.format === 'json') io.stdout(formatJson(report));
   else if (o.format === 'sarif') io.stdout(formatSarif(report, (f) => resolve(io.cwd, f)));
   else io.stdout(formatText(report));

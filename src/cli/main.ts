@@ -6,6 +6,8 @@
  */
 import { isMainThread, workerData } from 'node:worker_threads';
 import { checkCommand } from './check';
+import { indexCommand } from './index-command';
+import { mergeCommand } from './merge';
 import { lifecycleCommand } from './lifecycle';
 import { scenariosCommand, simulateCommand } from './simulate';
 import { CliError, type CliIO, type Command } from './io';
@@ -14,6 +16,8 @@ import { isWorkerInput, runWorker } from './worker';
 
 export const commands: Record<string, Command> = {
   check: checkCommand,
+  index: indexCommand,
+  merge: mergeCommand,
   simulate: simulateCommand,
   scenarios: scenariosCommand,
   lifecycle: lifecycleCommand,
@@ -24,6 +28,11 @@ export const USAGE = `usage: refscope <command> [options]
 commands:
   check [--format text|json|sarif] [--root DIR] [--jobs N] [--config FILE] PATH...
         find locking bugs in kernel C (lock-leak, double-lock, unlock-unheld, sleep-in-atomic)
+        and reference-counting/RCU bugs; --index FILE reuses an index, --shard K/N runs one CI shard
+  index [--root DIR] [--out FILE] [PATH...]
+        build the index artifact (facts, summaries, results) that check --index reuses
+  merge OUT IN...
+        merge the JSON or SARIF outputs of sharded check runs into one unsharded result
   simulate [--format text|json] [--builtin ID] FILE...
         explore every interleaving of a race scenario (.rsim): safe, or a counterexample trace
   scenarios [--format text|json]

@@ -1,5 +1,5 @@
 /** Run the check workers over a shared queue and collect one outcome per file. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { serialize } from 'node:v8';
@@ -12,7 +12,8 @@ import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
-import type { FileOutcome, HeadersMessage, HeaderTask, Pass1Extras, Pass2LockMessage, Pass2RefcountMessage, ShippedIndex, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
+import { depsDigest, sha256, shardOf, type BlobRef, type IndexedFile, type IndexedHeader, type IndexManifest, type IndexReader, type IndexWriter } from './index-file';
+import type { FileOutcome, HeadersMessage, HeaderTask, Pass2LockMessage, Pass2RefcountMessage, ShippedIndex, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 
 /** The bundle (dist/cli.js) is its own worker entry; from sources (tsx) use the built bundle. */
 export function workerScript(): string {
@@ -71,6 +72,9 @@ export interface PoolResult {
   lockOrder: LockOrderEdge[];
   index: IndexSummary;
   phasesMs: { pass1: number; headers: number; index: number; pass2: number };
+  /** Per file (parallel to the input): in the shard this run reports (all true when not sharded). */
+  reported: boolean[];
+  artifact?: ArtifactStats;
 }
 
 export interface PoolOptions {
@@ -81,6 +85,45 @@ export interface PoolOptions {
   cacheDir: string | null;
   /** Build the workspace index and run the refcount/RCU rules (default true). */
   refcount: boolean;
+  /** An index artifact to reuse and/or to write (`check --index`, `refscope index`); needs `refcount`. */
+  artifact?: ArtifactOptions;
+}
+
+export interface ArtifactOptions {
+  /** The index read at the start (null: none, or unusable: a cold run). */
+  read: IndexReader | null;
+  /** Where the updated index goes (null: read only, e.g. a shard). */
+  write: IndexWriter | null;
+  /** Analyse and report only the files of shard K of N (the others feed knowledge only). */
+  shard: { k: number; n: number } | null;
+  /** configIdentity() of this run, for the manifest and the pass-2 fingerprint. */
+  identity: Pick<IndexManifest, 'format' | 'tool' | 'factsVersion' | 'catalog'>;
+}
+
+/** What the index artifact did in a run (JSON stats `indexFile`). */
+export interface ArtifactStats {
+  /** PATH files whose pass-1 results came from the index (not parsed in pass 1). */
+  reusedFiles: number;
+  /** PATH files analysed in pass 1 (new, changed, or a header they read changed). */
+  analysedFiles: number;
+  /** Headers outside the PATHs whose facts came from the index / were read again. */
+  reusedHeaders: number;
+  analysedHeaders: number;
+  /** Every file and header unchanged: pass 2's results came from the index too. */
+  pass2Reused: boolean;
+  /** Main-thread time to hash the files and check them against the index. */
+  hashMs: number;
+  /** Bytes of the index written (0: nothing changed, or read only). */
+  writtenBytes: number;
+}
+
+/** One file's results after pass 2 as the index stores them. */
+interface StoredFinal {
+  outcome: FileOutcome;
+  refcount: Finding[];
+  incomplete: IncompleteFunction[];
+  refcountMs: number;
+  ran: boolean;
 }
 
 /** Facts sent as JSON text by a worker (null: none, or text that does not parse: the index goes on without it). */
@@ -112,11 +155,19 @@ function shipIndex(index: WorkspaceIndex, factsJson: ReadonlyMap<string, string>
   return { tables: shared, functions };
 }
 
+/** Current sha256 of a file's bytes (undefined: missing or unreadable). */
+function hashFile(abs: string): string | undefined {
+  try {
+    return sha256(readFileSync(abs));
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runPool(files: InputFile[], opts: PoolOptions): Promise<PoolResult> {
   const order = bigFirst(files);
   const queue = order.map((i) => files[i]!);
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
-  const extras: (Pass1Extras | undefined)[] = new Array(files.length);
   /** Facts of the PATH files, parsed from the JSON the workers send (parallel to files). */
   const pathFacts: (FileFacts | null)[] = new Array(files.length).fill(null);
   /** The JSON of every file's facts by file label: the function facts go to pass 2 packed from it. */
@@ -128,13 +179,55 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
   };
   const refcountFindings: Finding[][] = files.map(() => []);
   const refcountIncomplete: IncompleteFunction[][] = files.map(() => []);
+  /** Pass 2's refcount timing per file (for the index written). */
+  const refcountRan: ({ ms: number; ran: boolean } | undefined)[] = new Array(files.length);
+  const art = opts.refcount ? opts.artifact : undefined;
+  const reader = art?.read ?? null;
+  const writer = art?.write ?? null;
+  const shard = opts.artifact?.shard ?? null; // sharding needs no index
+  const reported = files.map((f) => !shard || shardOf(f.display, shard.n) === shard.k);
+  const artStats: ArtifactStats = { reusedFiles: 0, analysedFiles: 0, reusedHeaders: 0, analysedHeaders: 0, pass2Reused: false, hashMs: 0, writtenBytes: 0 };
+
+  // Index artifact: the current hash of every file, and what the index says about it (by file index).
+  const fileHash: (string | undefined)[] = new Array(files.length);
+  const fileIncludes: (string[] | undefined)[] = new Array(files.length);
+  const warmEntry: (IndexedFile | undefined)[] = new Array(files.length);
+  /** Blobs written for the files analysed in this run. */
+  const freshPass1: (BlobRef | undefined)[] = new Array(files.length);
+  const freshFacts: (BlobRef | null | undefined)[] = new Array(files.length);
+  const fileAt = new Map(files.map((f, i) => [f.abs, i]));
+  const headerHash = new Map<string, string | undefined>();
+  const hashOf = (abs: string): string | undefined => {
+    const at = fileAt.get(abs);
+    if (at !== undefined) return fileHash[at] ??= hashFile(abs);
+    if (!headerHash.has(abs)) headerHash.set(abs, hashFile(abs));
+    return headerHash.get(abs);
+  };
+  const pass1: number[] = [];
+  if (reader) {
+    const t0 = performance.now();
+    const m = reader.manifest;
+    const includesOf = (abs: string): readonly string[] | undefined => m.files[abs]?.includes ?? m.headers[abs]?.includes;
+    for (let i = 0; i < files.length; i++) {
+      const e = Object.prototype.hasOwnProperty.call(m.files, files[i]!.abs) ? m.files[files[i]!.abs] : undefined;
+      if (!e || e.display !== files[i]!.display || hashOf(files[i]!.abs) !== e.hash) continue;
+      if (depsDigest(e.includes, includesOf, hashOf) !== e.depsDigest) continue;
+      warmEntry[i] = e;
+      fileIncludes[i] = e.includes;
+    }
+    artStats.hashMs = Math.round(performance.now() - t0);
+  }
+  for (let q = 0; q < queue.length; q++) if (!warmEntry[order[q]!]) pass1.push(q);
+  artStats.reusedFiles = files.length - pass1.length;
+  artStats.analysedFiles = pass1.length;
+
   const input: WorkerInput = {
-    kind: 'refscope-check-worker', files: queue, next: new SharedArrayBuffer(4), catalog: opts.catalog, root: opts.root, cwd: opts.cwd, cacheDir: opts.cacheDir, refcount: opts.refcount,
+    kind: 'refscope-check-worker', files: queue, pass1, hashes: writer !== null || reader !== null, next: new SharedArrayBuffer(4), catalog: opts.catalog, root: opts.root, cwd: opts.cwd, cacheDir: opts.cacheDir, refcount: opts.refcount,
   };
   const n = Math.max(1, Math.min(opts.jobs, files.length));
   let headersSummarized = 0;
   const crossFile = { summaries: 0, ambiguous: 0, reanalysed: 0, pass2Ms: 0 };
-  const summary: IndexSummary = {
+  let summary: IndexSummary = {
     files: 0, headers: 0, cachedFacts: 0, structs: 0, functions: 0, refcountedTypes: 0, lookupStructures: 0, releaseCallbacks: 0,
     learnedWrappers: { get: 0, put: 0, returnsRef: 0, getNames: [], putNames: [], returnsRefNames: [] }, buildMs: 0, refcountFiles: 0, refcountMs: 0,
   };
@@ -143,18 +236,32 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
   const headerTasks: HeaderTask[] = [];
   const headerFacts: (FileFacts | null)[] = [];
   const headerSeen = new Set<string>();
+  /** Headers taken from the index (unchanged): their entry, facts read only if pass 2 runs. */
+  const warmHeaders = new Map<string, IndexedHeader>();
+  /** Headers read in this run: hash, includes and facts blob (for the index written). */
+  const freshHeaders = new Map<string, { hash: string | undefined; includes: string[]; facts: BlobRef | null }>();
   let pendingHeaders: HeaderTask[] = [];
   const knowledgeLabel = (abs: string): string => {
     const rel = relative(opts.cwd, abs);
     return (rel && !rel.startsWith('..') ? rel : abs).split(sep).join('/');
   };
   const wantHeaders = (includes: readonly string[]): void => {
-    for (const h of includes) {
+    const stack = [...includes];
+    while (stack.length) {
+      const h = stack.pop()!;
       if (inPaths.has(h) || headerSeen.has(h)) continue;
       headerSeen.add(h);
+      const e = reader && Object.prototype.hasOwnProperty.call(reader.manifest.headers, h) ? reader.manifest.headers[h] : undefined;
+      if (e && hashOf(h) === e.hash) {
+        warmHeaders.set(h, e);
+        artStats.reusedHeaders++;
+        stack.push(...e.includes);
+        continue;
+      }
       pendingHeaders.push({ abs: h, label: knowledgeLabel(h) });
     }
   };
+  if (opts.refcount) for (let i = 0; i < files.length; i++) if (warmEntry[i]) wantHeaders(warmEntry[i]!.includes);
   let phaseDone = 0;
   let headerBase = 0;
   const t0 = performance.now();
@@ -167,6 +274,16 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
     phaseStart = now;
   };
 
+  /** sha256 over everything pass 2 depends on: the run's configuration, every PATH file and every header. */
+  const fingerprint = (): string => {
+    const h = new Map<string, string>();
+    for (let i = 0; i < files.length; i++) h.set(files[i]!.abs, `${files[i]!.display}\0${fileHash[i] ?? '-'}`);
+    for (const abs of headerSeen) h.set(abs, `\0${warmHeaders.get(abs)?.hash ?? freshHeaders.get(abs)?.hash ?? '-'}`);
+    const parts = [...h].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, v]) => `${k}\0${v}\n`);
+    return sha256(`${JSON.stringify(art?.identity ?? null)}\n${opts.root}\n${opts.cwd}\n${parts.join('')}`);
+  };
+  let pass2Fingerprint = '';
+
   /**
    * Pass 2. The lock re-analysis needs only the merged cross-file summaries, so
    * it is posted first and the workers run it while this thread merges the facts
@@ -175,6 +292,40 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
    */
   const startPass2 = (threads: readonly Worker[]): void => {
     endPhase(inHeaders ? 'headers' : 'pass1');
+    if (art) pass2Fingerprint = fingerprint();
+    const stored = reader?.manifest.pass2;
+    // (A file this run could not analyse, binary or unreadable, has no stored result and keeps its pass-1 outcome.)
+    if (reader && stored && stored.fingerprint === pass2Fingerprint
+      && files.every((f, i) => stored.results[f.abs] !== undefined || (outcomes[i] !== undefined && outcomes[i]!.kind !== 'ok'))) {
+      // Nothing changed: every result of the last run stands.
+      artStats.pass2Reused = true;
+      for (let i = 0; i < files.length; i++) {
+        const ref = stored.results[files[i]!.abs];
+        if (!ref) continue;
+        const r = reader.json<StoredFinal>(ref);
+        outcomes[i] = r.outcome;
+        refcountFindings[i] = r.refcount;
+        refcountIncomplete[i] = r.incomplete;
+      }
+      Object.assign(crossFile, stored.crossFile);
+      summary = { ...(stored.summary as IndexSummary), cachedFacts: summary.cachedFacts };
+      const none = (): Pass2LockMessage => ({ kind: 'pass2-lock', tasks: [], knowledge: [], next: new SharedArrayBuffer(4) });
+      for (const t of threads) t.postMessage(none());
+      const refcountMsg: Pass2RefcountMessage = { kind: 'pass2-refcount', tasks: [], index: null, next: new SharedArrayBuffer(4) };
+      for (const t of threads) t.postMessage(refcountMsg);
+      endPhase('index');
+      return;
+    }
+    if (reader) {
+      // Some file changed: the unchanged ones' pass-1 results and facts come from the index.
+      for (let i = 0; i < files.length; i++) {
+        const e = warmEntry[i];
+        if (!e) continue;
+        outcomes[i] = reader.json<FileOutcome>(e.pass1);
+        if (e.facts) pathFacts[i] = keepFacts(reader.text(e.facts));
+      }
+      for (const e of warmHeaders.values()) if (e.facts) headerFacts.push(keepFacts(reader.text(e.facts)));
+    }
     const offers = outcomes.map((o) => (o && o.kind === 'ok' ? o.crossFile : undefined));
     const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')));
     for (const o of outcomes) if (o && o.kind === 'ok') delete o.crossFile;
@@ -182,6 +333,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
     crossFile.ambiguous = plan.ambiguous;
     crossFile.reanalysed = plan.reanalyse.length;
     const queueAt = new Map(order.map((fileIndex, q) => [fileIndex, q]));
+    // Every file a summary can change, in the shard or not: their lock-order edges feed the shard's inversions.
     const lockTasks = plan.reanalyse.map((i) => queueAt.get(i)!).sort((a, b) => a - b);
     const lockMsg: Pass2LockMessage = { kind: 'pass2-lock', tasks: lockTasks, knowledge: plan.knowledge, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(lockMsg);
@@ -189,7 +341,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
     const refcountTasks: number[] = [];
     for (const q of order.keys()) {
       const o = outcomes[order[q]!];
-      if (opts.refcount && o && o.kind === 'ok' && !o.directivesOnly && o.functions > 0) refcountTasks.push(q);
+      if (opts.refcount && reported[order[q]!] && o && o.kind === 'ok' && !o.directivesOnly && o.functions > 0) refcountTasks.push(q);
     }
     let shipped: ShippedIndex | null = null;
     if (opts.refcount) {
@@ -226,6 +378,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
     headerBase = headerTasks.length;
     headerTasks.push(...round);
     headerFacts.length = headerTasks.length;
+    artStats.analysedHeaders += round.length;
     const msg: HeadersMessage = { kind: 'headers', tasks: round, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(msg);
     return true;
@@ -236,17 +389,22 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
       case 'result': {
         const at = order[m.index]!;
         outcomes[at] = m.outcome;
+        if (m.hash) fileHash[at] = m.hash;
+        if (writer && m.outcome.kind === 'ok') freshPass1[at] = writer.blob(JSON.stringify(m.outcome));
         if (m.extras) {
-          extras[at] = m.extras;
           if (m.extras.factsCached) summary.cachedFacts++;
+          if (writer) freshFacts[at] = m.extras.facts === null ? null : writer.blob(m.extras.facts);
           pathFacts[at] = keepFacts(m.extras.facts);
           m.extras.facts = null;
+          fileIncludes[at] = m.extras.includes;
           if (opts.refcount) wantHeaders(m.extras.includes);
         }
         return undefined;
       }
       case 'header-facts': {
+        const task = headerTasks[headerBase + m.index]!;
         headerFacts[headerBase + m.index] = keepFacts(m.facts);
+        if (art) freshHeaders.set(task.abs, { hash: m.hash, includes: m.includes, facts: writer && m.facts !== null ? writer.blob(m.facts) : null });
         if (m.cached) summary.cachedFacts++;
         wantHeaders(m.includes);
         return undefined;
@@ -267,6 +425,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
         refcountIncomplete[at] = m.incomplete;
         summary.refcountMs += m.refcountMs;
         if (m.ran) summary.refcountFiles++;
+        if (writer) refcountRan[at] = { ms: m.refcountMs, ran: m.ran };
         return undefined;
       }
       case 'phase-done':
@@ -289,7 +448,60 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
   endPhase('pass2');
   crossFile.pass2Ms = Math.round(crossFile.pass2Ms);
   summary.refcountMs = Math.round(summary.refcountMs);
+  if (writer) {
+    const changed = artStats.analysedHeaders > 0 || freshPass1.some((r) => r !== undefined) || !reader;
+    if (artStats.pass2Reused && !changed) writer.abort(); // the index on disk says it all
+    else artStats.writtenBytes = writeArtifact();
+  }
   const lockOrder: LockOrderEdge[] = [];
   for (const o of outcomes) if (o && o.kind === 'ok') lockOrder.push(...o.lockOrder);
-  return { outcomes: outcomes as FileOutcome[], headersSummarized, crossFile, refcountFindings, refcountIncomplete, lockOrder, index: summary, phasesMs };
+  return {
+    outcomes: outcomes as FileOutcome[], headersSummarized, crossFile, refcountFindings, refcountIncomplete, lockOrder, index: summary, phasesMs, reported,
+    ...(art ? { artifact: artStats } : {}),
+  };
+
+  /** The manifest of this run: fresh blobs for what was analysed, copies of the old index's for the rest. */
+  function writeArtifact(): number {
+    const w = writer!;
+    const copy = (ref: BlobRef | null): BlobRef | null => (ref && reader ? w.blob(reader.raw(ref)) : null);
+    const mFiles: Record<string, IndexedFile> = {};
+    const mHeaders: Record<string, IndexedHeader> = {};
+    for (const [abs, e] of warmHeaders) mHeaders[abs] = { hash: e.hash, includes: e.includes, facts: copy(e.facts) };
+    for (const [abs, e] of freshHeaders) if (e.hash !== undefined) mHeaders[abs] = { hash: e.hash, includes: e.includes, facts: e.facts };
+    const includesOf = (abs: string): readonly string[] | undefined => {
+      const at = fileAt.get(abs);
+      return at !== undefined ? fileIncludes[at] : mHeaders[abs]?.includes;
+    };
+    const hashNow = (abs: string): string | undefined => {
+      const at = fileAt.get(abs);
+      return at !== undefined ? fileHash[at] : mHeaders[abs]?.hash;
+    };
+    const results: Record<string, BlobRef> = {};
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i]!;
+      const o = outcomes[i]!;
+      const e = warmEntry[i];
+      const hash = fileHash[i];
+      if (o.kind !== 'ok' || hash === undefined) continue; // skipped files are tried again next time
+      const pass1Ref = e ? copy(e.pass1)! : freshPass1[i];
+      if (!pass1Ref) continue;
+      const includes = fileIncludes[i] ?? [];
+      mFiles[f.abs] = {
+        display: f.display, hash, includes, depsDigest: depsDigest(includes, includesOf, hashNow), pass1: pass1Ref,
+        facts: e ? copy(e.facts) : (freshFacts[i] ?? null),
+      };
+      const stored = reader?.manifest.pass2;
+      const ran = refcountRan[i] ?? (artStats.pass2Reused && stored ? null : { ms: 0, ran: false });
+      const final: StoredFinal | null = ran
+        ? { outcome: o, refcount: refcountFindings[i]!, incomplete: refcountIncomplete[i]!, refcountMs: ran.ms, ran: ran.ran }
+        : null;
+      if (final) results[f.abs] = w.blob(JSON.stringify(final));
+      else if (stored?.results[f.abs]) results[f.abs] = copy(stored.results[f.abs]!)!;
+    }
+    const manifest: IndexManifest = {
+      ...art!.identity, root: opts.root, cwd: opts.cwd, files: mFiles, headers: mHeaders,
+      ...(shard ? {} : { pass2: { fingerprint: pass2Fingerprint, crossFile, summary, results } }),
+    };
+    return w.commit(manifest);
+  }
 }

@@ -24,8 +24,12 @@ import type { InputFile } from './files';
 export interface WorkerInput {
   kind: 'refscope-check-worker';
   files: InputFile[];
-  /** Int32Array[1] over a SharedArrayBuffer: index of the next file to claim (pass 1). */
+  /** Int32Array[1] over a SharedArrayBuffer: index of the next entry of `pass1` to claim. */
   next: SharedArrayBuffer;
+  /** Indices into `files` that pass 1 analyses (the others come from an index artifact). */
+  pass1: number[];
+  /** Send the sha256 of each file read in pass 1 and the headers phase (an index artifact is written). */
+  hashes: boolean;
   catalog: Catalog;
   root: string;
   cwd: string;
@@ -65,8 +69,8 @@ export interface HeaderTask {
 
 /** Worker -> main. */
 export type WorkerMessage =
-  | { kind: 'result'; index: number; outcome: FileOutcome; extras?: Pass1Extras }
-  | { kind: 'header-facts'; index: number; facts: string | null; cached: boolean; includes: string[] }
+  | { kind: 'result'; index: number; outcome: FileOutcome; extras?: Pass1Extras; hash?: string }
+  | { kind: 'header-facts'; index: number; facts: string | null; cached: boolean; includes: string[]; hash?: string }
   /** The lock analysis redone with cross-file summaries (replaces pass 1's lock findings and edges). */
   | { kind: 'lock2'; index: number; lock: FileOutcome }
   | {

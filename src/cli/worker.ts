@@ -23,6 +23,7 @@ import type { InputFile } from './files';
 import { HeaderKnowledge, LayeredMap } from './knowledge';
 import type { FileOutcome, HeadersMessage, Pass1Extras, Pass2LockMessage, Pass2RefcountMessage, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 import { LazyFunctions } from '../core/index/lazy';
+import { sha256 } from './index-file';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Headers outside the PATHs bigger than this feed no facts (generated register headers). */
@@ -36,9 +37,10 @@ function post(msg: WorkerMessage): void {
   parentPort?.postMessage(msg);
 }
 
-type Read = { ok: true; text: string; bytes?: number } | { ok: false; outcome: FileOutcome };
+type Read = { ok: true; text: string; bytes?: number; hash?: string } | { ok: false; outcome: FileOutcome };
 
-function readSource(file: InputFile): Read {
+/** The file's text (`hash`: also the sha256 of its bytes, for the index artifact). */
+function readSource(file: InputFile, hash = false): Read {
   if (file.text !== undefined) return { ok: true, text: file.text };
   let bytes: Buffer;
   try {
@@ -48,7 +50,7 @@ function readSource(file: InputFile): Read {
   }
   if (bytes.includes(0)) return { ok: false, outcome: { kind: 'skipped', reason: 'binary file (contains NUL bytes)' } };
   try {
-    return { ok: true, text: decoder.decode(bytes), bytes: bytes.length };
+    return { ok: true, text: decoder.decode(bytes), bytes: bytes.length, ...(hash ? { hash: sha256(bytes) } : {}) };
   } catch {
     return { ok: false, outcome: { kind: 'skipped', reason: 'not valid UTF-8' } };
   }
@@ -128,14 +130,16 @@ class CheckWorker {
   }
 
   pass1(): void {
-    claimEach(this.input.next, this.input.files, (file, i) => {
-      const read = readSource(file);
+    const { files, pass1, hashes } = this.input;
+    claimEach(this.input.next, pass1, (i) => {
+      const file = files[i]!;
+      const read = readSource(file, hashes);
       if (!read.ok) {
         post({ kind: 'result', index: i, outcome: read.outcome });
         return;
       }
       const r = this.lockFile(file, read.text, read.bytes);
-      post({ kind: 'result', index: i, outcome: r.outcome, ...(r.extras ? { extras: r.extras } : {}) });
+      post({ kind: 'result', index: i, outcome: r.outcome, ...(r.extras ? { extras: r.extras } : {}), ...(read.hash ? { hash: read.hash } : {}) });
     });
     post({ kind: 'phase-done', phase: 'pass1' });
   }
@@ -145,7 +149,9 @@ class CheckWorker {
       let facts: string | null = null;
       let cached = false;
       let includes: string[] = [];
+      let hash: string | undefined;
       try {
+        if (this.input.hashes) hash = sha256(readFileSync(t.abs));
         if (statSync(t.abs).size <= MAX_HEADER_BYTES) {
           const text = readFileSync(t.abs, 'utf8');
           includes = this.knowledge.includesOf(t.abs, text, true);
@@ -159,7 +165,7 @@ class CheckWorker {
       } catch {
         facts = null; // unreadable or unparsable: the index goes on without it
       }
-      post({ kind: 'header-facts', index: i, facts, cached, includes });
+      post({ kind: 'header-facts', index: i, facts, cached, includes, ...(hash ? { hash } : {}) });
     });
     post({ kind: 'phase-done', phase: 'headers' });
   }

@@ -39,6 +39,8 @@ export function formatJson(report: Report): string {
     crossFile: s.crossFile,
     ...(s.index ? { index: s.index } : {}),
     ...(s.phasesMs ? { phasesMs: s.phasesMs } : {}),
+    ...(s.indexFile ? { indexFile: s.indexFile } : {}),
+    ...(s.shard ? { shard: s.shard } : {}),
     slowestFiles: s.slowestFiles,
     jobs: s.jobs,
   };

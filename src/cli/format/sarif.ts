@@ -6,6 +6,7 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeIncomplete } from '../../core/budget';
 import { buildSarif, type SarifFinding } from '../../core/report/sarif';
+import { sortSarifLog } from '../merge';
 import type { Report, ReportFinding } from './shared';
 
 interface ArtifactLocation {
@@ -30,5 +31,6 @@ export function formatSarif(report: Report, resolveAbs: (file: string) => string
     rootUri: rootUri.endsWith('/') ? rootUri : rootUri + '/',
     incomplete: report.stats.incomplete.map((i) => ({ file: i.file, function: i.function, line: i.line, text: describeIncomplete(i) })),
   });
+  sortSarifLog(log); // the order `refscope merge` gives sharded runs' results
   return JSON.stringify(log, null, 2) + '\n';
 }

@@ -85,6 +85,10 @@ export interface ReportStats {
    * thread, pass 2 (refcount rules, cross-file re-analysis).
    */
   phasesMs?: { pass1: number; headers: number; index: number; pass2: number };
+  /** What the index artifact did (--index FILE, refscope index). */
+  indexFile?: import('../pool').ArtifactStats;
+  /** --shard K/N: the stats and findings are this shard's. */
+  shard?: { k: number; n: number };
   /** The files that took longest to analyse (worker time, ms), slowest first. */
   slowestFiles: { file: string; ms: number }[];
   jobs: number;
