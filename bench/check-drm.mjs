@@ -13,21 +13,24 @@
 // usage: npm run bench -- [--jobs N] [--repeat N] [--kernel DIR] [--no-write] [SUBDIR]
 //   SUBDIR is relative to the kernel tree (default drivers/gpu/drm); the kernel
 //   tree comes from --kernel, $KERNEL_SRC or ../shared/tools/kernel-source.
-import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, existsSync, writeFileSync } from 'node:fs';
-import { availableParallelism, totalmem, cpus, loadavg } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kernelTree as findKernel, listFiles, machineLine, parseFloor as baseline, repo, runCli as run, writeSection } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..');
+await main();
 
-if (isMainThread) await main();
-else await parseWorker();
+function kernelTree(o) {
+  return findKernel(o.kernel);
+}
+
+/** The built CLI's check over `dir` (JSON; `defaultJobs`: no --jobs), with its CPU time from the JSON stats. */
+async function runCli(kernel, dir, jobs, defaultJobs, cacheDir, extra = []) {
+  const args = ['check', '--format', 'json', '--cache-dir', cacheDir, ...extra, '--root', kernel, dir];
+  if (!defaultJobs) args.splice(3, 0, '--jobs', String(jobs));
+  const r = await run(args, kernel);
+  return { ms: r.ms, cpuMs: r.json.stats.cpuMs ?? NaN, code: r.code, json: r.json, peakRssMB: r.peakRssMB };
+}
 
 function parseArgs(argv) {
   const o = { jobs: availableParallelism(), kernel: process.env.KERNEL_SRC ?? '', write: true, dir: 'drivers/gpu/drm', repeat: 1 };
@@ -41,94 +44,6 @@ function parseArgs(argv) {
     else o.dir = a;
   }
   return o;
-}
-
-function kernelTree(o) {
-  if (o.kernel) return resolve(o.kernel);
-  const tool = resolve(repo, '..', 'shared', 'tools', 'kernel-source');
-  if (!existsSync(tool)) throw new Error(`cannot find ${tool}: pass --kernel DIR or set KERNEL_SRC`);
-  return execFileSync('bash', [tool], { encoding: 'utf8' }).trim();
-}
-
-/** Same walk as the CLI: .c/.h files, recursively, skipping .git and node_modules. */
-function listFiles(dir) {
-  const out = [];
-  const walk = (d) => {
-    for (const ent of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = join(d, ent.name);
-      if (ent.isDirectory()) {
-        if (ent.name !== '.git' && ent.name !== 'node_modules') walk(p);
-      } else if (ent.isFile() && /\.[ch]$/.test(ent.name)) out.push({ path: p, size: statSync(p).size });
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-/** Baseline: N worker threads, each loads web-tree-sitter + the C grammar once and parses claimed files. */
-async function baseline(files, jobs) {
-  const sorted = [...files].sort((a, b) => b.size - a.size).map((f) => f.path);
-  const next = new SharedArrayBuffer(4);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: Math.min(jobs, sorted.length) }, () => new Promise((res, rej) => {
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { files: sorted, next } });
-    w.on('message', res);
-    w.on('error', rej);
-  })));
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, parsed: results.reduce((a, r) => a + r.parsed, 0), errors: results.reduce((a, r) => a + r.errors, 0) };
-}
-
-async function parseWorker() {
-  const { Parser, Language } = await import('web-tree-sitter');
-  const wasm = (p) => readFileSync(join(repo, 'dist', p));
-  await Parser.init({ wasmBinary: wasm('tree-sitter.wasm') });
-  const parser = new Parser();
-  parser.setLanguage(await Language.load(wasm('tree-sitter-c.wasm')));
-  const next = new Int32Array(workerData.next);
-  let parsed = 0;
-  let errors = 0;
-  for (;;) {
-    const i = Atomics.add(next, 0, 1);
-    if (i >= workerData.files.length) break;
-    const text = readFileSync(workerData.files[i], 'utf8');
-    const tree = parser.parse(text);
-    if (tree.rootNode.hasError) errors++;
-    tree.delete();
-    parsed++;
-  }
-  parentPort.postMessage({ parsed, errors });
-}
-
-/** Run the built CLI; peak RSS from /proc/PID/status VmHWM (threads included). */
-function runCli(kernel, dir, jobs, defaultJobs, cacheDir, extra = []) {
-  return new Promise((res, rej) => {
-    const args = [process.env.REFSCOPE_CLI ?? join(repo, 'dist', 'cli.js'), 'check', '--format', 'json', '--cache-dir', cacheDir, ...extra, '--root', kernel, dir];
-    if (!defaultJobs) args.splice(4, 0, '--jobs', String(jobs));
-    const t0 = performance.now();
-    const child = spawn(process.execPath, args, { cwd: kernel, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    let err = '';
-    let hwm = 0;
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch { /* exited */ }
-    }, 100);
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      clearInterval(poll);
-      const ms = performance.now() - t0;
-      if (code !== 0 && code !== 1) return rej(new Error(`refscope check exited ${code}: ${err.trim()}`));
-      const json = JSON.parse(Buffer.concat(out).toString('utf8'));
-      res({ ms, cpuMs: json.stats.cpuMs ?? NaN, code, json, peakRssMB: hwm / 1024 });
-    });
-  });
 }
 
 async function main() {
@@ -205,7 +120,7 @@ async function main() {
 ## \`refscope check\` over ${o.dir} (\`npm run bench\`)
 
 - date: ${date}
-- machine: ${availableParallelism()} cores (\`nproc\`), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}
+- machine: ${machineLine()}
 - load average (1 min) at start / end: ${loadStart.toFixed(2)} / ${loadEnd.toFixed(2)} (other processes on the machine slow both wall times; the CPU times are less sensitive to that)
 - tree: Linux 6.12 \`${o.dir}\` (${files.length} .c/.h files, ${(bytes / 1e6).toFixed(1)} MB)
 - command: \`node dist/cli.js check --format json --cache-dir <empty dir> --root <kernel> ${o.dir}\` (cwd = kernel tree top, ${o.jobs} jobs)${o.repeat > 1 ? `; best of ${o.repeat} alternating runs of each` : ''}
@@ -237,23 +152,6 @@ async function main() {
 ${rules.map((r) => `| findings \`${r}\` | ${perRule[r] ?? 0} |`).join('\n')}
 <!-- check-drm:end -->
 `;
-  writeResults(section);
+  writeSection('check-drm', section);
   console.log('wrote bench/RESULTS.md');
-}
-
-/** Replace this benchmark's section of bench/RESULTS.md, keeping the other benchmarks' sections. */
-function writeResults(section) {
-  const file = join(here, 'RESULTS.md');
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const begin = text.indexOf('<!-- check-drm:begin');
-  const end = text.indexOf('<!-- check-drm:end -->');
-  if (begin >= 0 && end > begin) {
-    text = text.slice(0, begin) + section + text.slice(end + '<!-- check-drm:end -->\n'.length);
-  } else {
-    if (!text.startsWith('# Benchmark results')) text = '# Benchmark results\n\n' + text;
-    const firstSection = text.indexOf('\n## ');
-    const at = firstSection >= 0 ? firstSection + 1 : text.length;
-    text = text.slice(0, at) + section + '\n' + text.slice(at);
-  }
-  writeFileSync(file, text);
 }
