@@ -19,7 +19,8 @@
  *  - a file's facts: same label and content hash;
  *  - its pass-1 outcome (lock analysis with header knowledge, cross-file offer,
  *    lock-order edges): also the same hashes for every header its analysis can
- *    read (`depsDigest`, over the include closure recorded in the manifest);
+ *    read: no file or header that its recorded includes reach, transitively,
+ *    has changed (`affectedByChanges`);
  *  - the pass-2 results of every file (lock re-analysis with cross-file
  *    summaries, refcount rules with the workspace index): only when the
  *    fingerprint over all files and headers is the same.
@@ -32,7 +33,7 @@ import { basename, dirname, join } from 'node:path';
 import { FACTS_VERSION } from '../core/index/index';
 import { VERSION } from './version';
 
-export const INDEX_FORMAT = 1;
+export const INDEX_FORMAT = 2;
 const TRAILER_BYTES = 64;
 const TRAILER = /^refscope-index (\d+) (\d+) (\d+) *\n$/;
 
@@ -46,8 +47,6 @@ export interface IndexedFile {
   hash: string;
   /** Absolute paths of the headers it includes, as resolved by the analysis. */
   includes: string[];
-  /** sha256 over the include closure's labels and hashes when the pass-1 outcome was made. */
-  depsDigest: string;
   /** JSON of the pass-1 FileOutcome (with its cross-file offer). */
   pass1: BlobRef;
   /** JSON of the file's FileFacts, or null (directive-only or not extractable). */
@@ -239,23 +238,36 @@ export class IndexWriter {
 }
 
 /**
- * sha256 over the labels and hashes of the headers a file's pass-1 analysis can
- * read: the transitive closure of the recorded includes (every kind; a superset
- * of what the header knowledge follows, so a change there is never missed).
- * `hashOf` gives a header's current hash (undefined: missing or unreadable).
+ * The recorded files and headers whose pass-1 results a change can reach: every
+ * node (absolute path) from which a changed one is reachable over the recorded
+ * includes (every kind: a superset of what the header knowledge follows, so a
+ * change there is never missed). A node is changed when `changed(abs)` says so,
+ * and an include target the index does not record counts as changed. One
+ * breadth-first walk over the reversed include graph: O(files + includes).
  */
-export function depsDigest(includes: readonly string[], includesOf: (abs: string) => readonly string[] | undefined, hashOf: (abs: string) => string | undefined): string {
-  const seen = new Set<string>();
-  const stack = [...includes];
-  while (stack.length) {
-    const h = stack.pop()!;
-    if (seen.has(h)) continue;
-    seen.add(h);
-    for (const n of includesOf(h) ?? []) if (!seen.has(n)) stack.push(n);
+export function affectedByChanges(includesOf: ReadonlyMap<string, readonly string[]>, changed: (abs: string) => boolean): Set<string> {
+  const users = new Map<string, string[]>();
+  const start: string[] = [];
+  for (const [abs, incs] of includesOf) {
+    if (changed(abs)) start.push(abs);
+    for (const h of incs) {
+      let l = users.get(h);
+      if (!l) users.set(h, (l = []));
+      l.push(abs);
+      if (!includesOf.has(h)) start.push(h);
+    }
   }
-  const hash = createHash('sha256');
-  for (const h of [...seen].sort()) hash.update(`${h}\0${hashOf(h) ?? '-'}\n`);
-  return hash.digest('hex');
+  const out = new Set<string>();
+  const queue = [...new Set(start)];
+  for (const q of queue) out.add(q);
+  for (let k = 0; k < queue.length; k++) {
+    for (const u of users.get(queue[k]!) ?? []) {
+      if (out.has(u)) continue;
+      out.add(u);
+      queue.push(u);
+    }
+  }
+  return out;
 }
 
 /** Which of N shards a file belongs to (1-based K): by its label, so it is the same on every runner. */

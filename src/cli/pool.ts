@@ -12,7 +12,7 @@ import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
-import { depsDigest, sha256, shardOf, type BlobRef, type IndexedFile, type IndexedHeader, type IndexManifest, type IndexReader, type IndexWriter } from './index-file';
+import { affectedByChanges, sha256, shardOf, type BlobRef, type IndexedFile, type IndexedHeader, type IndexManifest, type IndexReader, type IndexWriter } from './index-file';
 import type { FileOutcome, HeadersMessage, HeaderTask, Pass2LockMessage, Pass2RefcountMessage, ShippedIndex, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 
 /** The bundle (dist/cli.js) is its own worker entry; from sources (tsx) use the built bundle. */
@@ -207,11 +207,26 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
   if (reader) {
     const t0 = performance.now();
     const m = reader.manifest;
-    const includesOf = (abs: string): readonly string[] | undefined => m.files[abs]?.includes ?? m.headers[abs]?.includes;
+    // A file is reused when its content is the same and nothing its includes reach changed.
+    // (Only the part of the recorded graph this run's files reach: an index of the whole tree
+    // checked on one directory hashes that directory and the headers it reads, nothing more.)
+    const graph = new Map<string, readonly string[]>();
+    const recordedIncludes = (abs: string): readonly string[] | undefined => m.files[abs]?.includes ?? m.headers[abs]?.includes;
+    const stack = files.map((f) => f.abs).filter((abs) => recordedIncludes(abs) !== undefined);
+    while (stack.length) {
+      const abs = stack.pop()!;
+      if (graph.has(abs)) continue;
+      const incs = recordedIncludes(abs);
+      if (!incs) continue;
+      graph.set(abs, incs);
+      for (const h of incs) if (!graph.has(h)) stack.push(h);
+    }
+    const recordedHash = (abs: string): string | undefined => m.files[abs]?.hash ?? m.headers[abs]?.hash;
+    const affected = affectedByChanges(graph, (abs) => hashOf(abs) !== recordedHash(abs));
     for (let i = 0; i < files.length; i++) {
       const e = Object.prototype.hasOwnProperty.call(m.files, files[i]!.abs) ? m.files[files[i]!.abs] : undefined;
       if (!e || e.display !== files[i]!.display || hashOf(files[i]!.abs) !== e.hash) continue;
-      if (depsDigest(e.includes, includesOf, hashOf) !== e.depsDigest) continue;
+      if (e.includes.some((h) => affected.has(h))) continue;
       warmEntry[i] = e;
       fileIncludes[i] = e.includes;
     }
@@ -468,14 +483,6 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
     const mHeaders: Record<string, IndexedHeader> = {};
     for (const [abs, e] of warmHeaders) mHeaders[abs] = { hash: e.hash, includes: e.includes, facts: copy(e.facts) };
     for (const [abs, e] of freshHeaders) if (e.hash !== undefined) mHeaders[abs] = { hash: e.hash, includes: e.includes, facts: e.facts };
-    const includesOf = (abs: string): readonly string[] | undefined => {
-      const at = fileAt.get(abs);
-      return at !== undefined ? fileIncludes[at] : mHeaders[abs]?.includes;
-    };
-    const hashNow = (abs: string): string | undefined => {
-      const at = fileAt.get(abs);
-      return at !== undefined ? fileHash[at] : mHeaders[abs]?.hash;
-    };
     const results: Record<string, BlobRef> = {};
     for (let i = 0; i < files.length; i++) {
       const f = files[i]!;
@@ -487,7 +494,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
       if (!pass1Ref) continue;
       const includes = fileIncludes[i] ?? [];
       mFiles[f.abs] = {
-        display: f.display, hash, includes, depsDigest: depsDigest(includes, includesOf, hashNow), pass1: pass1Ref,
+        display: f.display, hash, includes, pass1: pass1Ref,
         facts: e ? copy(e.facts) : (freshFacts[i] ?? null),
       };
       const stored = reader?.manifest.pass2;

@@ -183,7 +183,7 @@ class CheckWorker {
   pass2Refcount(m: Pass2RefcountMessage): void {
     if (!m.index) return;
     const tables = deserialize(new Uint8Array(m.index.tables)) as ShippedTables;
-    const index: WorkspaceIndex = { ...tables, functions: new LazyFunctions(m.index.functions), cat: indexCatalog(builtinCatalog()), rc: indexRefcountCatalog() };
+    const index: WorkspaceIndex = { ...tables, functions: new LazyFunctions(m.index.functions, decodedBudget()), cat: indexCatalog(builtinCatalog()), rc: indexRefcountCatalog() };
     const relevant = relevantFile(index);
     claimEach(m.next, m.tasks, (i) => {
       const file = this.input.files[i]!;
@@ -254,6 +254,17 @@ export function relevantFile(index: WorkspaceIndex): (text: string) => boolean {
 }
 
 const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
+
+/**
+ * Packed bytes of index function facts a worker keeps decoded (the least recently
+ * used files beyond it are decoded again on demand): 128 MB, or
+ * $REFSCOPE_DECODED_MB. Over the whole tree an unbounded cache held most of
+ * the index's functions in every worker.
+ */
+function decodedBudget(): number {
+  const mb = Number(process.env.REFSCOPE_DECODED_MB ?? 128);
+  return Number.isFinite(mb) && mb > 0 ? mb * 1048576 : Infinity;
+}
 
 export async function runWorker(): Promise<void> {
   const input = workerData as WorkerInput;

@@ -33,10 +33,10 @@ async function workspace(): Promise<{ texts: Map<string, string>; facts: FileFac
 }
 
 /** The index as a worker sees it: the same tables, the function facts packed from their JSON. */
-function lazyIndex(index: WorkspaceIndex, facts: FileFacts[]): { index: WorkspaceIndex; lazy: LazyFunctions } {
+function lazyIndex(index: WorkspaceIndex, facts: FileFacts[], budget = Infinity): { index: WorkspaceIndex; lazy: LazyFunctions } {
   const json = new Map(facts.map((f) => [f.file, JSON.stringify(f)]));
   const packed = packFunctions(index.files, (f) => json.get(f), (f) => functionsInFile(index, f).map((d) => d.fact.name), (n) => new Uint8Array(n));
-  const lazy = new LazyFunctions(structuredClone(packed));
+  const lazy = new LazyFunctions(structuredClone(packed), budget);
   return { index: { ...index, functions: lazy }, lazy };
 }
 
@@ -59,6 +59,23 @@ test('packed function facts: every lookup answers as the index map does, decodin
   for (const f of index.files) assert.deepEqual(lazy.inFile(f).map((d) => d.id), functionsInFile(index, f).map((d) => d.id), f);
   assert.equal(lazy.size, index.functions.size);
   assert.deepEqual([...lazy.keys()], [...index.functions.keys()], 'iteration in the index order');
+});
+
+test('packed function facts under a tiny decode budget: files are dropped and decoded again, every answer and finding unchanged', async () => {
+  const parser = await nodeParser();
+  const { texts, facts, index } = await workspace();
+  const { index: small, lazy } = lazyIndex(index, facts, 2048);
+  for (const [name, defs] of index.functions) {
+    assert.deepEqual(lazy.get(name)?.map((d) => [d.id, d.fact]), defs.map((d) => [d.id, d.fact]), name);
+  }
+  for (const f of index.files) assert.deepEqual(lazy.inFile(f).map((d) => d.id), functionsInFile(index, f).map((d) => d.id), f);
+  const catalog = builtinCatalog();
+  for (const [file, text] of texts) {
+    if (!file.endsWith('.c')) continue;
+    assert.deepEqual(brief(analyzeRefcount(parser, text, file, { catalog, index: small })), brief(analyzeRefcount(parser, text, file, { catalog, index })), file);
+  }
+  assert.ok(lazy.redecoded > 0, 'the budget made some file be decoded again');
+  assert.ok(lazy.decodedFiles < index.files.length, `only part of the index stays decoded (${lazy.decodedFiles} of ${index.files.length})`);
 });
 
 test('focused parse: unreportable definitions blanked in place, findings of every fixture unchanged (with the map and the packed facts)', async () => {

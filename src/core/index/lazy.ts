@@ -57,10 +57,26 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
   private readonly decoded = new Map<number, FileDefs>();
   private readonly memo = new Map<string, FunctionDef[]>();
   private full: Map<string, FunctionDef[]> | undefined;
+  /** Packed bytes of the files decoded and kept now. */
+  private keptBytes = 0;
+  /** Files decoded again after an eviction (how often the budget bit). */
+  redecoded = 0;
+  private readonly everDecoded = new Set<number>();
 
-  constructor(private readonly packed: PackedFunctions) {
+  /**
+   * `maxDecodedBytes` bounds what stays decoded (by packed JSON size): past it
+   * the least recently used files are dropped and decoded again when asked for,
+   * so a worker that runs the rules over a whole tree does not end up holding
+   * every function of it. Definitions are identified by `id`, never by object,
+   * so a re-decoded definition is the same definition.
+   */
+  constructor(private readonly packed: PackedFunctions, private readonly maxDecodedBytes = Infinity) {
     this.names = new Map(packed.names);
     this.fileIndex = new Map(packed.files.map((f, i) => [f, i]));
+  }
+
+  private sizeOf(i: number): number {
+    return this.packed.offsets[i + 1]! - this.packed.offsets[i]!;
   }
 
   /** Files whose facts have been decoded so far. */
@@ -70,7 +86,24 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
 
   private defsOf(i: number): FileDefs {
     let d = this.decoded.get(i);
-    if (d) return d;
+    if (d) {
+      if (this.maxDecodedBytes !== Infinity) {
+        this.decoded.delete(i); // most recently used last
+        this.decoded.set(i, d);
+      }
+      return d;
+    }
+    const size = this.sizeOf(i);
+    if (this.keptBytes + size > this.maxDecodedBytes && this.decoded.size > 0 && !this.full) {
+      for (const [j] of this.decoded) {
+        if (this.keptBytes + size <= this.maxDecodedBytes / 2) break;
+        this.decoded.delete(j);
+        this.keptBytes -= this.sizeOf(j);
+      }
+      this.memo.clear(); // its lists may hold dropped files' definitions
+    }
+    if (this.everDecoded.has(i)) this.redecoded++;
+    else this.everDecoded.add(i);
     const file = this.packed.files[i]!;
     let facts: Pick<FileFacts, 'functions'>;
     try {
@@ -87,6 +120,7 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
     }
     d = { all, byName };
     this.decoded.set(i, d);
+    this.keptBytes += size;
     return d;
   }
 
