@@ -402,7 +402,8 @@ function memoOf(ctx: FnCtx, e: CallEffect): NonNullable<CallEffect['memo']> {
     let ref: LockRefT | null | undefined;
     if (op) {
       const arg = op.lockArg >= 0 ? e.args[op.lockArg] : undefined;
-      ref = op.lockArg >= 0 ? (arg ? refFromText(ctx, orig(ctx, arg), op.kind, op.mode) : null) : noIdentityRef(op.kind);
+      ref = op.lockArg >= 0 ? (arg ? refFromText(ctx, orig(ctx, arg), op.kind, op.mode) : null)
+        : op.global ? refFromText(ctx, op.global, op.kind, op.mode) : noIdentityRef(op.kind);
     }
     e.memo = { loc: nodeLoc(ctx, e.node), sleep: sleepReason(ctx, e), ref };
   }
