@@ -126,8 +126,9 @@ export function writeSection(tag, section) {
     text = text.slice(0, begin) + section + text.slice(after);
   } else {
     if (!text.startsWith('# Benchmark results')) text = '# Benchmark results\n\n' + text;
-    const firstSection = text.indexOf('\n## ');
-    const at = firstSection >= 0 ? firstSection + 1 : text.length;
+    // before the first section or generated block, never inside one
+    const m = /\n(?:## |<!-- )/.exec(text);
+    const at = m ? m.index + 1 : text.length;
     text = text.slice(0, at) + section + '\n' + text.slice(at);
   }
   writeFileSync(file, text);
