@@ -7,7 +7,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { cmp } from './format/shared';
+import { cmp, compareFindings, type FindingOrderKey } from './format/shared';
 import { CliError, type CliIO } from './io';
 
 export const MERGE_USAGE = `usage: refscope merge [--format json|sarif] OUT IN...
@@ -22,24 +22,6 @@ the inputs'.
 exit status: 0 no findings, 1 findings, 2 usage or I/O error`;
 
 type Json = Record<string, unknown>;
-
-/** A finding of the JSON contract (format/json.ts). */
-interface JsonFinding {
-  rule: string;
-  severity: string;
-  file: string;
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-  function: string;
-  message: string;
-}
-
-function compareJsonFindings(a: JsonFinding, b: JsonFinding): number {
-  return cmp(a.file, b.file) || a.line - b.line || a.column - b.column || cmp(a.rule, b.rule) ||
-    a.endLine - b.endLine || a.endColumn - b.endColumn || cmp(a.function, b.function) || cmp(a.message, b.message);
-}
 
 function physical(loc: unknown): { uri: string; line: number; column: number; endLine: number; endColumn: number } {
   const p = (loc as { physicalLocation?: { artifactLocation?: { uri?: string }; region?: Record<string, number> } } | undefined)?.physicalLocation;
@@ -125,7 +107,7 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 function mergeJson(inputs: Input[]): { text: string; findings: number } {
-  const findings = unique(inputs.flatMap((i) => arr(i.doc['findings']) as JsonFinding[])).sort(compareJsonFindings);
+  const findings = unique(inputs.flatMap((i) => arr(i.doc['findings']) as FindingOrderKey[])).sort(compareFindings);
   const stats = inputs.map((i) => i.doc['stats'] as Json);
   const sum = (k: string): number => stats.reduce((s, x) => s + num(x[k]), 0);
   const first = stats[0]!;

@@ -103,7 +103,10 @@ export interface Report {
   toolVersion: string;
 }
 
-export function compareFindings(a: ReportFinding, b: ReportFinding): number {
+/** The fields findings are ordered by (a JSON-contract finding has them too). */
+export type FindingOrderKey = Pick<ReportFinding, 'file' | 'line' | 'column' | 'rule' | 'endLine' | 'endColumn' | 'function' | 'message'>;
+
+export function compareFindings(a: FindingOrderKey, b: FindingOrderKey): number {
   return cmp(a.file, b.file) || a.line - b.line || a.column - b.column || cmp(a.rule, b.rule) ||
     a.endLine - b.endLine || a.endColumn - b.endColumn || cmp(a.function, b.function) || cmp(a.message, b.message);
 }
