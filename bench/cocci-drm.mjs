@@ -34,14 +34,14 @@
 //             --kernel, $KERNEL_SRC or /work/shared/tools/kernel-source
 // exit status: 0 done, 2 spatch missing or usage error, 1 a run failed
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
-import { availableParallelism, totalmem, cpus, loadavg } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kernelTree as findKernel, listFiles, machineLine, repo, writeSection } from './common.mjs';
 import { performance } from 'node:perf_hooks';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..');
 const BEGIN = '<!-- cocci-drm:begin (written by npm run bench:cocci: bench/cocci-drm.mjs) -->';
 const END = '<!-- cocci-drm:end -->';
 const NOTES = join(here, 'cocci-drm-notes.md');
@@ -82,30 +82,6 @@ function findSpatch() {
     if (p) return p;
   } catch { /* not found */ }
   return '';
-}
-
-function kernelTree(o) {
-  if (o.kernel) return resolve(o.kernel);
-  const tool = '/work/shared/tools/kernel-source';
-  const alt = resolve(repo, '..', 'shared', 'tools', 'kernel-source');
-  const t = existsSync(tool) ? tool : alt;
-  if (!existsSync(t)) usage(`cannot find ${tool}: pass --kernel DIR or set KERNEL_SRC`);
-  return execFileSync('bash', [t], { encoding: 'utf8' }).trim();
-}
-
-/** .c/.h files under dir, recursively (read once so that no measured run pays for the disk). */
-function listFiles(dir) {
-  const out = [];
-  const walk = (d) => {
-    for (const ent of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, ent.name);
-      if (ent.isDirectory()) {
-        if (ent.name !== '.git' && ent.name !== 'node_modules') walk(p);
-      } else if (ent.isFile() && /\.[ch]$/.test(ent.name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 // ---------------------------------------------------------------- measurement
@@ -294,12 +270,12 @@ async function main() {
     console.log('dist/cli.js missing: npm run build');
     execFileSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
   }
-  const kernel = kernelTree(o);
+  const kernel = findKernel(o.kernel);
   if (!existsSync(join(kernel, o.dir))) usage(`${join(kernel, o.dir)} does not exist`);
   for (const sc of SCRIPTS) {
     if (!existsSync(join(kernel, `scripts/coccinelle/locks/${sc.name}.cocci`))) usage(`missing scripts/coccinelle/locks/${sc.name}.cocci in ${kernel}`);
   }
-  const files = listFiles(join(kernel, o.dir));
+  const files = listFiles(join(kernel, o.dir)).map((f) => f.path);
   let bytes = 0;
   for (const f of files) bytes += readFileSync(f).length; // also warms the page cache
   console.log(`kernel tree ${kernel}; ${o.dir}: ${files.length} .c/.h files, ${(bytes / 1e6).toFixed(1)} MB; ${spatchVersion}; spatch --jobs ${o.jobs}, Refscope default jobs (${availableParallelism()})`);
@@ -373,7 +349,7 @@ async function main() {
   const la = (l) => l.map((v) => v.toFixed(2)).join(' ');
   const bestOf = o.repeat > 1 ? `best of ${o.repeat} alternating rounds (wall times of the rounds: ${Object.entries(runs).map(([k, v]) => `${k} ${v.map((m) => (m / 1000).toFixed(1)).join('/')} s`).join(', ')})` : 'best of 1 (one round: Refscope, then the three scripts, one after the other)';
   const cmd = (a) => a.map((x) => (/[\s"'$]/.test(x) ? `'${x}'` : x)).join(' ');
-  const rsCmd = `node ${cli === join(repo, 'dist', 'cli.js') ? '/work/main/dist/cli.js' : cli} ${cmd(rsArgs.slice(1))}`;
+  const rsCmd = `node ${cli === join(repo, 'dist', 'cli.js') ? 'dist/cli.js' : relative(repo, cli)} ${cmd(rsArgs.slice(1))}`;
   const notes = existsSync(NOTES) ? readFileSync(NOTES, 'utf8').trim() : '';
 
   const toolRow = (name, r, reports, extra) => `| ${name} | ${s(r.ms)} | ${s(r.cpuMs)} | ${mb(r.pssPeakMB)} | ${mb(r.hwmPeakMB)} | ${reports} | ${extra} |`;
@@ -381,7 +357,7 @@ async function main() {
 ## Refscope beside Coccinelle's lock scripts on ${o.dir} (\`npm run bench:cocci\`)
 
 - date: ${date}
-- machine: ${availableParallelism()} cores (\`nproc\`), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ${spatchVersion} (Debian coccinelle)
+- machine: ${machineLine()}; ${spatchVersion} (Debian coccinelle)
 - load average (1 / 5 / 15 min) at start: ${la(loadStart)}, at end: ${la(loadEnd)} (the machine is shared: other load slows all wall times alike; CPU times are less sensitive to it)
 - tree: Linux 6.12 \`${o.dir}\` (${files.length} .c/.h files, ${(bytes / 1e6).toFixed(1)} MB), all commands run from the tree top, files in the page cache
 - ${bestOf}
@@ -417,25 +393,9 @@ ${notes ? `\n${notes}\n` : ''}${END}
 `;
   console.log(`\n${section}`);
   if (o.write) {
-    writeResults(section);
+    writeSection('cocci-drm', section);
     console.log('wrote bench/RESULTS.md');
   }
-}
-
-/** Replace this benchmark's section of bench/RESULTS.md (or append it), keeping everything else. */
-function writeResults(section) {
-  const file = join(here, 'RESULTS.md');
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const begin = text.indexOf('<!-- cocci-drm:begin');
-  const end = text.indexOf(END);
-  if (begin >= 0 && end > begin) {
-    let after = end + END.length;
-    if (text[after] === '\n') after++;
-    text = text.slice(0, begin) + section + text.slice(after);
-  } else {
-    text = `${text.replace(/\n*$/, '\n')}\n${section}`;
-  }
-  writeFileSync(file, text);
 }
 
 main().catch((e) => {

@@ -218,3 +218,21 @@ export function stopCodeServer(child) {
     child.kill('SIGTERM');
   }
 }
+
+/**
+ * Runs a route's `main` (resolving its exit code) under a hard deadline: a hang,
+ * a throw or the deadline still prints the closing `<route>: 0 passed, 1 failed`.
+ */
+export function runRoute(route, main, deadlineMs) {
+  const guard = setTimeout(() => {
+    console.error(`${route}: hard timeout`);
+    console.log(`${route}: 0 passed, 1 failed`);
+    process.exit(1);
+  }, deadlineMs);
+  guard.unref();
+  main().then((code) => process.exit(code), (err) => {
+    console.error(err);
+    console.log(`${route}: 0 passed, 1 failed`);
+    process.exit(1);
+  });
+}

@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildExtension, bundleTests, codeServerEntry, driveWorkbench, freePort, report, root, startCodeServer, stopCodeServer, workspaceDir } from './vscode-test-common.mjs';
+import { buildExtension, bundleTests, codeServerEntry, driveWorkbench, freePort, report, root, startCodeServer, stopCodeServer, workspaceDir, runRoute } from './vscode-test-common.mjs';
 
 const ROUTE = 'vscode-node';
 const TIMEOUT_MS = Number(process.env.REFSCOPE_TEST_TIMEOUT_MS ?? 480000);
@@ -37,14 +37,4 @@ async function main() {
   }
 }
 
-const guard = setTimeout(() => {
-  console.error(`${ROUTE}: hard timeout`);
-  console.log(`${ROUTE}: 0 passed, 1 failed`);
-  process.exit(1);
-}, TIMEOUT_MS + SERVER_START_MS + 120000);
-guard.unref();
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  console.log(`${ROUTE}: 0 passed, 1 failed`);
-  process.exit(1);
-});
+runRoute(ROUTE, main, TIMEOUT_MS + SERVER_START_MS + 120000);

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  bundleTests, codeServerEntry, codeServerEnv, driveWorkbench, freePort, phase, report, root, startCodeServer, stopCodeServer, workspaceDir,
+  bundleTests, codeServerEntry, codeServerEnv, driveWorkbench, freePort, phase, report, root, runRoute, startCodeServer, stopCodeServer, workspaceDir,
 } from './vscode-test-common.mjs';
 
 const ROUTE = 'vscode-vsix';
@@ -80,14 +80,4 @@ async function main() {
   }
 }
 
-const guard = setTimeout(() => {
-  console.error(`${ROUTE}: hard timeout`);
-  console.log(`${ROUTE}: 0 passed, 1 failed`);
-  process.exit(1);
-}, TIMEOUT_MS + SERVER_START_MS + 180000);
-guard.unref();
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  console.log(`${ROUTE}: 0 passed, 1 failed`);
-  process.exit(1);
-});
+runRoute(ROUTE, main, TIMEOUT_MS + SERVER_START_MS + 180000);

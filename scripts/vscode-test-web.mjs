@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { buildExtension, bundleTests, driveWorkbench, freePort, report, root, workspaceDir } from './vscode-test-common.mjs';
+import { buildExtension, bundleTests, driveWorkbench, freePort, report, root, workspaceDir, runRoute } from './vscode-test-common.mjs';
 
 const ROUTE = 'vscode-web';
 const TIMEOUT_MS = Number(process.env.REFSCOPE_TEST_TIMEOUT_MS ?? 480000);
@@ -60,14 +60,4 @@ async function main() {
   return report(ROUTE, result);
 }
 
-const guard = setTimeout(() => {
-  console.error(`${ROUTE}: hard timeout`);
-  console.log(`${ROUTE}: 0 passed, 1 failed`);
-  process.exit(1);
-}, TIMEOUT_MS + 120000);
-guard.unref();
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  console.log(`${ROUTE}: 0 passed, 1 failed`);
-  process.exit(1);
-});
+runRoute(ROUTE, main, TIMEOUT_MS + 120000);
