@@ -266,8 +266,14 @@ test('a longer run shows progress and ends "safe" with the states explored and t
   try {
     await w.send(seed.init);
     await w.send(gen.explore);
-    await w.page.waitForFunction(() => /Exploring: [\d,]+ states so far/.test(document.querySelector('#run-status')?.textContent ?? ''), undefined, { timeout: 20000 });
-    assert.ok(await w.page.isVisible('#progress'), 'the progress bar shows while exploring');
+    // Status text and progress bar read in one evaluation: on a fast machine the run can end between two separate reads.
+    const seen = await w.page.waitForFunction(() => {
+      const p = document.querySelector<HTMLElement>('#progress');
+      const exploring = /Exploring: [\d,]+ states so far/.test(document.querySelector('#run-status')?.textContent ?? '');
+      return exploring && { progressVisible: !!p && p.getClientRects().length > 0 && getComputedStyle(p).visibility !== 'hidden' };
+    }, undefined, { timeout: 20000 });
+    const state = await seen.jsonValue();
+    assert.ok(state && state.progressVisible, 'the progress bar shows while exploring');
     await w.page.waitForSelector('.verdict.safe', { timeout: 60000 });
     const verdict = await w.page.textContent('.verdict');
     assert.match(verdict ?? '', /Safe\. Property held: no use after free, increment from zero \(resurrection\), refcount underflow, double free, double call_rcu, deadlock, leaked reference, lock held at thread exit, unlock of a lock not held, sleep in atomic context in any interleaving\./);
