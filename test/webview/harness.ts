@@ -109,6 +109,13 @@ export async function generatedRun(threads: number, rounds: number): Promise<{ e
   };
 }
 
+/** The explore message of a generated lock-rounds scenario, not explored here (for runs meant to be cancelled). */
+export async function generatedExplore(threads: number, rounds: number, runId: number): Promise<Extract<ToWebview, { type: 'explore' }>> {
+  const parser = await nodeParser();
+  const sc = parseScenario(parser, lockRoundsScenario(threads, rounds), 'generated.rsim');
+  return { type: 'explore', runId, label: sc.meta.title, roles: sc.model.threads.map((t) => sc.model.programs[t]!.name), model: sc.model, maxStates: 5_000_000 };
+}
+
 /** A file name that is markup, for the injection test. */
 export const EVIL_FILE = 'drivers/evil<img src=x onerror="window.__pwned=5">.c';
 

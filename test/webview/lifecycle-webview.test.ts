@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeBrowser, EVIL_FILE, generatedRun, injectionRace, openWebview, ROOT, SEED, seedRace } from './harness';
+import { closeBrowser, EVIL_FILE, generatedExplore, generatedRun, injectionRace, openWebview, ROOT, SEED, seedRace } from './harness';
 
 let seed: Awaited<ReturnType<typeof seedRace>>;
 let evil: Awaited<ReturnType<typeof injectionRace>>;
@@ -282,8 +282,11 @@ test('a longer run shows progress and ends "safe" with the states explored and t
     assert.ok(await w.page.isHidden('#progress'));
 
     // Again, cancelled while it runs: the worker is stopped, the host hears 'cancelled', no result replaces the old one.
-    await w.send({ ...gen.explore, runId: 22 });
-    await w.page.waitForFunction(() => /Exploring/.test(document.querySelector('#run-status')?.textContent ?? ''));
+    // (A model far bigger than the one above, so that it cannot end before the click.)
+    await w.send(await generatedExplore(6, 4, 22));
+    await w.page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string; runId?: number; status?: string }> }).__posted
+      .some((m) => m.type === 'runStatus' && m.runId === 22 && m.status === 'started'), undefined, { timeout: 20000 });
+    assert.match(await w.page.textContent('#run-status') ?? '', /Exploring/);
     await w.page.click('#cancel');
     await w.page.waitForTimeout(1500);
     const statuses = (await w.posted()).filter((m) => m.type === 'runStatus' && m.runId === 22).map((m) => m.type === 'runStatus' && m.status);
