@@ -16,6 +16,7 @@ import * as hover from './hover';
 import * as inlayHints from './inlayHints';
 import * as lockScopes from './lockScopes';
 import { registerPanel } from './panel';
+import * as review from './review';
 import * as statusBar from './statusBar';
 
 const FEATURES: ReadonlyArray<{ name: string; activate(ctx: RefscopeContext): void }> = [
@@ -41,6 +42,8 @@ export interface RefscopeApi {
   readonly backend: BackendKind;
   /** The status bar item's text as last shown ("Refscope: indexing 37%", "Refscope: 3 findings"). */
   statusText(): string;
+  /** What the "Refscope Review" view shows (summary, tree, editor decorations); undefined if the feature failed to start. */
+  review(): review.ReviewSnapshot | undefined;
 }
 
 /** Starts a host-specific backend; undefined means "analyse in process". */
@@ -76,12 +79,18 @@ export async function activateRefscope(context: vscode.ExtensionContext, host: H
         log.error(`feature ${f.name} failed to start`, e);
       }
     }
+    let reviewer: review.ReviewController | undefined;
+    try {
+      reviewer = review.activate(ctx);
+    } catch (e) {
+      log.error('feature review failed to start', e);
+    }
     if (vscode.workspace.workspaceFolders?.length) {
       const t = setTimeout(() => void ctx.index.getIndex().catch((e: unknown) => log.warn('workspace index failed', e)), INDEX_START_DELAY_MS);
       ctx.register({ dispose: () => clearTimeout(t) });
     }
     log.info(`Refscope ${String(context.extension.packageJSON.version ?? '')} active in the ${host} extension host, analysis ${backend.kind} (started in ${(performance.now() - t0).toFixed(0)} ms)`);
-    return { host, backend: backend.kind, statusText: () => ctx.status };
+    return { host, backend: backend.kind, statusText: () => ctx.status, review: () => reviewer?.snapshot() };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     log.error('activation failed', e);

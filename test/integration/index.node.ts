@@ -10,7 +10,9 @@ export async function run(): Promise<void> {
   (globalThis as { refscopeTestHost?: string }).refscopeTestHost = 'desktop';
   const route = process.env.REFSCOPE_TEST_ROUTE ?? 'vscode-node';
   const counts: Counts = { passed: 0, failed: 0, pending: 0 };
-  const mocha = new Mocha({ ui: 'tdd', timeout: 60000, color: false, reporter: makeReporter(route, counts) as unknown as Mocha.ReporterConstructor });
+  // REFSCOPE_TEST_GREP (a suite or test title pattern) runs a subset while working on one feature.
+  const grep = process.env.REFSCOPE_TEST_GREP;
+  const mocha = new Mocha({ ui: 'tdd', timeout: 60000, color: false, reporter: makeReporter(route, counts) as unknown as Mocha.ReporterConstructor, ...(grep ? { grep } : {}) });
   mocha.suite.emit('pre-require', globalThis, 'refscope-integration', mocha);
   // The suites edit fixtures and never save them: auto-save (on by default in the web
   // workbench) would write intermediate states to disk and a later revert would load them.
@@ -20,6 +22,7 @@ export async function run(): Promise<void> {
   await import('./suite/panel.test');
   await import('./suite/config.test');
   await import('./suite/large.test');
+  await import('./suite/review.node.test');
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   return finish(counts, failures);
 }

@@ -20,6 +20,7 @@ export async function run(): Promise<void> {
   await import('./suite/panel.test');
   await import('./suite/config.test');
   await import('./suite/large.test');
+  await import('./suite/review.web.test');
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   return finish(counts, failures);
 }
