@@ -70,7 +70,11 @@ patch review (only what a change introduces or fixes):
   Findings are matched on rule, function, message and the source text of their
   trace, not on line numbers: moved or shifted code is neither new nor fixed.
   JSON findings carry "status": "new"|"fixed"; SARIF results a baselineState
-  ("new", or "absent" for fixed). Exit status 1 when anything is new.
+  ("new", or "absent" for fixed). When the change touches a refcounted type's
+  get/put/lookup/publish/unpublish/release functions, that type's lifecycle is
+  explored at both ends and a changed verdict reported ("RACE NEW struct X:
+  introduces a race ..." with the interleaving, or "RACE FIXED"); not with
+  --no-index. Exit status 1 when anything is new (a finding or a race).
 
 exit status: 0 no findings, 1 findings, 2 usage or I/O error`;
 
@@ -230,6 +234,8 @@ export interface CheckRun {
   indexFile?: string;
   readOnlyIndex?: boolean;
   shard?: { k: number; n: number };
+  /** See PoolOptions.reverseHeaders (the newer end of a review). */
+  reverseHeaders?: boolean;
   /** Where a note about the index goes (stale, unreadable, written). */
   log?: (line: string) => void;
 }
@@ -283,7 +289,7 @@ export async function checkFiles(files: InputFile[], o: CheckRun, t0 = performan
   for (const n of opened?.notes ?? []) o.log?.(n);
   let pool: PoolResult;
   try {
-    pool = await runPool(files, { jobs: o.jobs, catalog: o.catalog, root: o.root, cwd: o.cwd, cacheDir: o.cacheDir, refcount: o.index, ...(opened ? { artifact: opened.artifact } : {}) });
+    pool = await runPool(files, { jobs: o.jobs, catalog: o.catalog, root: o.root, cwd: o.cwd, cacheDir: o.cacheDir, refcount: o.index, ...(opened ? { artifact: opened.artifact } : {}), ...(o.reverseHeaders ? { reverseHeaders: true } : {}) });
   } catch (e) {
     opened?.artifact.write?.abort();
     throw e;

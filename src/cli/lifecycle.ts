@@ -13,7 +13,7 @@
  * see the worker test at the bottom of this file).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cpus } from 'node:os';
@@ -122,7 +122,7 @@ function parseArgs(argv: string[], cwd: string): Options | 'help' {
 
 /* ------------------------------------------------------------ file selection */
 
-interface Candidate {
+export interface Candidate {
   abs: string;
   label: string;
   text: string;
@@ -250,7 +250,7 @@ async function extractAll(files: Candidate[], jobs: number, cacheDir: string | n
 
 /* ------------------------------------------------------------ the command */
 
-interface Indexed {
+export interface Indexed {
   index: WorkspaceIndex;
   /** Every text read (PATH files and ROOT/include headers), for the unknown-type fallback. */
   all: Candidate[];
@@ -260,29 +260,74 @@ interface Indexed {
   errors: number;
 }
 
-async function indexFor(o: Options, io: CliIO): Promise<Indexed> {
-  const bare = o.type.trim().replace(/\s+/g, ' ').replace(/^(struct|union) /, '');
-  const labelOf = (abs: string, display: string): string => (o.root ? relative(o.root, abs) : display);
-  const pathFiles = collectFiles(o.paths, io.cwd);
+/** The texts a lifecycle extraction can draw on: the files under the PATHs and the headers under ROOT/include. */
+export interface TextSet {
+  pathTexts: Candidate[];
+  headerTexts: Candidate[];
+}
+
+/** Reads the files under `paths` and (with a root) ROOT/include's headers; files over 1 MB (generated register headers) are left out. */
+export function loadTexts(paths: string[], root: string | null, cwd: string): TextSet {
+  const labelOf = (abs: string, display: string): string => (root ? relative(root, abs) : display);
   const pathTexts: Candidate[] = [];
-  for (const f of pathFiles) {
-    if (f.size > 1 << 20) continue; // generated register headers
+  for (const f of collectFiles(paths, cwd)) {
+    if (f.size > 1 << 20) continue;
     const text = readText(f.abs);
     if (text !== null) pathTexts.push({ abs: f.abs, label: labelOf(f.abs, f.display), text });
   }
   const headerTexts: Candidate[] = [];
-  if (o.root) {
+  if (root) {
     const hs: string[] = [];
-    walkHeaders(join(o.root, 'include'), hs);
+    walkHeaders(join(root, 'include'), hs);
     for (const abs of hs) {
-      const st = statSync(abs);
-      if (st.size > 1 << 20) continue;
+      if (statSync(abs).size > 1 << 20) continue;
       const text = readText(abs);
-      if (text !== null) headerTexts.push({ abs, label: relative(o.root, abs), text });
+      if (text !== null) headerTexts.push({ abs, label: relative(root, abs), text });
     }
   }
+  return { pathTexts, headerTexts };
+}
+
+/**
+ * `set` with `overrides` (absolute path -> text, or null for "absent") standing
+ * in for the disk: one end of a change under review. Override files that are
+ * not in `set` are added when they lie under one of `paths` (or ROOT/include).
+ */
+export function overlayTexts(set: TextSet, overrides: ReadonlyMap<string, string | null>, paths: string[], root: string | null, cwd: string): TextSet {
+  const seen = new Set<string>();
+  const apply = (cs: Candidate[]): Candidate[] => cs.flatMap((c) => {
+    seen.add(c.abs);
+    const o = overrides.get(c.abs);
+    return o === null ? [] : o === undefined ? [c] : [{ ...c, text: o }];
+  });
+  const out = { pathTexts: apply(set.pathTexts), headerTexts: apply(set.headerTexts) };
+  const under = (abs: string, d: string) => abs === d || abs.startsWith(d.endsWith(sep) ? d : d + sep);
+  const dirs = paths.map((p) => resolve(cwd, p));
+  for (const [abs, text] of overrides) {
+    if (text === null || seen.has(abs) || !/\.[ch]$/.test(abs)) continue;
+    const label = root ? relative(root, abs) : relative(cwd, abs);
+    if (root && under(abs, join(root, 'include')) && abs.endsWith('.h')) out.headerTexts.push({ abs, label, text });
+    else if (dirs.some((d) => under(abs, d))) out.pathTexts.push({ abs, label, text });
+  }
+  return out;
+}
+
+async function indexFor(o: Options, io: CliIO): Promise<Indexed> {
+  return indexForTypes([o.type], loadTexts(o.paths, o.root, io.cwd), o.jobs, o.cacheDir);
+}
+
+/**
+ * The workspace index for the lifecycles of `typeNames` (one, or several at
+ * once: the union of what each needs): the files of `set` that can matter
+ * (three rounds, see the file comment).
+ */
+export async function indexForTypes(typeNames: readonly string[], set: TextSet, jobs: number, cacheDir: string | null): Promise<Indexed> {
+  const o = { jobs, cacheDir };
+  const bares = typeNames.map((t) => t.trim().replace(/\s+/g, ' ').replace(/^(struct|union) /, ''));
+  const types = bares.map((b) => `struct ${b}`);
+  const { pathTexts, headerTexts } = set;
   const chosen = new Map<string, Candidate>();
-  const typeRe = wordRe([bare]);
+  const typeRe = wordRe(bares);
   for (const c of [...pathTexts, ...headerTexts]) if (typeRe.test(c.text)) chosen.set(c.abs, c);
   const round1 = await extractAll([...chosen.values()], o.jobs, o.cacheDir);
   let facts = round1.facts;
@@ -315,12 +360,12 @@ async function indexFor(o: Options, io: CliIO): Promise<Indexed> {
       if (more.size >= 48) break;
     }
   }
-  const type = `struct ${bare}`;
-  if (index.refcounted.has(type)) {
+  const counted = types.filter((t) => index.refcounted.has(t));
+  if (counted.length) {
     const names = new Set<string>();
-    for (const r of index.releases.values()) if (r.types.includes(type)) names.add(r.name);
+    for (const r of index.releases.values()) if (r.types.some((t) => counted.includes(t))) names.add(r.name);
     for (const l of index.lookups.values()) {
-      if (!l.elements.some((e) => e.type === type)) continue;
+      if (!l.elements.some((e) => counted.includes(e.type))) continue;
       for (const s of [...l.lookup, ...l.unpublish]) names.add(s.fn);
     }
     if (names.size) {
@@ -338,10 +383,11 @@ async function indexFor(o: Options, io: CliIO): Promise<Indexed> {
   }
   // Round 3: definitions of the helpers the type's lookup/unpublish sites go through (lock
   // wrappers such as drm_vma_offset_lock_lookup, primitives such as drm_vma_offset_remove).
-  if (index.refcounted.has(type)) {
+  const counted3 = types.filter((t) => index.refcounted.has(t));
+  if (counted3.length) {
     const helpers = new Set<string>();
     for (const l of index.lookups.values()) {
-      if (!l.elements.some((e) => e.type === type)) continue;
+      if (!l.elements.some((e) => counted3.includes(e.type))) continue;
       for (const site of [...l.lookup, ...l.unpublish]) {
         if (!index.functions.has(site.via)) helpers.add(site.via);
         for (const d of index.functions.get(site.fn) ?? []) {

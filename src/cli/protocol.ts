@@ -92,6 +92,8 @@ export interface HeadersMessage {
   kind: 'headers';
   tasks: HeaderTask[];
   next: SharedArrayBuffer;
+  /** Claim the tasks last first (results keep their indexes): see PoolOptions.reverseHeaders. */
+  reverse?: boolean;
 }
 
 /** The workspace index without its function facts (sent packed) and catalog tables (rebuilt in the worker). */

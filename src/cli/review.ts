@@ -17,6 +17,7 @@ import type { Report, ReportFinding } from './format/shared';
 import { CliError, type CliIO } from './io';
 import { changedFiles, gitTopLevel, mergeBase, readBlobs, resolveRev } from './review-git';
 import { formatReview, type ReviewSection } from './review-format';
+import { prepareLifecycleTexts, reviewLifecycles } from './review-lifecycle';
 
 function isDir(p: string): boolean {
   try {
@@ -52,11 +53,16 @@ function inputFile(abs: string, display: string, text: string): InputFile {
 
 /** Analyse both ends and classify the findings. */
 async function compareEnds(base: End, head: End, run: CheckRun, renames: Map<string, string>, title: string): Promise<ReviewSection> {
-  // Both ends at once, the worker threads split between them: the serial parts of
-  // one run (start-up, index build, pass barriers) overlap the other's analysis.
+  // Both ends at once, the worker threads split between them: the serial parts of one run
+  // (start-up, index build, pass barriers) overlap the other's analysis. Then the lifecycle
+  // impact (it needs the workspace's knowledge of the types: skipped with --no-index), which
+  // finds the facts of every changed file in the cache the two ends filled.
   const jobs = base.files.length && head.files.length ? Math.max(1, Math.floor(run.jobs / 2)) : run.jobs;
-  const one = (files: InputFile[]): Promise<Report | null> => (files.length ? checkFiles(files, { ...run, jobs: Math.max(jobs, 1) }) : Promise.resolve(null));
-  const [baseReport, headReport] = await Promise.all([one(base.files), one(head.files)]);
+  const one = (files: InputFile[], reverseHeaders: boolean): Promise<Report | null> => (files.length ? checkFiles(files, { ...run, jobs: Math.max(jobs, 1), reverseHeaders }) : Promise.resolve(null));
+  const texts = run.index && (base.files.length || head.files.length) ? prepareLifecycleTexts(base.files, head.files, { root: run.root, cwd: run.cwd }) : undefined;
+  // The newer end parses the headers in the opposite order: the ends share them through the cache.
+  const [baseReport, headReport] = await Promise.all([one(base.files, false), one(head.files, true)]);
+  const lifecycle = run.index ? await reviewLifecycles(base.files, head.files, renames, { root: run.root, cwd: run.cwd, jobs: run.jobs, cacheDir: run.cacheDir, ...(texts ? { texts } : {}) }) : null;
   const textOf = (end: End) => {
     const m = new Map(end.files.map((f) => [f.display, f.text]));
     return (file: string) => m.get(file);
@@ -76,6 +82,7 @@ async function compareEnds(base: End, head: End, run: CheckRun, renames: Map<str
     root: run.root,
     baseReport,
     headReport,
+    lifecycle,
   };
 }
 
@@ -199,7 +206,7 @@ async function reviewPatches(o: CheckOptions, io: CliIO): Promise<ReviewSection[
   return sections;
 }
 
-/** `refscope check` with --since, --range or --patch. Exit 1 when anything is new. */
+/** `refscope check` with --since, --range or --patch. Exit 1 when anything is new (a finding, or a race in a type's lifecycle). */
 export async function reviewCommand(o: CheckOptions, io: CliIO): Promise<number> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -212,7 +219,7 @@ export async function reviewCommand(o: CheckOptions, io: CliIO): Promise<number>
     const sections = o.patch !== undefined ? await reviewPatches(opts, io) : await reviewGit(opts, io);
     const u = process.cpuUsage(cpu0);
     io.stdout(formatReview(sections, o.format, { cwd: io.cwd, root: sections[0]?.root ?? io.cwd, ms: Math.round(performance.now() - t0), cpuMs: Math.round((u.user + u.system) / 1000) }));
-    return sections.some((s) => s.introduced.length > 0) ? 1 : 0;
+    return sections.some((s) => s.introduced.length > 0 || s.lifecycle?.impacts.some((i) => i.status === 'introduces')) ? 1 : 0;
   } finally {
     if (privateCache !== null) rmSync(privateCache, { recursive: true, force: true });
   }

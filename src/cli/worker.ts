@@ -166,7 +166,7 @@ class CheckWorker {
         facts = null; // unreadable or unparsable: the index goes on without it
       }
       post({ kind: 'header-facts', index: i, facts, cached, includes, ...(hash ? { hash } : {}) });
-    });
+    }, m.reverse === true);
     post({ kind: 'phase-done', phase: 'headers' });
   }
 
@@ -209,11 +209,12 @@ class CheckWorker {
  * Claim the items of a queue shared by all workers (an atomic counter over a
  * list sorted big-first) until it is empty, each item by exactly one worker.
  */
-function claimEach<T>(next: SharedArrayBuffer, items: readonly T[], each: (item: T, index: number) => void): void {
+function claimEach<T>(next: SharedArrayBuffer, items: readonly T[], each: (item: T, index: number) => void, reverse = false): void {
   const counter = new Int32Array(next);
   for (;;) {
-    const i = Atomics.add(counter, 0, 1);
-    if (i >= items.length) return;
+    const k = Atomics.add(counter, 0, 1);
+    if (k >= items.length) return;
+    const i = reverse ? items.length - 1 - k : k;
     each(items[i]!, i);
   }
 }
