@@ -14,8 +14,8 @@
  *    wrappers. A function that only cross-file knowledge would make one (a lookup
  *    through a helper defined elsewhere) is missed there.
  * 4. For the remaining types the lifecycle is extracted at both ends (`refscope
- *    lifecycle`'s file selection over the directories of the changed files and
- *    ROOT/include, with the changed files' texts of that end, all types in one
+ *    lifecycle`'s file selection over the changed files' directories, with what
+ *    is below them, and ROOT/include, with the changed files' texts of that end, all types in one
  *    index per end) and, when a touched function takes part in the model, every
  *    combination of roles is explored at both ends and the verdicts compared
  *    (src/core/review/lifecycle.ts).
@@ -227,7 +227,14 @@ function explore(v: { lm: LifecycleModel; results: CombinationResult[] }): void 
   v.results = checkCombinations(v.lm, combos, { maxStates: MAX_STATES });
 }
 
-/** The directories whose files a review's lifecycle check reads: those of the changed files. */
+/**
+ * The directories whose files a review's lifecycle check reads: those of the
+ * changed files, with what is below them. A change to drivers/gpu/drm/drm_gem.c
+ * reads all of drm, as `refscope lifecycle ... drivers/gpu/drm` does: the
+ * drivers' free callbacks (through `obj->funcs->free`) are where struct
+ * drm_gem_object leaves the mmap offset manager, and without them the model of
+ * the unchanged code would already race.
+ */
 function dirsOf(base: readonly InputFile[], head: readonly InputFile[]): string[] {
   return [...new Set([...base, ...head].map((f) => dirname(f.abs)))];
 }

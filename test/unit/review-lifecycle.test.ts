@@ -151,3 +151,43 @@ describe('lifecycle impact of a change (check --range / --patch)', () => {
     ]);
   });
 });
+
+describe('lifecycle impact on real Linux 6.12 code: the GEM mmap lookup turned into its 2010 twin', () => {
+  let dir = '';
+  let kernel = '';
+  const rel = 'drivers/gpu/drm/drm_gem.c';
+  before(() => {
+    ensureBuilt();
+    const tool = join(REPO, '..', 'shared', 'tools', 'kernel-source');
+    kernel = execFileSync('bash', [tool], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+    dir = mkdtempSync(join(tmpdir(), 'refscope-kgem-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a plain diff replacing kref_get_unless_zero by drm_gem_object_get in drm_gem_mmap: RACE NEW struct drm_gem_object, nothing else new', () => {
+    const orig = readFileSync(join(kernel, rel), 'utf8');
+    const site = '\t\tif (!kref_get_unless_zero(&obj->refcount))\n\t\t\tobj = NULL;\n\t}\n\tdrm_vma_offset_unlock_lookup(dev->vma_offset_manager);\n';
+    assert.equal(orig.split(site).length, 2, 'the lookup of drm_gem_mmap is in drm_gem.c once');
+    const seeded = orig.replace(site, '\t\tdrm_gem_object_get(obj);\n\t}\n\tdrm_vma_offset_unlock_lookup(dev->vma_offset_manager);\n');
+    mkdirSync(join(dir, 'a', 'drivers/gpu/drm'), { recursive: true });
+    mkdirSync(join(dir, 'b', 'drivers/gpu/drm'), { recursive: true });
+    writeFileSync(join(dir, 'a', rel), orig);
+    writeFileSync(join(dir, 'b', rel), seeded);
+    const r = execFileSync('bash', ['-c', `diff -u a/${rel} b/${rel} || test $? -eq 1`], { cwd: dir, encoding: 'utf8' });
+    const patch = join(dir, 'seed.patch');
+    writeFileSync(patch, r);
+    const { code, j } = review(['--patch', patch, '--root', kernel], kernel);
+    assert.equal(code, 1);
+    assert.deepEqual(j.findings.filter((f) => f.status === 'new'), [], 'no rule finding is new');
+    const lc = j.review[0]!.lifecycle!;
+    // (Two of the type's 120 combinations violate at both ends already: the overall verdict stays 'violation'.)
+    assert.deepEqual(lc.map((i) => `${i.status} ${i.type}`), ['introduces struct drm_gem_object']);
+    assert.deepEqual(lc[0]!.changes.map((x) => `${x.status} ${x.roles.join(' + ')}: ${x.base.verdict} -> ${x.head.verdict} [${x.head.kinds.join(', ')}]`), [
+      'introduces lookup:drm_gem_mmap + put:drm_gem_object_put: safe -> violation [increment-from-zero]',
+    ]);
+    const c = lc[0]!.changes[0]!;
+    assert.ok(c.violation!.trace.some((s) => s.file === rel && /drm_gem_object_get\(obj\)/.test(s.op)), 'the plain get in the trace');
+    const t = runCli(['check', '--no-cache', '--patch', patch, '--root', kernel], kernel);
+    assert.match(t.stdout, /^patch 1\/1: diff of drivers\/gpu\/drm\/drm_gem\.c: 0 new/m);
+  });
+});

@@ -51,7 +51,10 @@ export interface CombinationChange {
   headKinds: string[];
   /** The violation that explains the change: the head's for an introduced race, the base's for a fixed one. */
   violation?: { kind: string; message: string; trace: SimTraceStep[] };
-  /** `introduces`: violation at the head only; `fixes`: at the base only; `changes`: other differences (kinds, incomplete). */
+  /**
+   * `introduces`: a violation at the head only, or a kind of violation only the head has;
+   * `fixes`: the reverse; `changes`: other differences (kinds both added and removed, incomplete).
+   */
   status: 'introduces' | 'fixes' | 'changes';
 }
 
@@ -103,8 +106,12 @@ export function compareLifecycle(type: string, touched: readonly string[], base:
       status = 'fixes';
       v = br!.violations[0];
     } else {
-      status = 'changes';
-      v = hr?.violations.find((x) => !bk.includes(x.kind)) ?? br?.violations.find((x) => !hk.includes(x.kind));
+      // Both ends violate (or one is incomplete): a kind of violation only the newer end has is a
+      // new race, one only the older end has a fixed one.
+      const added = hv === 'violation' && bv === 'violation' ? hk.filter((k) => !bk.includes(k)) : [];
+      const removed = hv === 'violation' && bv === 'violation' ? bk.filter((k) => !hk.includes(k)) : [];
+      status = added.length && !removed.length ? 'introduces' : removed.length && !added.length ? 'fixes' : 'changes';
+      v = status === 'fixes' ? br?.violations.find((x) => removed.includes(x.kind)) : hr?.violations.find((x) => !bk.includes(x.kind)) ?? br?.violations.find((x) => !hk.includes(x.kind));
     }
     changes.push({
       roles: (hr ?? br)!.roles,

@@ -50,13 +50,13 @@ export function parsePatchSeries(text: string): Patch[] {
     const msg = lines.slice(starts[s], s + 1 < starts.length ? starts[s + 1] : lines.length);
     const files = parseDiff(msg, s + 1);
     if (files.length === 0) continue; // a cover letter
-    out.push({ index: out.length + 1, subject: subjectOf(msg), files });
+    out.push({ index: out.length + 1, subject: subjectOf(msg, files), files });
   }
   if (out.length === 0) throw new PatchError('no diff found in the patch file');
   return out;
 }
 
-function subjectOf(msg: string[]): string {
+function subjectOf(msg: string[], files: readonly FilePatch[]): string {
   for (let i = 0; i < msg.length && msg[i] !== ''; i++) {
     const m = /^Subject:\s*(.*)$/i.exec(msg[i]!);
     if (!m) continue;
@@ -64,8 +64,13 @@ function subjectOf(msg: string[]): string {
     for (let j = i + 1; j < msg.length && /^[ \t]/.test(msg[j]!); j++) s += ' ' + msg[j]!.trim();
     return s.replace(/^(\[[^\]]*\]\s*)+/, '').trim();
   }
-  const first = msg.find((l) => l.trim() !== '' && !MBOX_FROM.test(l) && !l.startsWith('diff ') && !l.startsWith('--- '));
-  return first?.trim() ?? '(no subject)';
+  // A bare diff has no message: name its files instead of quoting a diff line.
+  const first = msg.find((l) => l.trim() !== '' && !MBOX_FROM.test(l));
+  if (first === undefined || /^(diff |--- |\+\+\+ |Index: |index |@@ |=+$)/.test(first)) {
+    const names = files.map((f) => f.newPath ?? f.oldPath ?? '?');
+    return `diff of ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
+  }
+  return first.trim();
 }
 
 function stripPrefix(p: string): string | null {
