@@ -63,6 +63,10 @@ test('get/put wrappers are learned from their bodies, across files and through w
   // The get inside foo_publish_hash is the hash's own reference: stored, not handed to the caller.
   assert.equal(summaryOf(index, 'foo_publish_hash')?.params[0]?.effect, 'get-stored');
   assert.ok(!w.gets.includes('foo_publish_hash'));
+  // A conditional get whose result is stored into a table slot: the table's reference, no conditional get for callers.
+  assert.equal(summaryOf(index, 'foo_tryget_ptr')?.params[0]?.effect, 'cond-get');
+  assert.notEqual(summaryOf(index, 'foo_table_link')?.params[0]?.effect ?? 'none', 'cond-get');
+  assert.equal(summaryOf(index, 'foo_table_link')?.params.find((p) => p.index === 1)?.effect ?? 'none', 'get-stored');
 });
 
 test('recursion in the call graph: the fixpoint terminates and propagates through the cycle', async () => {

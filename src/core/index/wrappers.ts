@@ -221,6 +221,9 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
       if (r.param >= 0) {
         let kind = e.kind;
         if (kind === 'cond-get' && !(c.ret || c.cond || c.s) ) kind = 'get'; // result ignored: acts as a get (and another rule flags it)
+        // Result stored into a field or an array slot, not tested nor returned: the structure holds
+        // whatever reference was taken; the function's own result says nothing about it.
+        if (kind === 'cond-get' && !c.ret && !c.cond && c.s && !/^[A-Za-z_]\w*$/.test(c.s)) kind = 'get';
         if (kind === 'cond-get' && returnsVoid) kind = 'get';
         effects.push({
           param: r.param, kind, ...(e.counter ? { counter: e.counter } : {}), via: e.via, line: c.l, call: c, stored: !!c.s && !/^[A-Za-z_]\w*$/.test(c.s),
