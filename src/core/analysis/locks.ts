@@ -596,7 +596,9 @@ function acquire(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at: 
   const checked = (CHECKED_KINDS as readonly string[]).includes(ref.kind);
   if (checked && !uncertain) {
     const prev = s.held.find((h) => h.key === ref.key && !h.uncertain);
-    if (prev && !(ref.kind === 'rwlock' && ref.mode === 'read' && prev.mode === 'read')) {
+    // A trylock never waits: on a held lock it fails at run time, no self-deadlock. It is tracked as
+    // a second hold so the unlocks of both branches balance.
+    if (prev && !isTrylock(via) && !(ref.kind === 'rwlock' && ref.mode === 'read' && prev.mode === 'read')) {
       emit(ctx, s, 'double-lock', at, `${describe(ref)} is acquired by ${via}() while already held (${prev.fromCaller ? 'held on entry' : `acquired at line ${prev.line}`})`,
         ref.key, `${via}() acquires ${ref.text} again: self-deadlock`);
       return;
