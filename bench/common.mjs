@@ -23,13 +23,18 @@ export function kernelTree(kernel = process.env.KERNEL_SRC ?? '') {
   return execFileSync('bash', [tool], { encoding: 'utf8' }).trim().split('\n').at(-1);
 }
 
-/** Same walk as the CLI: .c/.h files, recursively, skipping .git and node_modules. */
+/**
+ * Same walk as the CLI (src/cli/files.ts): .c/.h files, recursively, skipping
+ * .git and node_modules, and at a Linux tree top its userspace tools/ and scripts/.
+ */
 export function listFiles(dir) {
   const out = [];
+  const top = ['Kbuild', 'MAINTAINERS', 'kernel', 'tools'].every((n) => existsSync(join(dir, n)));
   const walk = (d) => {
     for (const ent of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, ent.name);
       if (ent.isDirectory()) {
+        if (top && d === dir && (ent.name === 'tools' || ent.name === 'scripts')) continue;
         if (ent.name !== '.git' && ent.name !== 'node_modules') walk(p);
       } else if (ent.isFile() && /\.[ch]$/.test(ent.name)) out.push({ path: p, size: statSync(p).size });
     }

@@ -414,7 +414,7 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
     if (!ok) throw new CliError(`--root is not a directory: ${o.root}`);
   }
   const catalog = loadCatalog(o.config, root, io.cwd);
-  const files = collectFiles(o.paths, io.cwd);
+  const files = collectFiles(o.paths, io.cwd, (line) => io.stderr(`refscope: ${line}\n`));
   const cacheDir = o.cacheDir === null ? null : resolve(io.cwd, o.cacheDir);
   const report = await checkFiles(files, {
     jobs: o.jobs, catalog, root, cwd: io.cwd, cacheDir, index: o.index,

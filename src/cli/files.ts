@@ -1,5 +1,5 @@
 /** Collect the C files under the PATHs given on the command line. */
-import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { existsSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CliError } from './io';
 
@@ -39,7 +39,24 @@ function statOrThrow(abs: string, shown: string): Stats {
   }
 }
 
-export function collectFiles(paths: string[], cwd: string): InputFile[] {
+/**
+ * Top-level directories of a Linux tree that hold userspace C, not kernel code:
+ * `tools/` (perf, bpftool, selftests, the tools' own copies of kernel headers)
+ * and `scripts/` (host programs: kconfig, dtc, genksyms). Walking the tree top
+ * leaves them out; given as PATHs (`tools/perf`) they are checked.
+ */
+export const KERNEL_USERSPACE_DIRS = ['tools', 'scripts'] as const;
+
+/** The top of a Linux source tree: Kbuild, MAINTAINERS and the kernel/ and tools/ directories. */
+export function isKernelTop(absDir: string): boolean {
+  return ['Kbuild', 'MAINTAINERS', 'kernel', 'tools'].every((n) => existsSync(join(absDir, n)));
+}
+
+/**
+ * The C files under `paths`. `note` hears about what a walk leaves out on
+ * purpose (the userspace directories of a kernel tree top).
+ */
+export function collectFiles(paths: string[], cwd: string, note?: (line: string) => void): InputFile[] {
   const out: InputFile[] = [];
   const seen = new Set<string>();
   const add = (abs: string, display: string, size: number) => {
@@ -54,7 +71,9 @@ export function collectFiles(paths: string[], cwd: string): InputFile[] {
       if (!isCFile(given)) throw new CliError(`not a C file (expected .c or .h): ${given}`);
       add(abs, given, st.size);
     } else if (st.isDirectory()) {
-      walk(abs, '', given, add);
+      const skip = isKernelTop(abs) ? new Set<string>(KERNEL_USERSPACE_DIRS) : undefined;
+      if (skip) note?.(`${given}: a Linux tree top; ${KERNEL_USERSPACE_DIRS.map((d) => `${d}/`).join(' and ')} (userspace programs) left out, give them as PATHs to check them`);
+      walk(abs, '', given, add, skip);
     } else {
       throw new CliError(`not a regular file or directory: ${given}`);
     }
@@ -62,7 +81,7 @@ export function collectFiles(paths: string[], cwd: string): InputFile[] {
   return out;
 }
 
-function walk(absDir: string, rel: string, given: string, add: (abs: string, display: string, size: number) => void): void {
+function walk(absDir: string, rel: string, given: string, add: (abs: string, display: string, size: number) => void, skipTop?: ReadonlySet<string>): void {
   let entries: Dirent[];
   try {
     entries = readdirSync(absDir, { withFileTypes: true });
@@ -74,7 +93,7 @@ function walk(absDir: string, rel: string, given: string, add: (abs: string, dis
     const abs = join(absDir, ent.name);
     const r = rel ? `${rel}/${ent.name}` : ent.name;
     if (ent.isDirectory()) {
-      if (!SKIP_DIRS.has(ent.name)) walk(abs, r, given, add);
+      if (!SKIP_DIRS.has(ent.name) && !(rel === '' && skipTop?.has(ent.name))) walk(abs, r, given, add);
     } else if (isCFile(ent.name)) {
       if (ent.isFile()) {
         add(abs, joinDisplay(given, r), statOrThrow(abs, joinDisplay(given, r)).size);

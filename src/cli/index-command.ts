@@ -62,7 +62,7 @@ export async function indexCommand(argv: string[], io: CliIO): Promise<number> {
   const paths = o.paths.length ? o.paths : [rootGiven];
   const file = resolve(io.cwd, out ?? join(rootGiven, '.refscope-index'));
   const catalog = loadCatalog(o.config, root, io.cwd);
-  const files = collectFiles(paths, io.cwd);
+  const files = collectFiles(paths, io.cwd, (line) => io.stderr(`refscope: ${line}\n`));
   if (files.length === 0) throw new CliError(`no C files (.c, .h) under ${paths.join(', ')}`);
   const cacheDir = o.cacheDir === null ? null : resolve(io.cwd, o.cacheDir);
   const notes: string[] = [];
