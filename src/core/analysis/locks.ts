@@ -69,6 +69,8 @@ export interface ExitRecord {
   at: Loc | null;
   /** What the return statement returns: a constant error/NULL, 0, a variable known non-zero (an error code after `if (ret) goto`), or unknown. */
   retClass: 'error' | 'success' | 'nonzero' | 'unknown' | 'void';
+  /** The returned value when it is a literal 0, 1, true or false (conditional-lock functions signalling with it). */
+  retConst?: '0' | '1' | 'true' | 'false';
   trace: TraceStep[];
   imprecise: boolean;
 }
@@ -105,6 +107,8 @@ export interface FunctionAnalysis {
   /** Analysis gave up (too complex / internal error): no findings from this function. */
   failed?: string;
   analysed: boolean;
+  /** Lock expressions stored through a pointer parameter (`*ptlp = ptl`): handed to the caller. */
+  handedOut?: string[];
 }
 
 export interface FileAnalysis {
@@ -145,6 +149,7 @@ interface State {
   trace: TraceStep[];
   ret: Loc | null;
   retClass: ExitRecord['retClass'];
+  retConst?: ExitRecord['retConst'];
   imprecise: boolean;
   /** Cached lockPart (states are not mutated after being pushed). */
   lp?: string;
@@ -299,7 +304,7 @@ interface FnCtx {
   relevant: Map<number, Effect[]>;
   atoms: Map<number, Atom>;
   atomTexts: Map<number, { where: { line: number; column: number }; short: string; loc: Loc }>;
-  returns: Map<number, { loc: Loc; cls: ExitRecord['retClass']; ident: string | null }>;
+  returns: Map<number, { loc: Loc; cls: ExitRecord['retClass']; ident: string | null; konst: ExitRecord['retConst'] }>;
   fieldKinds: ReadonlyMap<string, LockKind>;
   /** Parameters passed by value (flags, bools): paths chosen by them are caller-dependent. */
   scalarParams: Set<string>;
@@ -500,6 +505,7 @@ function clone(s: State): State {
     trace: s.trace.slice(),
     ret: s.ret,
     retClass: s.retClass,
+    ...(s.retConst ? { retConst: s.retConst } : {}),
     imprecise: s.imprecise,
   };
 }
@@ -1045,6 +1051,28 @@ function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, ta
 
 /* ------------------------------------------------------------------- driver */
 
+/** Right-hand sides of `*param = expr;` stores (normalised: no `&`, no spaces): what a function hands out through a pointer parameter. */
+function handedOutLocks(body: string, params: readonly string[]): string[] {
+  if (!params.length || !body.includes('*')) return [];
+  const out = new Set<string>();
+  for (const m of body.matchAll(/\*\s*([A-Za-z_]\w*)\s*=\s*([^;=]+?)\s*;/g)) {
+    if (params.includes(m[1]!)) out.add(normLockText(m[2]!));
+  }
+  return [...out];
+}
+
+/** `&pt->ptl` -> `pt->ptl`, spaces dropped: to compare a held lock with a stored expression. */
+export function normLockText(t: string): string {
+  return t.replace(/\s+/g, '').replace(/^\(?&/, '').replace(/\)$/, '');
+}
+
+function retConstOf(e: Node | null): ExitRecord['retConst'] {
+  if (!e) return undefined;
+  if (e.type === 'true' || e.type === 'false') return e.type;
+  if (e.type === 'number_literal' && /^(0|1)[uUlL]*$/.test(e.text)) return e.text[0] as '0' | '1';
+  return undefined;
+}
+
 function retClassOf(ret: Node | null): ExitRecord['retClass'] {
   const e = ret?.namedChild(0);
   if (!ret || !e) return 'void';
@@ -1099,6 +1127,7 @@ function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: Sta
     case 'exit': {
       exits.push({
         held: s.held, released: s.released, callerReleased: s.callerReleased, at: s.ret, retClass: s.retClass, trace: s.trace, imprecise: s.imprecise,
+        ...(s.retConst ? { retConst: s.retConst } : {}),
       });
       return;
     }
@@ -1123,11 +1152,13 @@ function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: Sta
         if (!r) {
           const e = node.ast.namedChild(0);
           const se = e ? stripParens(e) : null;
-          r = { loc: nodeLoc(ctx, node.ast), cls: retClassOf(node.ast), ident: se && se.type === 'identifier' ? se.text : null };
+          r = { loc: nodeLoc(ctx, node.ast), cls: retClassOf(node.ast), ident: se && se.type === 'identifier' ? se.text : null, konst: retConstOf(se) };
           ctx.returns.set(node.id, r);
         }
         st.ret = r.loc;
         st.retClass = r.cls;
+        if (r.konst) st.retConst = r.konst;
+        else delete st.retConst;
         if (r.cls === 'unknown' && r.ident) {
           const f = st.facts.get(r.ident);
           if (f && 'v' in f) st.retClass = f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'nonzero';
@@ -1544,6 +1575,8 @@ function analyzeOneInner(
   try {
     prepass(fn, ctx);
     base.params = ctx.params;
+    const out = handedOutLocks(parsed.text.slice(body.startIndex, body.endIndex), ctx.params);
+    if (out.length) result.handedOut = out;
     const cfg = buildCfg(fn, { text: parsed.text, noreturn: idx.noreturn });
     for (const n of cfg.nodes) {
       if (n.kind === 'return' && n.ast) {

@@ -3,9 +3,12 @@
  * other paths of the same function release it (so it is not a lock wrapper), and
  * the function is not annotated `__acquires`/`__cond_acquires` for it. Functions
  * that keep the lock exactly on their success returns and drop it on every error
- * return are conditional lock functions, not leaks.
+ * return are conditional lock functions, not leaks; so are functions whose
+ * returns holding the lock all return one of 0/1 (true/false) and whose returns
+ * that released it all return the other, when the result is a bool, the name
+ * says lock, or the lock is handed out through a pointer parameter.
  */
-import type { ExitRecord, FunctionAnalysis } from '../analysis/locks';
+import { normLockText, type ExitRecord, type FunctionAnalysis } from '../analysis/locks';
 import { keyField, lockKey } from '../analysis/lockid';
 import { CHECKED_KINDS } from '../catalog/index';
 import type { Finding } from '../types';
@@ -43,6 +46,19 @@ export function lockLeak(fa: FunctionAnalysis, file: string): Finding[] {
     // conditional lock functions: the lock is kept on success (`return 0`) and dropped on every error return
     // (an error code the analysis cannot classify, `ret = FS_ERROR_BUSY; goto out;`, is still not a success)
     if (leaking.every((e) => e.retClass === 'success') && releasing.every((e) => e.retClass !== 'success' && e.retClass !== 'void')) continue;
+    // conditional lock functions that signal with 1/0 or true/false: every return holding the lock returns
+    // one constant and every return that released it the other (`while (!pin_page_for_write(...))`,
+    // `if (exp_funnel_lock(s)) return;`); an errno/NULL split is the rule above and never this one
+    // Only with evidence that the function means it: a bool result, a name that says lock, or the lock handed
+    // to the caller through a pointer parameter (`*ptlp = ptl`); `if (err) return 1;` with the lock held is a leak.
+    const held = new Set(leaking.map((e) => e.retConst));
+    const dropped = new Set(releasing.map((e) => e.retConst));
+    if (held.size === 1 && dropped.size === 1 && !held.has(undefined) && !dropped.has(undefined) && [...held][0] !== [...dropped][0]) {
+      const text = leaking[0]!.held.find((h) => h.key === key)!.text;
+      const boolean = held.has('true') || held.has('false');
+      const handed = (fa.handedOut ?? []).includes(normLockText(text));
+      if (boolean || LOCKISH.test(fa.name) || handed) continue;
+    }
     // lookup-and-lock functions returning an object with the lock held, NULL/ERR_PTR after unlocking: only
     // when the name says so (`foo_get_locked`), otherwise it is the classic early return from a search loop
     if (LOCKISH.test(fa.name) && leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) continue;
