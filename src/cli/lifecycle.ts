@@ -505,6 +505,20 @@ function editDistanceAtMost(a: string, b: string, k: number): boolean {
   return prev[b.length]! <= k;
 }
 
+/** Text of a 1-based line of an indexed file (op texts in traces); each file split once. */
+export function sourceLineOf(texts: ReadonlyMap<string, string>): (file: string, line: number) => string | undefined {
+  const lines = new Map<string, string[]>();
+  return (file, line) => {
+    let l = lines.get(file);
+    if (!l) {
+      const t = texts.get(file);
+      if (t === undefined) return undefined;
+      lines.set(file, (l = t.split('\n')));
+    }
+    return l[line - 1];
+  };
+}
+
 export async function lifecycleCommand(argv: string[], io: CliIO): Promise<number> {
   const o = parseArgs(argv, io.cwd);
   if (o === 'help') {
@@ -513,17 +527,7 @@ export async function lifecycleCommand(argv: string[], io: CliIO): Promise<numbe
   }
   const t0 = performance.now();
   const ix = await indexFor(o, io);
-  const lines = new Map<string, string[]>();
-  const sourceLine = (file: string, line: number): string | undefined => {
-    let l = lines.get(file);
-    if (!l) {
-      const t = ix.texts.get(file);
-      if (t === undefined) return undefined;
-      l = t.split('\n');
-      lines.set(file, l);
-    }
-    return l[line - 1];
-  };
+  const sourceLine = sourceLineOf(ix.texts);
   let lm: LifecycleModel;
   try {
     lm = extractLifecycle(ix.index, o.type, { sourceLine });

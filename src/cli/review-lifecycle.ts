@@ -31,7 +31,7 @@ import { checkCombinations, extractLifecycle, rolePairs, UnknownTypeError, type 
 import { nodeParser } from '../node/assets';
 import { NodeFactsCache } from '../node/cache';
 import type { InputFile } from './files';
-import { indexForTypes, loadTexts, overlayTexts, type Candidate, type TextSet } from './lifecycle';
+import { indexForTypes, loadTexts, overlayTexts, sourceLineOf, type Candidate, type TextSet } from './lifecycle';
 
 export interface LifecycleReview {
   impacts: LifecycleImpact[];
@@ -195,16 +195,7 @@ async function endVerdicts(types: string[], set: TextSet, jobs: number, cacheDir
   const t0 = performance.now();
   const ix = await indexForTypes(types, set, jobs, cacheDir);
   if (process.env.REFSCOPE_DEBUG_REVIEW) process.stderr.write(`review lifecycle: index of ${ix.files} files (${ix.cached} cached) for ${types.length} types in ${Math.round(performance.now() - t0)} ms\n`);
-  const split = new Map<string, string[]>();
-  const sourceLine = (file: string, line: number): string | undefined => {
-    let l = split.get(file);
-    if (!l) {
-      const t = ix.texts.get(file);
-      if (t === undefined) return undefined;
-      split.set(file, (l = t.split('\n')));
-    }
-    return l[line - 1];
-  };
+  const sourceLine = sourceLineOf(ix.texts);
   for (const type of types) {
     let lm: LifecycleModel;
     try {

@@ -10,6 +10,7 @@ import type { CParser } from '../../src/core/parse/parser';
 import { changedLines } from '../../src/core/review/lines';
 import { compareReview, groupReview, type ReviewFileInput } from '../../src/core/review/session';
 import { nodeParser } from '../../src/node/assets';
+import { GET_LEAK, GET_OK, HEADER, PUT_LEAK, PUT_OK, SET, TWICE_BUGGY, TWICE_FIXED } from '../fixtures/review/snippets';
 
 const lines = (...xs: string[]) => xs.join('\n') + '\n';
 const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
@@ -67,99 +68,6 @@ describe('changedLines', () => {
     assert.deepEqual(sorted(r.changed), Array.from({ length: 50 }, (_, i) => i + 2));
   });
 });
-
-const HEADER = `#include <linux/mutex.h>
-
-struct foo {
-	struct mutex lock;
-	int v;
-};
-`;
-
-const SET = `
-int foo_set(struct foo *f, int v)
-{
-	mutex_lock(&f->lock);
-	if (v < 0)
-		return -EINVAL;
-	f->v = v;
-	mutex_unlock(&f->lock);
-	return 0;
-}
-`;
-
-const GET_OK = `
-int foo_get(struct foo *f, int v)
-{
-	int r;
-
-	mutex_lock(&f->lock);
-	r = f->v + v;
-	mutex_unlock(&f->lock);
-	return r;
-}
-`;
-
-/** The change adds an early return inside the lock: a lock leak on a changed line. */
-const GET_LEAK = `
-int foo_get(struct foo *f, int v)
-{
-	int r;
-
-	mutex_lock(&f->lock);
-	if (v > 10)
-		return -E2BIG;
-	r = f->v + v;
-	mutex_unlock(&f->lock);
-	return r;
-}
-`;
-
-const TWICE_BUGGY = `
-void foo_twice(struct foo *f)
-{
-	mutex_lock(&f->lock);
-	f->v = 1;
-	mutex_unlock(&f->lock);
-	mutex_unlock(&f->lock);
-}
-`;
-
-const TWICE_FIXED = `
-void foo_twice(struct foo *f)
-{
-	mutex_lock(&f->lock);
-	f->v = 1;
-	mutex_unlock(&f->lock);
-}
-`;
-
-/** The change only deletes the unlock of an early return: no line of the leak's path is a changed line. */
-const PUT_OK = `
-int foo_put(struct foo *f)
-{
-	mutex_lock(&f->lock);
-	if (f->v < 0) {
-		mutex_unlock(&f->lock);
-		return -EINVAL;
-	}
-	f->v--;
-	mutex_unlock(&f->lock);
-	return 0;
-}
-`;
-const PUT_LEAK = `
-int foo_put(struct foo *f)
-{
-	mutex_lock(&f->lock);
-	if (f->v < 0) {
-		return -EINVAL;
-	}
-	f->v--;
-	mutex_unlock(&f->lock);
-	return 0;
-}
-`;
 
 describe('compareReview / groupReview on the real analysis', () => {
   let parser: CParser;

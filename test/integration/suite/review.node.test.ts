@@ -14,6 +14,7 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as vscode from 'vscode';
+import { GET_LEAK, GET_OK, HEADER, SET as SET_OLD_LEAK, TWICE_BUGGY } from '../../fixtures/review/snippets';
 import { lineOf, screenshot, waitFor } from './util';
 
 interface SnapNode {
@@ -34,63 +35,6 @@ interface Snapshot {
 interface Api {
   review(): Snapshot | undefined;
 }
-
-const HEADER = `#include <linux/mutex.h>
-
-struct foo {
-	struct mutex lock;
-	int v;
-};
-`;
-
-/** An old lock leak: only moves (to the end of the file) in the topic commit. */
-const SET_OLD_LEAK = `
-int foo_set(struct foo *f, int v)
-{
-	mutex_lock(&f->lock);
-	if (v < 0)
-		return -EINVAL;
-	f->v = v;
-	mutex_unlock(&f->lock);
-	return 0;
-}
-`;
-
-const GET_OK = `
-int foo_get(struct foo *f, int v)
-{
-	int r;
-
-	mutex_lock(&f->lock);
-	r = f->v + v;
-	mutex_unlock(&f->lock);
-	return r;
-}
-`;
-
-const GET_LEAK = `
-int foo_get(struct foo *f, int v)
-{
-	int r;
-
-	mutex_lock(&f->lock);
-	if (v > 10)
-		return -E2BIG;
-	r = f->v + v;
-	mutex_unlock(&f->lock);
-	return r;
-}
-`;
-
-const TWICE_BUGGY = `
-void foo_twice(struct foo *f)
-{
-	mutex_lock(&f->lock);
-	f->v = 1;
-	mutex_unlock(&f->lock);
-	mutex_unlock(&f->lock);
-}
-`;
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.name=Refscope Test', '-c', 'user.email=test@refscope.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' });
