@@ -40,6 +40,9 @@ export function keyIdentifiers(key: string): string[] {
   const root = keyRoot(key);
   if (root) out.push(root);
   for (const m of key.matchAll(/\[([^\]]*)\]/g)) for (const id of m[1]!.match(/[A-Za-z_]\w*/g) ?? []) out.push(id);
+  // Operands of pointer arithmetic (`conf->hash_locks + i`): `i` chooses the instance as an index would.
+  const at = key.search(/[+-]/);
+  if (at > 0) for (const m of key.slice(at).matchAll(/(?:^|[^.\w])([A-Za-z_]\w*)/g)) if (!out.includes(m[1]!)) out.push(m[1]!);
   return out;
 }
 
