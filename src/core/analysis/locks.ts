@@ -295,6 +295,8 @@ interface FnCtx {
   types: Map<string, string>;
   aliases: Map<string, string>;
   locals: Set<string>;
+  /** Locals the function never gives a value itself (no initialiser, never assigned, never `&`-taken): iterator cursors. */
+  macroOnly: Set<string>;
   tracked: Set<string>;
   summaries: ReadonlyMap<string, FunctionSummary>;
   knowledge: ReadonlyMap<string, FunctionSummary> | undefined;
@@ -360,6 +362,12 @@ function prepass(fn: Node, ctx: FnCtx): void {
     const l = a?.childForFieldName('left');
     if (l && l.type === 'identifier') assigned.set(l.text, (assigned.get(l.text) ?? 0) + 1);
   }
+  const updated = new Set<string>();
+  for (const u of body.descendantsOfType('update_expression')) {
+    const a = u?.childForFieldName('argument');
+    if (a && a.type === 'identifier') updated.add(a.text);
+  }
+  const bodyText = body.text;
   for (const d of body.descendantsOfType('declaration')) {
     if (!d) continue;
     const t = structTypeOf(d.childForFieldName('type'));
@@ -370,6 +378,7 @@ function prepass(fn: Node, ctx: FnCtx): void {
       if (!name) continue;
       ctx.locals.add(name);
       if (t) ctx.types.set(name, t);
+      if (c.type !== 'init_declarator' && !assigned.has(name) && !updated.has(name) && !new RegExp(`&\\s*${name}\\b(?!\\s*(?:->|\\.|\\[))`).test(bodyText)) ctx.macroOnly.add(name);
       if (c.type === 'init_declarator' && !assigned.has(name)) {
         const v = c.childForFieldName('value');
         const vs = v ? stripParens(v) : null;
@@ -1189,9 +1198,10 @@ function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: Sta
       return;
     }
     case 'loopHead': {
-      if (node.assigns && node.assigns.length) {
+      const moved = [...(node.assigns ?? []), ...(node.mayAssign ?? []).filter((v) => ctx.macroOnly.has(v))];
+      if (moved.length) {
         const st = clone(s);
-        for (const v of node.assigns) killVar(ctx, st, v, 'unknown');
+        for (const v of moved) killVar(ctx, st, v, 'unknown');
         for (const n of node.succ) out(n, st);
         return;
       }
@@ -1522,7 +1532,7 @@ function analyzeOneInner(
   const ann = readAnnotations(parsed.text, fn.startIndex, body ? body.startIndex : fn.endIndex, idx);
   const ctx: FnCtx = {
     name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
-    tracked: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(), fieldKinds, scalarParams: new Set(),
+    tracked: new Set(), macroOnly: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(), fieldKinds, scalarParams: new Set(),
     atomicCalls, heldCalls, order: lockOrder ? new Map() : null, takes: new Map(),
   };
   const base: FunctionSummary = {

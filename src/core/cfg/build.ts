@@ -49,6 +49,13 @@ export interface CfgNode {
   cleanup?: CleanupInfo;
   /** Loop heads of iterator macros: variables the macro reassigns every iteration. */
   assigns?: string[];
+  /**
+   * Loop heads of iterator macros: the other plain-identifier arguments, which the macro may
+   * reassign too (`kvm_for_each_vcpu(i, vcpu, kvm)` moves `vcpu`). Analyses treat those the
+   * function itself never assigns (declared without a value, never assigned, never `&`-taken)
+   * as reassigned: only the macro gives them values.
+   */
+  mayAssign?: string[];
   /** What construct created a branch (if, while, for, ?:, switch case...), for traces. */
   construct?: string;
   /** The atom was written under `!` (odd number of times): the source condition is `!atom`. */
@@ -411,13 +418,16 @@ function statement(ctx: Ctx, s: Node, from: number | null): number | null {
         if (init) cur = add(ctx, 'stmt', init, cur);
       }
       let assigns: string[] | undefined;
+      let mayAssign: string[] | undefined;
       if (macro) {
         const a = splitArgs(ctx.opts.text, skipSpace(ctx.opts.text, s.startIndex + macro.length));
         const first = a?.args[0];
         if (first && /^\w+$/.test(first)) assigns = [first];
         else assigns = [];
+        const rest = (a?.args.slice(1) ?? []).map((x) => x.trim()).filter((x) => /^[A-Za-z_]\w*$/.test(x) && x !== first);
+        if (rest.length) mayAssign = rest;
       }
-      const head = add(ctx, 'loopHead', s, null, { ...(assigns ? { assigns } : {}), construct: macro || kw });
+      const head = add(ctx, 'loopHead', s, null, { ...(assigns ? { assigns } : {}), ...(mayAssign ? { mayAssign } : {}), construct: macro || kw });
       const cond = macro ? null : s.childForFieldName('condition');
       const update = s.type === 'for_statement' && !macro ? s.childForFieldName('update') : null;
       const body = s.childForFieldName('body');
