@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, REPO, runCli, sarifValidator } from './cli-support';
+import { ensureBuilt, kernelTree, REPO, runCli, sarifValidator } from './cli-support';
 
 const FIX = join(REPO, 'test', 'fixtures', 'lifecycle');
 
@@ -158,8 +158,7 @@ describe('lifecycle impact on real Linux 6.12 code: the GEM mmap lookup turned i
   const rel = 'drivers/gpu/drm/drm_gem.c';
   before(() => {
     ensureBuilt();
-    const tool = join(REPO, '..', 'shared', 'tools', 'kernel-source');
-    kernel = execFileSync('bash', [tool], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+    kernel = kernelTree();
     dir = mkdtempSync(join(tmpdir(), 'refscope-kgem-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
