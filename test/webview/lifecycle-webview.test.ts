@@ -265,16 +265,26 @@ test('a longer run shows progress and ends "safe" with the states explored and t
   const w = await openWebview();
   try {
     await w.send(seed.init);
+    // Every DOM change during the run is observed (a MutationObserver installed before the run starts):
+    // polling can miss the whole exploring phase when the run is short or the machine is loaded.
+    await w.page.evaluate(() => {
+      const seen = { exploring: false, progressVisible: false, states: false };
+      (window as unknown as { __exploring: typeof seen }).__exploring = seen;
+      // (inline: a named function would get tsx's __name helper, which the page does not have)
+      new MutationObserver(() => {
+        const text = document.querySelector('#run-status')?.textContent ?? '';
+        if (!/Exploring/.test(text)) return;
+        seen.exploring = true;
+        if (/Exploring: [\d,]+ states so far/.test(text)) seen.states = true;
+        const p = document.querySelector<HTMLElement>('#progress');
+        if (p && p.getClientRects().length > 0 && getComputedStyle(p).visibility !== 'hidden') seen.progressVisible = true;
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
     await w.send(gen.explore);
-    // Status text and progress bar read in one evaluation: on a fast machine the run can end between two separate reads.
-    const seen = await w.page.waitForFunction(() => {
-      const p = document.querySelector<HTMLElement>('#progress');
-      const exploring = /Exploring: [\d,]+ states so far/.test(document.querySelector('#run-status')?.textContent ?? '');
-      return exploring && { progressVisible: !!p && p.getClientRects().length > 0 && getComputedStyle(p).visibility !== 'hidden' };
-    }, undefined, { timeout: 20000 });
-    const state = await seen.jsonValue();
-    assert.ok(state && state.progressVisible, 'the progress bar shows while exploring');
     await w.page.waitForSelector('.verdict.safe', { timeout: 60000 });
+    const state = await w.page.evaluate(() => (window as unknown as { __exploring: { exploring: boolean; progressVisible: boolean; states: boolean } }).__exploring);
+    assert.ok(state.exploring, 'the status said it was exploring');
+    assert.ok(state.progressVisible, 'the progress bar shows while exploring');
     const verdict = await w.page.textContent('.verdict');
     assert.match(verdict ?? '', /Safe\. Property held: no use after free, increment from zero \(resurrection\), refcount underflow, double free, double call_rcu, deadlock, leaked reference, lock held at thread exit, unlock of a lock not held, sleep in atomic context in any interleaving\./);
     assert.ok(verdict?.includes(`${gen.states.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',')} states`), `${verdict} reports ${gen.states} states`);
