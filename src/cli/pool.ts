@@ -147,17 +147,21 @@ function bigFirst<T extends { size: number }>(items: readonly T[]): number[] {
   return items.map((f, i) => ({ s: f.size, i })).sort((a, b) => b.s - a.s || a.i - b.i).map((o) => o.i);
 }
 
-/** The index for the workers: the tables serialised once, the function facts packed from their JSON; both in shared memory. */
-function shipIndex(index: WorkspaceIndex, factsJson: ReadonlyMap<string, string>): ShippedIndex {
+/** The index for the workers: the tables serialised once, the function facts packed per definition; both in shared memory. */
+function shipIndex(index: WorkspaceIndex): ShippedIndex {
   const tables: Partial<WorkspaceIndex> = { ...index };
   delete tables.cat;
   delete tables.rc;
   delete tables.functions;
   const bytes = serialize(tables as ShippedTables);
+  if (process.env.REFSCOPE_DEBUG_MEM) {
+    const sizes = Object.entries(tables).map(([k, v]) => `${k} ${(serialize(v).length / 1048576).toFixed(1)}`).join(', ');
+    process.stderr.write(`refscope mem shipped tables ${(bytes.length / 1048576).toFixed(1)} MB: ${sizes}\n`);
+  }
   const shared = new SharedArrayBuffer(bytes.length);
   new Uint8Array(shared).set(bytes);
-  const functions = packFunctions(index.files, (f) => factsJson.get(f), (f) => functionsInFile(index, f).map((d) => d.fact.name),
-    (n) => new Uint8Array(new SharedArrayBuffer(n)));
+  const functions = packFunctions(index.files, (f) => functionsInFile(index, f).map((d) => d.fact), (n) => new Uint8Array(new SharedArrayBuffer(n)));
+  if (process.env.REFSCOPE_DEBUG_MEM) process.stderr.write(`refscope mem shipped function facts ${(functions.bytes.length / 1048576).toFixed(1)} MB: ${functions.offsets.length - 1} definitions in ${functions.files.length} files\n`);
   return { tables: shared, functions };
 }
 
@@ -170,19 +174,38 @@ function hashFile(abs: string): string | undefined {
   }
 }
 
+/**
+ * REFSCOPE_DEBUG_MEM=1: one stderr line per phase end (and every 10 s) with the
+ * process RSS (all threads) and this thread's heap, for finding where memory goes.
+ */
+function memoryTracer(): ((what: string) => void) | undefined {
+  if (!process.env.REFSCOPE_DEBUG_MEM) return undefined;
+  const t0 = performance.now();
+  const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MB`;
+  return (what) => {
+    const m = process.memoryUsage();
+    process.stderr.write(`refscope mem ${((performance.now() - t0) / 1000).toFixed(1)} s ${what}: rss ${mb(m.rss)}, main heap ${mb(m.heapUsed)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})\n`);
+  };
+}
+let memTrace: ((what: string) => void) | undefined;
+
 export async function runPool(files: InputFile[], opts: PoolOptions): Promise<PoolResult> {
+  memTrace = memoryTracer();
+  const memTimer = memTrace ? setInterval(() => memTrace?.('sample'), 10000) : undefined;
+  try {
+    return await runPoolImpl(files, opts);
+  } finally {
+    if (memTimer) clearInterval(memTimer);
+  }
+}
+
+async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolResult> {
   const order = bigFirst(files);
   const queue = order.map((i) => files[i]!);
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
   /** Facts of the PATH files, parsed from the JSON the workers send (parallel to files). */
   const pathFacts: (FileFacts | null)[] = new Array(files.length).fill(null);
-  /** The JSON of every file's facts by file label: the function facts go to pass 2 packed from it. */
-  const factsJson = new Map<string, string>();
-  const keepFacts = (json: string | null): FileFacts | null => {
-    const f = parseFacts(json);
-    if (f && json) factsJson.set(f.file, json);
-    return f;
-  };
+  const keepFacts = parseFacts;
   const refcountFindings: Finding[][] = files.map(() => []);
   const refcountIncomplete: IncompleteFunction[][] = files.map(() => []);
   /** Pass 2's refcount timing per file (for the index written). */
@@ -293,6 +316,7 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
     const now = performance.now();
     phasesMs[name] += Math.round(now - phaseStart);
     phaseStart = now;
+    memTrace?.(`end of ${name}`);
   };
 
   /** sha256 over everything pass 2 depends on: the run's configuration, every PATH file and every header. */
@@ -381,11 +405,12 @@ export async function runPool(files: InputFile[], opts: PoolOptions): Promise<Po
       summary.releaseCallbacks = index.stats.releaseCallbacks;
       summary.learnedWrappers = { get: lw.gets.length, put: lw.puts.length, returnsRef: lw.returnsRef.length, getNames: lw.gets, putNames: lw.puts, returnsRefNames: lw.returnsRef };
       summary.buildMs = Math.round(performance.now() - t0);
-      if (refcountTasks.length) shipped = shipIndex(index, factsJson);
+      memTrace?.(`index built (${summary.buildMs} ms)`);
+      if (refcountTasks.length) shipped = shipIndex(index);
+      memTrace?.('index shipped');
     }
     pathFacts.fill(null); // the index holds what it needs
     headerFacts.fill(null);
-    factsJson.clear();
     const refcountMsg: Pass2RefcountMessage = { kind: 'pass2-refcount', tasks: shipped ? refcountTasks : [], index: shipped, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(refcountMsg);
     endPhase('index');

@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { deserialize } from 'node:v8';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { analyzeFileCrossFile, analyzeRefcount } from '../core/analyze';
 import { builtinCatalog, indexCatalog } from '../core/catalog/index';
 import { indexRefcountCatalog } from '../core/catalog/refcount';
@@ -202,6 +202,11 @@ class CheckWorker {
       }
       post({ kind: 'refcount', index: i, refcount, incomplete, refcountMs: performance.now() - t0, ran: true });
     });
+    if (process.env.REFSCOPE_DEBUG_MEM) {
+      const lazy = index.functions as LazyFunctions;
+      const h = process.memoryUsage();
+      process.stderr.write(`refscope mem worker ${threadId} after pass 2: heap ${(h.heapUsed / 1048576).toFixed(0)} MB, index definitions decoded ${lazy.decodedFunctions} of ${lazy.definitions}\n`);
+    }
   }
 }
 

@@ -1,138 +1,190 @@
 /**
  * The function facts of a workspace index, decoded on demand. An index is mostly
- * function facts (calls, arguments, variables: on drivers/gpu/drm 70 of its 100
- * MB), and a worker that runs the refcount rules on a few files touches the
- * definitions of only the names those files call. Hosts that hand an index to
- * other threads send the small tables as they are and the function facts packed:
- * each file's facts as JSON text in one byte buffer (shared memory, one copy for
- * all threads), with the files that define each name. `LazyFunctions` answers
- * `index.functions` lookups from that buffer, parsing a file's facts the first
- * time one of its definitions is asked for.
+ * function facts (calls, arguments, variables: on the whole Linux tree some 680
+ * MB of their JSON), and a worker that runs the refcount rules on its files
+ * touches the definitions of only the names those files call. Hosts that hand
+ * an index to other threads send the small tables as they are and the function
+ * facts packed: each definition's facts as JSON text in one byte buffer (shared
+ * memory, one copy for all threads), with the definitions of each file and of
+ * each name. `LazyFunctions` answers `index.functions` lookups from that buffer,
+ * parsing a definition the first time it is asked for.
+ *
+ * Per definition, not per file: a worker asking for one callee decodes that
+ * callee, not the hundred other functions of its file (on the whole tree a
+ * worker asked for definitions in a third of the files and, decoding whole
+ * files, held 2.7-3 GB of them).
  *
  * Same answers as the map buildWorkspaceIndex makes: definitions of a name in
  * the order of the index's (sorted) files, and within a file in text order;
- * iterating the whole map decodes every file.
+ * iterating the whole map decodes every definition.
  */
-import type { FileFacts } from './facts';
+import type { FunctionFact } from './facts';
 import type { FunctionDef } from './workspace';
+import { utf8ByteLength as utf8Length } from '../util/text';
 
 export interface PackedFunctions {
   /** The index's files, in index order. */
   files: string[];
-  /** UTF-8 JSON of each file's FileFacts, back to back (file i is bytes[offsets[i], offsets[i + 1])). */
+  /** UTF-8 JSON of each definition's FunctionFact, back to back (slot k is bytes[offsets[k], offsets[k + 1])). */
   bytes: Uint8Array;
-  offsets: number[];
-  /** Name -> indices (ascending) of the files that define it. */
+  offsets: Uint32Array;
+  /** File i's definitions are the slots fileStart[i] .. fileStart[i + 1] - 1, in text order. */
+  fileStart: Uint32Array;
+  /** Name -> slots (ascending) of its definitions. */
   names: [string, number[]][];
 }
 
-/** Pack the function facts of `files` (index order) given each file's facts JSON. */
-export function packFunctions(files: readonly string[], jsonOf: (file: string) => string | undefined, definedNames: (file: string) => readonly string[], alloc: (bytes: number) => Uint8Array): PackedFunctions {
-  const encoder = new TextEncoder();
-  const encoded = files.map((f) => encoder.encode(jsonOf(f) ?? '{"functions":[]}'));
-  const offsets = [0];
-  for (const e of encoded) offsets.push(offsets[offsets.length - 1]! + e.length);
-  const bytes = alloc(offsets[offsets.length - 1]!);
-  encoded.forEach((e, i) => bytes.set(e, offsets[i]!));
+/** Pack the function facts of `files` (index order), each file's definitions given in text order. */
+export function packFunctions(files: readonly string[], defsOf: (file: string) => readonly FunctionFact[], alloc: (bytes: number) => Uint8Array): PackedFunctions {
+  const json: string[] = [];
+  const fileStart = new Uint32Array(files.length + 1);
   const names = new Map<string, number[]>();
   files.forEach((f, i) => {
-    for (const n of definedNames(f)) {
-      const l = names.get(n);
-      if (!l) names.set(n, [i]);
-      else if (l[l.length - 1] !== i) l.push(i);
+    fileStart[i] = json.length;
+    for (const fact of defsOf(f)) {
+      const l = names.get(fact.name);
+      if (!l) names.set(fact.name, [json.length]);
+      else l.push(json.length);
+      json.push(JSON.stringify(fact));
     }
   });
-  return { files: [...files], bytes, offsets, names: [...names] };
-}
-
-interface FileDefs {
-  all: FunctionDef[];
-  byName: Map<string, FunctionDef[]>;
+  fileStart[files.length] = json.length;
+  // Sizes first, then each definition encoded straight into the buffer.
+  const offsets = new Uint32Array(json.length + 1);
+  let total = 0;
+  json.forEach((j, k) => {
+    offsets[k] = total;
+    total += utf8Length(j);
+    if (total > 0xffffffff) throw new Error('packFunctions: more than 4 GB of function facts');
+  });
+  offsets[json.length] = total;
+  const bytes = alloc(total);
+  const encoder = new TextEncoder();
+  json.forEach((j, k) => {
+    const r = encoder.encodeInto(j, bytes.subarray(offsets[k]!, offsets[k + 1]!));
+    // (JSON.stringify output has no lone surrogates, so the counted length is the encoded one.)
+    if (r.written !== offsets[k + 1]! - offsets[k]!) throw new Error(`packFunctions: encoded ${r.written} bytes, counted ${offsets[k + 1]! - offsets[k]!}`);
+  });
+  return { files: [...files], bytes, offsets, fileStart, names: [...names] };
 }
 
 export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
   private readonly decoder = new TextDecoder();
   private readonly names: Map<string, number[]>;
   private readonly fileIndex: Map<string, number>;
-  private readonly decoded = new Map<number, FileDefs>();
+  /** Decoded definitions by slot (in use order when a budget is set: least recently used first). */
+  private readonly decoded = new Map<number, FunctionDef>();
   private readonly memo = new Map<string, FunctionDef[]>();
+  private readonly fileMemo = new Map<number, FunctionDef[]>();
   private full: Map<string, FunctionDef[]> | undefined;
-  /** Packed bytes of the files decoded and kept now. */
+  /** Packed bytes of the definitions decoded and kept now. */
   private keptBytes = 0;
-  /** Files decoded again after an eviction (how often the budget bit). */
+  /** Definitions decoded again after an eviction (how often the budget bit). */
   redecoded = 0;
   private readonly everDecoded = new Set<number>();
 
   /**
    * `maxDecodedBytes` bounds what stays decoded (by packed JSON size): past it
-   * the least recently used files are dropped and decoded again when asked for,
-   * so a worker that runs the rules over a whole tree does not end up holding
-   * every function of it. Definitions are identified by `id`, never by object,
-   * so a re-decoded definition is the same definition.
+   * the least recently used definitions are dropped and decoded again when asked
+   * for. Definitions are identified by `id`, never by object, so a re-decoded
+   * definition is the same definition.
    */
   constructor(private readonly packed: PackedFunctions, private readonly maxDecodedBytes = Infinity) {
     this.names = new Map(packed.names);
     this.fileIndex = new Map(packed.files.map((f, i) => [f, i]));
   }
 
-  private sizeOf(i: number): number {
-    return this.packed.offsets[i + 1]! - this.packed.offsets[i]!;
+  private sizeOf(k: number): number {
+    return this.packed.offsets[k + 1]! - this.packed.offsets[k]!;
   }
 
-  /** Files whose facts have been decoded so far. */
-  get decodedFiles(): number {
-    return this.decoded.size;
+  /** Definitions decoded so far (distinct). */
+  get decodedFunctions(): number {
+    return this.everDecoded.size;
   }
 
-  private defsOf(i: number): FileDefs {
-    let d = this.decoded.get(i);
+  /** Definitions in the index. */
+  get definitions(): number {
+    return this.packed.offsets.length - 1;
+  }
+
+  /** The file of slot k (binary search over fileStart). */
+  private fileOf(k: number): number {
+    const fs = this.packed.fileStart;
+    let lo = 0;
+    let hi = this.packed.files.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (fs[mid]! <= k) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private slot(k: number, file?: number): FunctionDef {
+    const d = this.decoded.get(k);
     if (d) {
       if (this.maxDecodedBytes !== Infinity) {
-        this.decoded.delete(i); // most recently used last
-        this.decoded.set(i, d);
+        this.decoded.delete(k); // most recently used last
+        this.decoded.set(k, d);
       }
       return d;
     }
-    const size = this.sizeOf(i);
+    const size = this.sizeOf(k);
     if (this.keptBytes + size > this.maxDecodedBytes && this.decoded.size > 0 && !this.full) {
       for (const [j] of this.decoded) {
         if (this.keptBytes + size <= this.maxDecodedBytes / 2) break;
         this.decoded.delete(j);
         this.keptBytes -= this.sizeOf(j);
       }
-      this.memo.clear(); // its lists may hold dropped files' definitions
+      this.memo.clear(); // its lists may hold dropped definitions
+      this.fileMemo.clear();
     }
-    if (this.everDecoded.has(i)) this.redecoded++;
-    else this.everDecoded.add(i);
-    const file = this.packed.files[i]!;
-    let facts: Pick<FileFacts, 'functions'>;
-    try {
-      facts = JSON.parse(this.decoder.decode(this.packed.bytes.subarray(this.packed.offsets[i], this.packed.offsets[i + 1]))) as FileFacts;
-    } catch {
-      facts = { functions: [] };
-    }
-    const all = (facts.functions ?? []).map((fact): FunctionDef => ({ id: `${file}:${fact.line}`, file, fact }));
-    const byName = new Map<string, FunctionDef[]>();
-    for (const def of all) {
-      const l = byName.get(def.fact.name);
-      if (l) l.push(def);
-      else byName.set(def.fact.name, [def]);
-    }
-    d = { all, byName };
-    this.decoded.set(i, d);
+    if (this.everDecoded.has(k)) this.redecoded++;
+    else this.everDecoded.add(k);
+    const path = this.packed.files[file ?? this.fileOf(k)]!;
+    const fact = JSON.parse(this.decoder.decode(this.packed.bytes.subarray(this.packed.offsets[k], this.packed.offsets[k + 1]))) as FunctionFact;
+    const def: FunctionDef = { id: `${path}:${fact.line}`, file: path, fact };
+    this.decoded.set(k, def);
     this.keptBytes += size;
-    return d;
+    return def;
   }
 
   get(name: string): FunctionDef[] | undefined {
     const hit = this.memo.get(name);
     if (hit) return hit;
-    const files = this.names.get(name);
-    if (!files) return undefined;
-    const out: FunctionDef[] = [];
-    for (const i of files) out.push(...(this.defsOf(i).byName.get(name) ?? []));
+    const slots = this.names.get(name);
+    if (!slots) return undefined;
+    const out = slots.map((k) => this.slot(k));
     this.memo.set(name, out);
     return out;
+  }
+
+  /**
+   * resolveCallee (workspace.ts) for this map, decoding only what the choice
+   * needs: the one definition, else the caller's file's, else the first in a
+   * header, else the first non-static, else the first.
+   */
+  resolve(callerFile: string, name: string): FunctionDef | undefined {
+    const slots = this.names.get(name);
+    if (!slots || slots.length === 0) return undefined;
+    if (slots.length === 1) return this.slot(slots[0]!);
+    const fi = this.fileIndex.get(callerFile);
+    if (fi !== undefined) {
+      const lo = this.packed.fileStart[fi]!;
+      const hi = this.packed.fileStart[fi + 1]!;
+      const own = slots.find((k) => k >= lo && k < hi);
+      if (own !== undefined) return this.slot(own, fi);
+    }
+    for (const k of slots) {
+      const f = this.fileOf(k);
+      if (this.packed.files[f]!.endsWith('.h')) return this.slot(k, f);
+    }
+    for (const k of slots) {
+      const d = this.slot(k);
+      if (!d.fact.static) return d;
+    }
+    return this.slot(slots[0]!);
   }
 
   has(name: string): boolean {
@@ -146,7 +198,13 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
   /** The definitions in one file, in text order. */
   inFile(file: string): readonly FunctionDef[] {
     const i = this.fileIndex.get(file);
-    return i === undefined ? [] : this.defsOf(i).all;
+    if (i === undefined) return [];
+    const hit = this.fileMemo.get(i);
+    if (hit) return hit;
+    const out: FunctionDef[] = [];
+    for (let k = this.packed.fileStart[i]!; k < this.packed.fileStart[i + 1]!; k++) out.push(this.slot(k, i));
+    this.fileMemo.set(i, out);
+    return out;
   }
 
   /** The definition with this id (`file:line`; the last one when two share a line, as a map built over all would keep). */
@@ -162,7 +220,8 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
     if (!this.full) {
       const m = new Map<string, FunctionDef[]>();
       this.packed.files.forEach((_, i) => {
-        for (const d of this.defsOf(i).all) {
+        for (let k = this.packed.fileStart[i]!; k < this.packed.fileStart[i + 1]!; k++) {
+          const d = this.slot(k, i);
           const l = m.get(d.fact.name);
           if (l) l.push(d);
           else m.set(d.fact.name, [d]);
@@ -179,8 +238,9 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
   entries(): MapIterator<[string, FunctionDef[]]> {
     return this.all().entries();
   }
+  /** The names in the order of the full map (first definition in file order), without decoding anything. */
   keys(): MapIterator<string> {
-    return this.all().keys();
+    return this.names.keys();
   }
   values(): MapIterator<FunctionDef[]> {
     return this.all().values();

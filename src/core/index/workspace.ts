@@ -323,6 +323,7 @@ export function functionById(index: WorkspaceIndex, id: string): FunctionDef | u
 
 /** Resolve a callee name from a caller's file: same file first, then a header, then a non-static definition. */
 export function resolveCallee(index: WorkspaceIndex, callerFile: string, name: string): FunctionDef | undefined {
+  if (index.functions instanceof LazyFunctions) return index.functions.resolve(callerFile, name);
   const defs = index.functions.get(name);
   if (!defs || defs.length === 0) return undefined;
   if (defs.length === 1) return defs[0];

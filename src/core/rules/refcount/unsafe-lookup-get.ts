@@ -74,6 +74,8 @@ const NEXT_FIELD = /^(.*?)\.(next|prev|first|rb_node)$/;
 
 interface Memo {
   puts: Map<string, PutSite[]>;
+  /** finalPutCallers(). */
+  putCallers?: FunctionDef[];
   holds: Map<string, string | null>;
   covered: Map<string, PutSite | null>;
 }
@@ -126,21 +128,50 @@ function finalPuts(index: WorkspaceIndex, counter: string): PutSite[] {
   if (hit) return hit;
   const wrappers = putWrapperIds(index, counter);
   const out: PutSite[] = [];
-  for (const defs of index.functions.values()) {
-    for (const d of defs) {
-      for (const c of d.fact.calls) {
-        const op = index.rc.refOps.get(c.c);
-        if (!op || !(op.effect === 'put-release' || (op.effect === 'put' && op.objectArg))) continue;
-        if (counterOfCall(index, d.fact, c.c, c.a) !== counter) continue;
-        const held = heldClasses(index, d.fact, c);
-        const lk = op.lockArg !== undefined ? c.a[op.lockArg] : undefined;
-        if (lk) held.push(keyClass(index, d.fact, lk) ?? lk);
-        out.push({ fn: d.fact.name, file: d.file, line: c.l, via: c.c, held, ...(wrappers.has(d.id) ? { wrapper: d } : {}) });
-      }
+  for (const d of finalPutCallers(index)) {
+    for (const c of d.fact.calls) {
+      const op = index.rc.refOps.get(c.c);
+      if (!op || !isFinalPut(op)) continue;
+      if (counterOfCall(index, d.fact, c.c, c.a) !== counter) continue;
+      const held = heldClasses(index, d.fact, c);
+      const lk = op.lockArg !== undefined ? c.a[op.lockArg] : undefined;
+      if (lk) held.push(keyClass(index, d.fact, lk) ?? lk);
+      out.push({ fn: d.fact.name, file: d.file, line: c.l, via: c.c, held, ...(wrappers.has(d.id) ? { wrapper: d } : {}) });
     }
   }
   memo.puts.set(counter, out);
   return out;
+}
+
+function isFinalPut(op: { effect: string; objectArg?: boolean }): boolean {
+  return op.effect === 'put-release' || (op.effect === 'put' && !!op.objectArg);
+}
+
+/**
+ * The functions calling a final-put primitive, in the order of `index.functions`
+ * (by name as first defined, then file order, then text order). Found through
+ * `index.callers`, not by iterating every definition: in a worker thread the
+ * function facts are decoded on demand (index/lazy.ts), and a walk over all of
+ * them decoded the whole tree's facts in every worker.
+ */
+function finalPutCallers(index: WorkspaceIndex): FunctionDef[] {
+  const memo = memoOf(index);
+  if (memo.putCallers) return memo.putCallers;
+  const ids = new Set<string>();
+  for (const [name, op] of index.rc.refOps) if (isFinalPut(op)) for (const id of index.callers.get(name) ?? []) ids.add(id);
+  const defs: FunctionDef[] = [];
+  for (const id of ids) {
+    const d = findDef(index, id);
+    if (d) defs.push(d);
+  }
+  const nameRank = new Map<string, number>();
+  for (const n of index.functions.keys()) nameRank.set(n, nameRank.size);
+  const fileRank = new Map(index.files.map((f, i) => [f, i]));
+  const byText = (d: FunctionDef): number => d.fact.span?.[0] ?? d.fact.line;
+  defs.sort((a, b) => (nameRank.get(a.fact.name) ?? 0) - (nameRank.get(b.fact.name) ?? 0)
+    || (fileRank.get(a.file) ?? 0) - (fileRank.get(b.file) ?? 0) || byText(a) - byText(b));
+  memo.putCallers = defs;
+  return defs;
 }
 
 /**

@@ -12,7 +12,7 @@ import { indexCatalog, type CatalogIndex } from '../../catalog';
 import { indexRefcountCatalog, type RefcountCatalogIndex } from '../../catalog/refcount';
 import { buildCfg, splitArgs, type Cfg, type CfgNode } from '../../cfg/build';
 import type { FunctionFact } from '../../index/facts';
-import type { WorkspaceIndex } from '../../index/workspace';
+import { functionsInFile, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import { Allowance } from '../../budget';
 import type { Finding, IncompleteFunction, TraceStep } from '../../types';
@@ -375,10 +375,10 @@ export function cfgOf(env: Env, fn: FunctionInfo): Cfg | null {
 
 /** The index's fact of this function definition (same file, same line). */
 export function factOf(env: Env, fn: FunctionInfo): FunctionFact | null {
-  const defs = env.index?.functions.get(fn.name);
-  if (!defs) return null;
+  if (!env.index) return null;
+  // (The file's own definitions: a static name defined in many files decodes only this file's, index/lazy.ts.)
   const line = fn.node.startPosition.row + 1;
-  const same = defs.filter((d) => d.file === env.file);
+  const same = functionsInFile(env.index, env.file).filter((d) => d.fact.name === fn.name);
   return (same.find((d) => Math.abs(d.fact.line - line) <= 3) ?? same[0])?.fact ?? null;
 }
 
