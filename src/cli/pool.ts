@@ -12,6 +12,7 @@ import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
+import { collectGarbage } from '../node/gc';
 import { affectedByChanges, sha256, shardOf, type BlobRef, type IndexedFile, type IndexedHeader, type IndexManifest, type IndexReader, type IndexWriter } from './index-file';
 import type { FileOutcome, HeadersMessage, HeaderTask, Pass2LockMessage, Pass2RefcountMessage, ShippedIndex, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 
@@ -411,6 +412,13 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
     }
     pathFacts.fill(null); // the index holds what it needs
     headerFacts.fill(null);
+    if (shipped) {
+      // Every file's parsed facts and the index built from them are garbage now: free them
+      // before the workers' pass 2 grows (else the process peak holds both).
+      memTrace?.('before collecting');
+      collectGarbage();
+      memTrace?.('collected');
+    }
     const refcountMsg: Pass2RefcountMessage = { kind: 'pass2-refcount', tasks: shipped ? refcountTasks : [], index: shipped, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(refcountMsg);
     endPhase('index');

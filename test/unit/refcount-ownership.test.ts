@@ -16,6 +16,10 @@ import { buildWorkspaceIndex, extractFileFacts, summaryOf, type FileFacts } from
 import { REFCOUNT_RULES, runRefcountRules } from '../../src/core/rules/refcount/index';
 import { ruleMeta } from '../../src/core/rules/registry';
 import type { Finding } from '../../src/core/types';
+import { indexCatalog } from '../../src/core/catalog';
+import { paramEscapes } from '../../src/core/rules/refcount/ownership-syntax';
+import type { Env } from '../../src/core/rules/refcount/walk';
+import type { FunctionDef } from '../../src/core/index/workspace';
 
 const DIR = join(__dirname, '..', 'fixtures', 'refcount');
 const HEADER = 'ref-leak-widget.h';
@@ -110,4 +114,32 @@ test('regressions from drm/fs triage: every function silent; a put on failure pa
   assert.equal(init?.partial, true);
   assert.equal(summaryOf(index, 'widget_hold')?.params.find((p) => p.name === 'w')?.effect, 'get-stored');
   assert.equal(summaryOf(index, 'widget_lookup_err')?.returnsRef, 'lookup-get');
+});
+
+test('paramEscapes answers the same whatever was asked before (the depth cut-off is part of its memo)', async () => {
+  // f0 -> f1 -> f2 -> f3 -> f4 hand `p` down; f4 keeps nothing. Asked first, f1 sees the
+  // whole chain (no escape). Asked after f0, whose walk reaches f3 at the depth cut-off
+  // (conservatively "escapes"), f1 used to get that cut-off answer from the memo: in a
+  // worker thread the verdict then hung on which files it had analysed before.
+  const parser = await nodeParser();
+  const text = `struct obj { int x; };
+int f4(struct obj *p) { return 0; }
+int f3(struct obj *p) { return f4(p); }
+int f2(struct obj *p) { return f3(p); }
+int f1(struct obj *p) { return f2(p); }
+int f0(struct obj *p) { return f1(p); }
+`;
+  const fresh = (): { env: Env; def: (n: string) => FunctionDef } => {
+    const index = buildWorkspaceIndex([extractFileFacts(parser, text, 'chain.c')]);
+    const env = { index, rc: index.rc, cat: indexCatalog(builtinCatalog()) } as unknown as Env;
+    return { env, def: (n) => index.functions.get(n)![0]! };
+  };
+  const alone = fresh();
+  const f1Alone = paramEscapes(alone.env, alone.def('f1'), 0);
+  const after = fresh();
+  const f0 = paramEscapes(after.env, after.def('f0'), 0);
+  const f1After = paramEscapes(after.env, after.def('f1'), 0);
+  assert.equal(f1Alone, false, 'f1 hands p to a chain that keeps nothing');
+  assert.equal(f0, true, 'f0 reaches the depth cut-off: conservatively escapes');
+  assert.equal(f1After, f1Alone, 'f1 asked after f0 answers as asked alone');
 });

@@ -135,7 +135,10 @@ export function paramEscapes(env: Env, def: FunctionDef, pi: number, depth = 0):
   const index = env.index!;
   let memo = escapeMemo.get(index);
   if (!memo) escapeMemo.set(index, (memo = new Map()));
-  const key = `${def.id}:${pi}`;
+  // The depth is part of the key: the answer at depth 3 is the conservative cut-off, and a
+  // memo without it made a later query's answer depend on which query came first (so, in a
+  // worker thread, on which files it happened to be given before).
+  const key = `${def.id}:${pi}:${depth}`;
   const known = memo.get(key);
   if (known !== undefined) return known;
   memo.set(key, false); // recursion: assume not (a cycle adds nothing new)
