@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Catalog } from '../core/catalog/index';
 import type { FileFacts } from '../core/index/facts';
 import { buildWorkspaceIndex, functionsInFile, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
-import { packFunctions } from '../core/index/lazy';
+import { packCallers, packFunctions } from '../core/index/lazy';
 import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
@@ -154,6 +154,7 @@ function shipIndex(index: WorkspaceIndex): ShippedIndex {
   delete tables.cat;
   delete tables.rc;
   delete tables.functions;
+  delete tables.callers; // sent as definition slots (packCallers)
   const bytes = serialize(tables as ShippedTables);
   if (process.env.REFSCOPE_DEBUG_MEM) {
     const sizes = Object.entries(tables).map(([k, v]) => `${k} ${(serialize(v).length / 1048576).toFixed(1)}`).join(', ');
@@ -163,7 +164,8 @@ function shipIndex(index: WorkspaceIndex): ShippedIndex {
   new Uint8Array(shared).set(bytes);
   const functions = packFunctions(index.files, (f) => functionsInFile(index, f).map((d) => d.fact), (n) => new Uint8Array(new SharedArrayBuffer(n)));
   if (process.env.REFSCOPE_DEBUG_MEM) process.stderr.write(`refscope mem shipped function facts ${(functions.bytes.length / 1048576).toFixed(1)} MB: ${functions.offsets.length - 1} definitions in ${functions.files.length} files\n`);
-  return { tables: shared, functions };
+  const callers = packCallers(index.callers, functions);
+  return { tables: shared, functions, callers };
 }
 
 /** Current sha256 of a file's bytes (undefined: missing or unreadable). */

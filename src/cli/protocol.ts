@@ -97,12 +97,14 @@ export interface HeadersMessage {
 }
 
 /** The workspace index without its function facts (sent packed) and catalog tables (rebuilt in the worker). */
-export type ShippedTables = Omit<WorkspaceIndex, 'cat' | 'rc' | 'functions'>;
+export type ShippedTables = Omit<WorkspaceIndex, 'cat' | 'rc' | 'functions' | 'callers'>;
 
-/** The index as the workers get it: the tables in `v8.serialize` form and the function facts packed (both in shared memory). */
+/** The index as the workers get it: the tables in `v8.serialize` form and the function facts packed (both in shared memory), the callers as definition slots. */
 export interface ShippedIndex {
   tables: SharedArrayBuffer;
   functions: PackedFunctions;
+  /** packCallers(index.callers, functions). */
+  callers: [string, number[]][];
 }
 
 /** Main -> worker: the lock analysis again on these pass-1 queue indices, with the merged summaries. */

@@ -23,7 +23,7 @@ import { collectGarbage, HeapBudget } from '../node/gc';
 import type { InputFile } from './files';
 import { HeaderKnowledge, LayeredMap } from './knowledge';
 import type { FileOutcome, HeadersMessage, Pass1Extras, Pass2LockMessage, Pass2RefcountMessage, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
-import { LazyFunctions } from '../core/index/lazy';
+import { CallerIds, LazyFunctions } from '../core/index/lazy';
 import { sha256 } from './index-file';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -185,7 +185,8 @@ class CheckWorker {
   pass2Refcount(m: Pass2RefcountMessage): void {
     if (!m.index) return;
     const tables = deserialize(new Uint8Array(m.index.tables)) as ShippedTables;
-    const index: WorkspaceIndex = { ...tables, functions: new LazyFunctions(m.index.functions, decodedBudget()), cat: indexCatalog(builtinCatalog()), rc: indexRefcountCatalog() };
+    const functions = new LazyFunctions(m.index.functions, decodedBudget());
+    const index: WorkspaceIndex = { ...tables, functions, callers: new CallerIds(m.index.callers, functions), cat: indexCatalog(builtinCatalog()), rc: indexRefcountCatalog() };
     const relevant = relevantFile(index);
     collectGarbage(); // pass 1's garbage, before the index definitions decoded here add up
     workerMem('before pass 2');

@@ -16,7 +16,7 @@ import { builtinCatalog } from '../../src/core/catalog';
 import { analyzeRefcount } from '../../src/core/analyze';
 import { buildWorkspaceIndex, extractFileFacts, type FileFacts } from '../../src/core/index/index';
 import { functionById, functionsInFile, resolveCallee, type WorkspaceIndex } from '../../src/core/index/workspace';
-import { LazyFunctions, packFunctions } from '../../src/core/index/lazy';
+import { CallerIds, LazyFunctions, packCallers, packFunctions } from '../../src/core/index/lazy';
 import { refcountFocus } from '../../src/core/rules/refcount/focus';
 import { runRefcountRules } from '../../src/core/rules/refcount/index';
 import { indexCatalog } from '../../src/core/catalog';
@@ -126,4 +126,17 @@ test('focused parse keeps the whole file when the facts do not match the text', 
   const edited = '/* a new comment shifts every definition */\n' + text;
   const focus = refcountFocus(edited, env);
   assert.equal(focus?.text, edited, 'stale spans: nothing blanked');
+});
+
+test('callers shipped as definition slots read back as the same id sets, in the same order', async () => {
+  const { facts, index } = await workspace();
+  const { lazy } = lazyIndex(index, facts);
+  const packed = packFunctions(index.files, (f) => functionsInFile(index, f).map((d) => d.fact), (n) => new Uint8Array(n));
+  const shipped = new CallerIds(structuredClone(packCallers(index.callers, packed)), lazy);
+  assert.ok(index.callers.size > 10, 'the fixtures call things');
+  assert.equal(shipped.size, index.callers.size);
+  assert.deepEqual([...shipped.keys()], [...index.callers.keys()]);
+  for (const [callee, ids] of index.callers) assert.deepEqual([...shipped.get(callee)!], [...ids], callee);
+  assert.equal(shipped.get('no_such_function_anywhere'), undefined);
+  assert.equal(lazy.decodedFunctions, 0, 'ids come from the slots, no definition decoded');
 });

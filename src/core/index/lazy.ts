@@ -30,6 +30,8 @@ export interface PackedFunctions {
   offsets: Uint32Array;
   /** File i's definitions are the slots fileStart[i] .. fileStart[i + 1] - 1, in text order. */
   fileStart: Uint32Array;
+  /** Line of each slot's definition (its id is `file:line`, known without decoding it). */
+  lines: Uint32Array;
   /** Name -> slots (ascending) of its definitions. */
   names: [string, number[]][];
 }
@@ -37,6 +39,7 @@ export interface PackedFunctions {
 /** Pack the function facts of `files` (index order), each file's definitions given in text order. */
 export function packFunctions(files: readonly string[], defsOf: (file: string) => readonly FunctionFact[], alloc: (bytes: number) => Uint8Array): PackedFunctions {
   const json: string[] = [];
+  const lines: number[] = [];
   const fileStart = new Uint32Array(files.length + 1);
   const names = new Map<string, number[]>();
   files.forEach((f, i) => {
@@ -46,6 +49,7 @@ export function packFunctions(files: readonly string[], defsOf: (file: string) =
       if (!l) names.set(fact.name, [json.length]);
       else l.push(json.length);
       json.push(JSON.stringify(fact));
+      lines.push(fact.line);
     }
   });
   fileStart[files.length] = json.length;
@@ -65,7 +69,75 @@ export function packFunctions(files: readonly string[], defsOf: (file: string) =
     // (JSON.stringify output has no lone surrogates, so the counted length is the encoded one.)
     if (r.written !== offsets[k + 1]! - offsets[k]!) throw new Error(`packFunctions: encoded ${r.written} bytes, counted ${offsets[k + 1]! - offsets[k]!}`);
   });
-  return { files: [...files], bytes, offsets, fileStart, names: [...names] };
+  return { files: [...files], bytes, offsets, fileStart, lines: Uint32Array.from(lines), names: [...names] };
+}
+
+/**
+ * `index.callers` for another thread: each caller id (`file:line`, the full path
+ * spelled out again for every callee it calls) as its definition's slot in
+ * `packed`, in the same order. On the whole Linux tree the map was half of the
+ * shipped tables (114 of 220 MB) and every worker held its own copy of it as
+ * strings; `CallerIds` reads it back.
+ */
+export function packCallers(callers: ReadonlyMap<string, ReadonlySet<string>>, packed: PackedFunctions): [string, number[]][] {
+  const slotOf = new Map<string, number>();
+  packed.files.forEach((f, i) => {
+    for (let k = packed.fileStart[i]!; k < packed.fileStart[i + 1]!; k++) slotOf.set(`${f}:${packed.lines[k]}`, k); // the last of a line, as byId keeps
+  });
+  const out: [string, number[]][] = [];
+  for (const [name, ids] of callers) {
+    const slots: number[] = [];
+    for (const id of ids) {
+      const k = slotOf.get(id);
+      if (k !== undefined) slots.push(k);
+    }
+    out.push([name, slots]);
+  }
+  return out;
+}
+
+/** The callers map read back from packCallers' slots (ids made on demand; same sets, same order). */
+export class CallerIds implements ReadonlyMap<string, ReadonlySet<string>> {
+  private readonly slots: Map<string, number[]>;
+  private readonly memo = new Map<string, ReadonlySet<string>>();
+
+  constructor(entries: [string, number[]][], private readonly functions: LazyFunctions) {
+    this.slots = new Map(entries);
+  }
+
+  get(name: string): ReadonlySet<string> | undefined {
+    const hit = this.memo.get(name);
+    if (hit) return hit;
+    const slots = this.slots.get(name);
+    if (!slots) return undefined;
+    const ids = new Set(slots.map((k) => this.functions.idOf(k)));
+    this.memo.set(name, ids);
+    return ids;
+  }
+
+  has(name: string): boolean {
+    return this.slots.has(name);
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  forEach(cb: (value: ReadonlySet<string>, key: string, map: ReadonlyMap<string, ReadonlySet<string>>) => void): void {
+    for (const k of this.slots.keys()) cb(this.get(k)!, k, this);
+  }
+  *entries(): MapIterator<[string, ReadonlySet<string>]> {
+    for (const k of this.slots.keys()) yield [k, this.get(k)!];
+  }
+  keys(): MapIterator<string> {
+    return this.slots.keys();
+  }
+  *values(): MapIterator<ReadonlySet<string>> {
+    for (const k of this.slots.keys()) yield this.get(k)!;
+  }
+  [Symbol.iterator](): MapIterator<[string, ReadonlySet<string>]> {
+    return this.entries();
+  }
 }
 
 export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
@@ -101,6 +173,11 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
   /** Definitions decoded so far (distinct). */
   get decodedFunctions(): number {
     return this.everDecoded.size;
+  }
+
+  /** The id (`file:line`) of slot k's definition, without decoding it. */
+  idOf(k: number): string {
+    return `${this.packed.files[this.fileOf(k)]}:${this.packed.lines[k]}`;
   }
 
   /** Definitions in the index. */

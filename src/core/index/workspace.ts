@@ -111,7 +111,7 @@ export interface WorkspaceIndex {
   functions: ReadonlyMap<string, FunctionDef[]>;
   prototypes: Map<string, { file: string; fact: PrototypeFact }>;
   /** Callee name -> ids of the functions calling it. */
-  callers: Map<string, Set<string>>;
+  callers: ReadonlyMap<string, ReadonlySet<string>>;
   /** Function-pointer field -> functions assigned to it in initialisers. */
   fptrTargets: Map<string, string[]>;
   refcounted: Map<string, RefcountedType>;
@@ -339,6 +339,7 @@ const CONTAINER_TYPES: Record<string, ContainerKind> = {
 /** Build the index from facts (any order; duplicates by file are the caller's business). */
 export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIndex {
   const functions = new Map<string, FunctionDef[]>();
+  const callers = new Map<string, Set<string>>();
   const index: WorkspaceIndex = {
     files: [],
     structs: new Map(),
@@ -346,7 +347,7 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
     globals: new Map(),
     functions,
     prototypes: new Map(),
-    callers: new Map(),
+    callers,
     fptrTargets: new Map(),
     refcounted: new Map(),
     atomicRefCounters: new Set(),
@@ -392,8 +393,8 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
   for (const defs of index.functions.values()) {
     for (const d of defs) {
       for (const c of d.fact.calls) {
-        let s = index.callers.get(c.c);
-        if (!s) index.callers.set(c.c, (s = new Set()));
+        let s = callers.get(c.c);
+        if (!s) callers.set(c.c, (s = new Set()));
         s.add(d.id);
         const op = index.rc.rcuOps.get(c.c);
         const cb = op?.callbackArg !== undefined ? c.a[op.callbackArg] : undefined;
