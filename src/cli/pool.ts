@@ -414,16 +414,19 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
     }
     pathFacts.fill(null); // the index holds what it needs
     headerFacts.fill(null);
-    if (shipped) {
-      // Every file's parsed facts and the index built from them are garbage now: free them
-      // before the workers' pass 2 grows (else the process peak holds both).
-      memTrace?.('before collecting');
-      collectGarbage();
-      memTrace?.('collected');
-    }
     const refcountMsg: Pass2RefcountMessage = { kind: 'pass2-refcount', tasks: shipped ? refcountTasks : [], index: shipped, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(refcountMsg);
     endPhase('index');
+    if (shipped) {
+      // Every file's parsed facts and the index built from them are garbage now: free them
+      // before the workers' pass 2 grows (else the process peak holds both). From the next
+      // turn of the event loop: this frame still holds the index and the facts.
+      setImmediate(() => {
+        memTrace?.('before collecting');
+        collectGarbage();
+        memTrace?.('collected');
+      });
+    }
   };
   const startHeaders = (threads: readonly Worker[]): boolean => {
     if (!opts.refcount || pendingHeaders.length === 0) return false;
