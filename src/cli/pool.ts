@@ -208,7 +208,6 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
   /** Facts of the PATH files, parsed from the JSON the workers send (parallel to files). */
   const pathFacts: (FileFacts | null)[] = new Array(files.length).fill(null);
-  const keepFacts = parseFacts;
   const refcountFindings: Finding[][] = files.map(() => []);
   const refcountIncomplete: IncompleteFunction[][] = files.map(() => []);
   /** Pass 2's refcount timing per file (for the index written). */
@@ -370,9 +369,9 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
         const e = warmEntry[i];
         if (!e) continue;
         outcomes[i] = reader.json<FileOutcome>(e.pass1);
-        if (e.facts) pathFacts[i] = keepFacts(reader.text(e.facts));
+        if (e.facts) pathFacts[i] = parseFacts(reader.text(e.facts));
       }
-      for (const e of warmHeaders.values()) if (e.facts) headerFacts.push(keepFacts(reader.text(e.facts)));
+      for (const e of warmHeaders.values()) if (e.facts) headerFacts.push(parseFacts(reader.text(e.facts)));
     }
     const offers = outcomes.map((o) => (o && o.kind === 'ok' ? o.crossFile : undefined));
     const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')));
@@ -453,7 +452,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
         if (m.extras) {
           if (m.extras.factsCached) summary.cachedFacts++;
           if (writer) freshFacts[at] = m.extras.facts === null ? null : writer.blob(m.extras.facts);
-          pathFacts[at] = keepFacts(m.extras.facts);
+          pathFacts[at] = parseFacts(m.extras.facts);
           m.extras.facts = null;
           fileIncludes[at] = m.extras.includes;
           if (opts.refcount) wantHeaders(m.extras.includes);
@@ -462,7 +461,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       }
       case 'header-facts': {
         const task = headerTasks[headerBase + m.index]!;
-        headerFacts[headerBase + m.index] = keepFacts(m.facts);
+        headerFacts[headerBase + m.index] = parseFacts(m.facts);
         if (art) freshHeaders.set(task.abs, { hash: m.hash, includes: m.includes, facts: writer && m.facts !== null ? writer.blob(m.facts) : null });
         if (m.cached) summary.cachedFacts++;
         wantHeaders(m.includes);

@@ -278,7 +278,7 @@ const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
  */
 const PASS2_HEAP_SLACK = 256 * 1048576;
 
-/** REFSCOPE_DEBUG_MEM=1: this thread's heap and its array buffers (the parser's WASM memory among them). */
+/** REFSCOPE_DEBUG_MEM=1: this thread's heap and its external memory. */
 function workerMem(what: string): void {
   if (!process.env.REFSCOPE_DEBUG_MEM) return;
   const m = process.memoryUsage();
@@ -288,10 +288,12 @@ function workerMem(what: string): void {
 
 /**
  * Packed bytes of index function facts a worker keeps decoded, when
- * $REFSCOPE_DECODED_MB is set (the least recently used files beyond it are
- * decoded again on demand); unbounded by default. Measured on the whole tree
- * (2026-12-02): with 128 MB the peak RSS did not fall (the peak is the main
- * thread building the index), so the bound stays opt-in.
+ * $REFSCOPE_DECODED_MB is set (the least recently used definitions beyond it
+ * are decoded again on demand); unbounded by default. Since facts are decoded
+ * per definition a worker holds only what its files call (drm: 22k of 71k
+ * definitions); measured on the whole tree (2026-12-02, decoding whole files):
+ * with 128 MB the peak RSS did not fall and re-decoding cost 300 s of CPU, so
+ * the bound stays opt-in.
  */
 function decodedBudget(): number {
   const mb = Number(process.env.REFSCOPE_DECODED_MB ?? Infinity);
