@@ -14,9 +14,9 @@ import { nodeParser } from '../../src/node/assets';
 import { parseKernelC } from '../../src/core/parse/source';
 import { builtinCatalog } from '../../src/core/catalog';
 import { analyzeRefcount } from '../../src/core/analyze';
-import { buildWorkspaceIndex, extractFileFacts, type FileFacts } from '../../src/core/index/index';
+import { buildWorkspaceIndex, extractFileFacts } from '../../src/core/index/index';
 import { functionById, functionsInFile, resolveCallee, type WorkspaceIndex } from '../../src/core/index/workspace';
-import { CallerIds, LazyFunctions, packCallers, packFunctions } from '../../src/core/index/lazy';
+import { CallerIds, LazyFunctions, packCallers, packFunctions, type PackedFunctions } from '../../src/core/index/lazy';
 import { refcountFocus } from '../../src/core/rules/refcount/focus';
 import { runRefcountRules } from '../../src/core/rules/refcount/index';
 import { indexCatalog } from '../../src/core/catalog';
@@ -25,25 +25,25 @@ import type { Finding } from '../../src/core/types';
 const DIR = join(__dirname, '..', 'fixtures', 'refcount');
 const names = readdirSync(DIR).filter((n) => /\.[ch]$/.test(n)).sort();
 
-async function workspace(): Promise<{ texts: Map<string, string>; facts: FileFacts[]; index: WorkspaceIndex }> {
+async function workspace(): Promise<{ texts: Map<string, string>; index: WorkspaceIndex }> {
   const parser = await nodeParser();
   const texts = new Map(names.map((n) => [`refcount/${n}`, readFileSync(join(DIR, n), 'utf8')]));
   const facts = [...texts].map(([file, text]) => extractFileFacts(parser, text, file));
-  return { texts, facts, index: buildWorkspaceIndex(facts) };
+  return { texts, index: buildWorkspaceIndex(facts) };
 }
 
 /** The index as a worker sees it: the same tables, the function facts packed per definition. */
-function lazyIndex(index: WorkspaceIndex, _facts: FileFacts[], budget = Infinity): { index: WorkspaceIndex; lazy: LazyFunctions } {
+function lazyIndex(index: WorkspaceIndex, budget = Infinity): { index: WorkspaceIndex; lazy: LazyFunctions; packed: PackedFunctions } {
   const packed = packFunctions(index.files, (f) => functionsInFile(index, f).map((d) => d.fact), (n) => new Uint8Array(n));
   const lazy = new LazyFunctions(structuredClone(packed), budget);
-  return { index: { ...index, functions: lazy }, lazy };
+  return { index: { ...index, functions: lazy }, lazy, packed };
 }
 
 const brief = (fs: Finding[]): string[] => fs.map((f) => `${f.rule}@${f.span.start.line}:${f.span.start.column}-${f.span.end.line}:${f.span.end.column}:${f.function}:${f.message}`).sort();
 
 test('packed function facts: every lookup answers as the index map does, decoding only what is asked', async () => {
-  const { facts, index } = await workspace();
-  const { lazy } = lazyIndex(index, facts);
+  const { index } = await workspace();
+  const { lazy } = lazyIndex(index);
   assert.equal(lazy.decodedFunctions, 0);
   const some = [...index.functions.keys()][0]!;
   assert.deepEqual(lazy.get(some)?.map((d) => d.id), index.functions.get(some)?.map((d) => d.id));
@@ -73,8 +73,8 @@ test('packed function facts: every lookup answers as the index map does, decodin
 
 test('packed function facts under a tiny decode budget: files are dropped and decoded again, every answer and finding unchanged', async () => {
   const parser = await nodeParser();
-  const { texts, facts, index } = await workspace();
-  const { index: small, lazy } = lazyIndex(index, facts, 2048);
+  const { texts, index } = await workspace();
+  const { index: small, lazy } = lazyIndex(index, 2048);
   for (const [name, defs] of index.functions) {
     assert.deepEqual(lazy.get(name)?.map((d) => [d.id, d.fact]), defs.map((d) => [d.id, d.fact]), name);
   }
@@ -89,8 +89,8 @@ test('packed function facts under a tiny decode budget: files are dropped and de
 
 test('focused parse: unreportable definitions blanked in place, findings of every fixture unchanged (with the map and the packed facts)', async () => {
   const parser = await nodeParser();
-  const { texts, facts, index } = await workspace();
-  const { index: lazy } = lazyIndex(index, facts);
+  const { texts, index } = await workspace();
+  const { index: lazy } = lazyIndex(index);
   const catalog = builtinCatalog();
   let blanked = 0;
   for (const [file, text] of texts) {
@@ -129,9 +129,8 @@ test('focused parse keeps the whole file when the facts do not match the text', 
 });
 
 test('callers shipped as definition slots read back as the same id sets, in the same order', async () => {
-  const { facts, index } = await workspace();
-  const { lazy } = lazyIndex(index, facts);
-  const packed = packFunctions(index.files, (f) => functionsInFile(index, f).map((d) => d.fact), (n) => new Uint8Array(n));
+  const { index } = await workspace();
+  const { lazy, packed } = lazyIndex(index);
   const shipped = new CallerIds(structuredClone(packCallers(index.callers, packed)), lazy);
   assert.ok(index.callers.size > 10, 'the fixtures call things');
   assert.equal(shipped.size, index.callers.size);
