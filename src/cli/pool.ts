@@ -6,13 +6,13 @@ import { serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Catalog } from '../core/catalog/index';
 import type { FileFacts } from '../core/index/facts';
-import { buildWorkspaceIndex, functionsInFile, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
-import { packCallers, packFunctions } from '../core/index/lazy';
+import { buildPackedIndex, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
+import { CallerIds, FunctionPacker, LazyFunctions, packTable, type PackedTable } from '../core/index/lazy';
 import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
-import { collectGarbage } from '../node/gc';
+import { collectGarbage, HeapBudget } from '../node/gc';
 import { affectedByChanges, sha256, shardOf, type BlobRef, type IndexedFile, type IndexedHeader, type IndexManifest, type IndexReader, type IndexWriter } from './index-file';
 import type { FileOutcome, HeadersMessage, HeaderTask, Pass2LockMessage, Pass2RefcountMessage, ShippedIndex, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 
@@ -148,13 +148,28 @@ function bigFirst<T extends { size: number }>(items: readonly T[]): number[] {
   return items.map((f, i) => ({ s: f.size, i })).sort((a, b) => b.s - a.s || a.i - b.i).map((o) => o.i);
 }
 
-/** The index for the workers: the tables serialised once, the function facts packed per definition; both in shared memory. */
+/**
+ * Packed bytes of definitions the index build on this thread keeps decoded at
+ * once (the rest are decoded again when asked for; $REFSCOPE_BUILD_DECODED_MB
+ * overrides it). Whole tree, 2026-12-03: with the facts packed as they arrive,
+ * the main heap at the end of pass 1 is 0.55 GB (was 1.91 GB of objects), plus
+ * 576 MB packed; with 128 MB the build decodes the 680k definitions once and
+ * 76k of them again.
+ */
+const BUILD_DECODED_BYTES = Number(process.env.REFSCOPE_BUILD_DECODED_MB ?? 128) * 1048576;
+/** The index build collects garbage when the heap has grown by this much (or half its live size) since the last time. */
+const BUILD_HEAP_SLACK = 256 * 1048576;
+
+/** The index for the workers: the tables serialised once into shared memory; the function facts (already packed there) and the callers as slots. */
 function shipIndex(index: WorkspaceIndex): ShippedIndex {
   const tables: Partial<WorkspaceIndex> = { ...index };
   delete tables.cat;
   delete tables.rc;
   delete tables.functions;
-  delete tables.callers; // sent as definition slots (packCallers)
+  delete tables.callers; // sent as definition slots
+  delete tables.structs; // these three packed per entry
+  delete tables.globals;
+  delete tables.prototypes;
   const bytes = serialize(tables as ShippedTables);
   if (process.env.REFSCOPE_DEBUG_MEM) {
     const sizes = Object.entries(tables).map(([k, v]) => `${k} ${(serialize(v).length / 1048576).toFixed(1)}`).join(', ');
@@ -162,10 +177,21 @@ function shipIndex(index: WorkspaceIndex): ShippedIndex {
   }
   const shared = new SharedArrayBuffer(bytes.length);
   new Uint8Array(shared).set(bytes);
-  const functions = packFunctions(index.files, (f) => functionsInFile(index, f).map((d) => d.fact), (n) => new Uint8Array(new SharedArrayBuffer(n)));
-  if (process.env.REFSCOPE_DEBUG_MEM) process.stderr.write(`refscope mem shipped function facts ${(functions.bytes.length / 1048576).toFixed(1)} MB: ${functions.offsets.length - 1} definitions in ${functions.files.length} files\n`);
-  const callers = packCallers(index.callers, functions);
-  return { tables: shared, functions, callers };
+  if (!(index.functions instanceof LazyFunctions) || !(index.callers instanceof CallerIds)) throw new Error('shipIndex: the index was not built from packed facts');
+  const functions = index.functions.packedFacts;
+  if (process.env.REFSCOPE_DEBUG_MEM) {
+    const mb = functions.chunks.reduce((n, c) => n + c.length, 0) / 1048576;
+    process.stderr.write(`refscope mem shipped function facts ${mb.toFixed(1)} MB in ${functions.chunks.length} chunks: ${functions.lines.length} definitions in ${functions.files.length} files\n`);
+  }
+  const alloc = (n: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(n));
+  const structs = packTable(index.structs, alloc);
+  const globals = packTable(index.globals, alloc);
+  const prototypes = packTable(index.prototypes, alloc);
+  if (process.env.REFSCOPE_DEBUG_MEM) {
+    const mb = (t: PackedTable): string => (t.chunks.reduce((n, c) => n + c.length, 0) / 1048576).toFixed(1);
+    process.stderr.write(`refscope mem shipped packed tables: structs ${mb(structs)} MB, globals ${mb(globals)} MB, prototypes ${mb(prototypes)} MB\n`);
+  }
+  return { tables: shared, functions, callers: index.callers.packedCallers, structs, globals, prototypes };
 }
 
 /** Current sha256 of a file's bytes (undefined: missing or unreadable). */
@@ -206,8 +232,17 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
   const order = bigFirst(files);
   const queue = order.map((i) => files[i]!);
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
-  /** Facts of the PATH files, parsed from the JSON the workers send (parallel to files). */
+  /** Facts of the PATH files but their functions, parsed from the JSON the workers send (parallel to files). */
   const pathFacts: (FileFacts | null)[] = new Array(files.length).fill(null);
+  /** The function facts of every file and header, packed as they arrive (in shared memory, for the workers' pass 2). */
+  const packer = new FunctionPacker((n) => new Uint8Array(new SharedArrayBuffer(n)));
+  /** A file's facts for the index: its functions go into the packer, the rest is kept. */
+  const keepFacts = (ff: FileFacts | null): FileFacts | null => {
+    if (!ff) return null;
+    packer.add(ff.file, ff.functions);
+    ff.functions = [];
+    return ff;
+  };
   const refcountFindings: Finding[][] = files.map(() => []);
   const refcountIncomplete: IncompleteFunction[][] = files.map(() => []);
   /** Pass 2's refcount timing per file (for the index written). */
@@ -369,9 +404,9 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
         const e = warmEntry[i];
         if (!e) continue;
         outcomes[i] = reader.json<FileOutcome>(e.pass1);
-        if (e.facts) pathFacts[i] = parseFacts(reader.text(e.facts));
+        if (e.facts) pathFacts[i] = keepFacts(parseFacts(reader.text(e.facts)));
       }
-      for (const e of warmHeaders.values()) if (e.facts) headerFacts.push(parseFacts(reader.text(e.facts)));
+      for (const e of warmHeaders.values()) if (e.facts) headerFacts.push(keepFacts(parseFacts(reader.text(e.facts))));
     }
     const offers = outcomes.map((o) => (o && o.kind === 'ok' ? o.crossFile : undefined));
     const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')));
@@ -396,7 +431,11 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       const all: FileFacts[] = [];
       for (const f of pathFacts) if (f) all.push(f);
       for (const f of headerFacts) if (f) all.push(f);
-      const index = buildWorkspaceIndex(all);
+      const heap = new HeapBudget(BUILD_HEAP_SLACK, 0.5);
+      let collections = 0;
+      const index = buildPackedIndex(all, packer, BUILD_DECODED_BYTES, () => {
+        if (heap.check()) collections++;
+      });
       const lw = learnedWrappers(index);
       summary.files = all.length;
       summary.headers = headerFacts.filter((f) => f).length;
@@ -407,7 +446,10 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       summary.releaseCallbacks = index.stats.releaseCallbacks;
       summary.learnedWrappers = { get: lw.gets.length, put: lw.puts.length, returnsRef: lw.returnsRef.length, getNames: lw.gets, putNames: lw.puts, returnsRefNames: lw.returnsRef };
       summary.buildMs = Math.round(performance.now() - t0);
-      memTrace?.(`index built (${summary.buildMs} ms)`);
+      memTrace?.(`index built (${summary.buildMs} ms; ${(index.functions as LazyFunctions).decodedFunctions} definitions decoded, ${(index.functions as LazyFunctions).redecoded} again; ${collections} collections)`);
+      // The build's garbage (definitions decoded and dropped) before shipping adds the packed tables.
+      collectGarbage();
+      memTrace?.('collected after the build');
       if (refcountTasks.length) shipped = shipIndex(index);
       memTrace?.('index shipped');
     }
@@ -452,7 +494,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
         if (m.extras) {
           if (m.extras.factsCached) summary.cachedFacts++;
           if (writer) freshFacts[at] = m.extras.facts === null ? null : writer.blob(m.extras.facts);
-          pathFacts[at] = parseFacts(m.extras.facts);
+          pathFacts[at] = keepFacts(parseFacts(m.extras.facts));
           m.extras.facts = null;
           fileIncludes[at] = m.extras.includes;
           if (opts.refcount) wantHeaders(m.extras.includes);
@@ -461,7 +503,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       }
       case 'header-facts': {
         const task = headerTasks[headerBase + m.index]!;
-        headerFacts[headerBase + m.index] = parseFacts(m.facts);
+        headerFacts[headerBase + m.index] = keepFacts(parseFacts(m.facts));
         if (art) freshHeaders.set(task.abs, { hash: m.hash, includes: m.includes, facts: writer && m.facts !== null ? writer.blob(m.facts) : null });
         if (m.cached) summary.cachedFacts++;
         wantHeaders(m.includes);

@@ -17,7 +17,7 @@ import type { CrossFileInfo } from '../core/analyze';
 import type { Catalog } from '../core/catalog/index';
 import type { FunctionSummary } from '../core/index/summaries';
 import type { WorkspaceIndex } from '../core/index/workspace';
-import type { PackedFunctions } from '../core/index/lazy';
+import type { PackedFunctions, PackedTable } from '../core/index/lazy';
 import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 
@@ -97,7 +97,7 @@ export interface HeadersMessage {
 }
 
 /** The workspace index without its function facts (sent packed) and catalog tables (rebuilt in the worker). */
-export type ShippedTables = Omit<WorkspaceIndex, 'cat' | 'rc' | 'functions' | 'callers'>;
+export type ShippedTables = Omit<WorkspaceIndex, 'cat' | 'rc' | 'functions' | 'callers' | 'structs' | 'globals' | 'prototypes'>;
 
 /** The index as the workers get it: the tables in `v8.serialize` form and the function facts packed (both in shared memory), the callers as definition slots. */
 export interface ShippedIndex {
@@ -105,6 +105,10 @@ export interface ShippedIndex {
   functions: PackedFunctions;
   /** packCallers(index.callers, functions). */
   callers: [string, number[]][];
+  /** The tables a worker reads a few entries of, packed per entry (packTable). */
+  structs: PackedTable;
+  globals: PackedTable;
+  prototypes: PackedTable;
 }
 
 /** Main -> worker: the lock analysis again on these pass-1 queue indices, with the merged summaries. */

@@ -23,7 +23,7 @@ import { collectGarbage, HeapBudget } from '../node/gc';
 import type { InputFile } from './files';
 import { HeaderKnowledge, LayeredMap } from './knowledge';
 import type { FileOutcome, HeadersMessage, Pass1Extras, Pass2LockMessage, Pass2RefcountMessage, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
-import { CallerIds, LazyFunctions } from '../core/index/lazy';
+import { CallerIds, LazyFunctions, LazyTable } from '../core/index/lazy';
 import { sha256 } from './index-file';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -175,7 +175,9 @@ class CheckWorker {
   pass2Lock(m: Pass2LockMessage): void {
     const global = new Map<string, FunctionSummary>();
     for (const s of m.knowledge) global.set(s.name, s);
+    const budget = new HeapBudget(PASS2_HEAP_SLACK, PASS2_HEAP_SHARE);
     claimEach(m.next, m.tasks, (i) => {
+      budget.check();
       const file = this.input.files[i]!;
       const read = readSource(file);
       if (read.ok) post({ kind: 'lock2', index: i, lock: this.lockFile(file, read.text, read.bytes, global).outcome }); // else pass 1 reported it
@@ -184,13 +186,24 @@ class CheckWorker {
 
   pass2Refcount(m: Pass2RefcountMessage): void {
     if (!m.index) return;
+    // The lock analysis is over: its header summaries are garbage from here on.
+    this.knowledge.release();
+    if (process.env.REFSCOPE_DEBUG_MEM) {
+      collectGarbage();
+      workerMem('before reading the index, header knowledge released');
+    }
     const tables = deserialize(new Uint8Array(m.index.tables)) as ShippedTables;
+    workerMem('index tables read');
     const functions = new LazyFunctions(m.index.functions, decodedBudget());
-    const index: WorkspaceIndex = { ...tables, functions, callers: new CallerIds(m.index.callers, functions), cat: indexCatalog(builtinCatalog()), rc: indexRefcountCatalog() };
+    const index: WorkspaceIndex = {
+      ...tables, functions, callers: new CallerIds(m.index.callers, functions),
+      structs: new LazyTable(m.index.structs), globals: new LazyTable(m.index.globals), prototypes: new LazyTable(m.index.prototypes),
+      cat: indexCatalog(builtinCatalog()), rc: indexRefcountCatalog(),
+    };
     const relevant = relevantFile(index);
     collectGarbage(); // pass 1's garbage, before the index definitions decoded here add up
     workerMem('before pass 2');
-    const budget = new HeapBudget(PASS2_HEAP_SLACK);
+    const budget = new HeapBudget(PASS2_HEAP_SLACK, PASS2_HEAP_SHARE);
     let collections = 0;
     claimEach(m.next, m.tasks, (i) => {
       if (budget.check()) collections++;
@@ -214,7 +227,8 @@ class CheckWorker {
       const lazy = index.functions as LazyFunctions;
       workerMem(`after pass 2 (${collections} collections on the heap budget), before collecting`);
       collectGarbage();
-      workerMem(`after pass 2 (index definitions decoded: ${lazy.decodedFunctions} of ${lazy.definitions})`);
+      const tablesDecoded = (['structs', 'globals', 'prototypes'] as const).map((k) => `${k} ${(index[k] as LazyTable<unknown>).decodedValues} of ${index[k].size}`).join(', ');
+      workerMem(`after pass 2 (index definitions decoded: ${lazy.decodedFunctions} of ${lazy.definitions}, ${lazy.redecoded} again; ${tablesDecoded})`);
     }
   }
 }
@@ -271,12 +285,17 @@ export function relevantFile(index: WorkspaceIndex): (text: string) => boolean {
 const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
 
 /**
- * Pass 2 collects garbage whenever a worker's heap has grown by this much (or
- * by its live size, if more) since the last collection. Without it V8 let each
- * worker's heap reach 2.5 times its live size on drivers/gpu/drm (513 MB, 195
- * MB live), and the process peak is the workers' pass 2.
+ * Pass 2 (both parts) collects garbage whenever a worker's heap has grown by
+ * this much, or by PASS2_HEAP_SHARE of its live size if more, since the last
+ * collection. Without it V8 let each worker's heap reach 2.5 times its live size
+ * on drivers/gpu/drm (513 MB, 195 MB live), and the process peak is the
+ * workers' pass 2. With the whole live size as the share, on the whole tree a
+ * worker's heap went to 2.4 GB with 1.6 GB live; with half, to 1.7 GB with 1.3
+ * GB live (11 collections instead of 4).
  */
 const PASS2_HEAP_SLACK = 256 * 1048576;
+const DECODED_MB = 128;
+const PASS2_HEAP_SHARE = 0.5;
 
 /** REFSCOPE_DEBUG_MEM=1: this thread's heap and its external memory. */
 function workerMem(what: string): void {
@@ -287,16 +306,16 @@ function workerMem(what: string): void {
 }
 
 /**
- * Packed bytes of index function facts a worker keeps decoded, when
- * $REFSCOPE_DECODED_MB is set (the least recently used definitions beyond it
- * are decoded again on demand); unbounded by default. Since facts are decoded
- * per definition a worker holds only what its files call (drm: 22k of 71k
- * definitions); measured on the whole tree (2026-12-02, decoding whole files):
- * with 128 MB the peak RSS did not fall and re-decoding cost 300 s of CPU, so
- * the bound stays opt-in.
+ * Packed bytes of index function facts a worker keeps decoded (DECODED_MB, or
+ * $REFSCOPE_DECODED_MB; the least recently used definitions beyond it are
+ * decoded again on demand). A worker decodes only what its files call (drm:
+ * 22k of 71k definitions; whole tree: 265k of 680k). Whole tree, 2026-12-03:
+ * unbounded, a worker held 1.05 GB live after pass 2; with 128 MB, 0.73 GB,
+ * having decoded 7k definitions again (on 2026-12-02, when decoding went a
+ * whole file at a time, the same bound cost 300 s of CPU).
  */
 function decodedBudget(): number {
-  const mb = Number(process.env.REFSCOPE_DECODED_MB ?? Infinity);
+  const mb = Number(process.env.REFSCOPE_DECODED_MB ?? DECODED_MB);
   return Number.isFinite(mb) && mb > 0 ? mb * 1048576 : Infinity;
 }
 

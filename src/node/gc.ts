@@ -26,21 +26,21 @@ export function collectGarbage(): void {
 }
 
 /**
- * Collects when this thread's heap has grown by `slack` bytes (at least, or the
- * live size after the last collection, whichever is more) since the last one:
+ * Collects when this thread's heap has grown by `slack` bytes (at least, or
+ * `share` of the live size after the last collection, whichever is more) since the last one:
  * a bound on the garbage a long loop leaves for V8 to find later. Call `check()`
  * between items; it reads one heap figure and returns whether it collected.
  */
 export class HeapBudget {
   private live: number;
 
-  constructor(private readonly slack: number) {
+  constructor(private readonly slack: number, private readonly share = 1) {
     this.live = getHeapStatistics().used_heap_size;
   }
 
   check(): boolean {
     const used = getHeapStatistics().used_heap_size;
-    if (used < this.live + Math.max(this.slack, this.live)) return false;
+    if (used < this.live + Math.max(this.slack, this.live * this.share)) return false;
     collectGarbage();
     this.live = getHeapStatistics().used_heap_size;
     return true;

@@ -1,13 +1,20 @@
 /**
  * The function facts of a workspace index, decoded on demand. An index is mostly
- * function facts (calls, arguments, variables: on the whole Linux tree some 680
- * MB of their JSON), and a worker that runs the refcount rules on its files
- * touches the definitions of only the names those files call. Hosts that hand
- * an index to other threads send the small tables as they are and the function
- * facts packed: each definition's facts as JSON text in one byte buffer (shared
- * memory, one copy for all threads), with the definitions of each file and of
- * each name. `LazyFunctions` answers `index.functions` lookups from that buffer,
- * parsing a definition the first time it is asked for.
+ * function facts (calls, arguments, variables: on the whole Linux tree 680k
+ * definitions, 576 MB of their JSON and some 1.9 GB as objects), and a worker
+ * that runs the refcount rules on its files touches the definitions of only
+ * the names those files call. So the facts are packed: each definition's facts
+ * as JSON text in byte chunks (shared memory, one copy for all threads), with
+ * the definitions of each file and of each name, and what the index build
+ * needs of each without decoding it (line, call count, flags).
+ * `LazyFunctions` answers `index.functions` lookups from them, parsing a
+ * definition when it is asked for (and keeping it, within a budget).
+ *
+ * The CLI packs the facts as the files arrive (`FunctionPacker`) and builds
+ * the index over the packed form (`buildPackedIndex`), so no thread ever holds
+ * every definition as an object. The small tables go to the workers as they
+ * are; structs, globals and prototypes packed per entry (`packTable`,
+ * `LazyTable`).
  *
  * Per definition, not per file: a worker asking for one callee decodes that
  * callee, not the hundred other functions of its file (on the whole tree a
@@ -25,51 +32,147 @@ import { utf8ByteLength as utf8Length } from '../util/text';
 export interface PackedFunctions {
   /** The index's files, in index order. */
   files: string[];
-  /** UTF-8 JSON of each definition's FunctionFact, back to back (slot k is bytes[offsets[k], offsets[k + 1])). */
-  bytes: Uint8Array;
-  offsets: Uint32Array;
+  /** UTF-8 JSON of the definitions' FunctionFacts, back to back in chunks (shared memory when shipped). */
+  chunks: Uint8Array[];
+  /** Slot k's JSON is chunks[chunk[k]].subarray(starts[k], starts[k] + lengths[k]). */
+  chunk: Uint32Array;
+  starts: Uint32Array;
+  lengths: Uint32Array;
   /** File i's definitions are the slots fileStart[i] .. fileStart[i + 1] - 1, in text order. */
   fileStart: Uint32Array;
   /** Line of each slot's definition (its id is `file:line`, known without decoding it). */
   lines: Uint32Array;
+  /** Calls made by each slot's definition (the index build orders its fixpoint by it, without decoding). */
+  calls: Uint32Array;
+  /** Per slot: SLOT_SUMMARIZABLE | SLOT_STATIC | SLOT_DAMAGED. */
+  flags: Uint8Array;
   /** Name -> slots (ascending) of its definitions. */
   names: [string, number[]][];
 }
 
+/** The definition has parameters or returns a pointer (it can have a refcount summary). */
+export const SLOT_SUMMARIZABLE = 1;
+export const SLOT_STATIC = 2;
+export const SLOT_DAMAGED = 4;
+
+/** Chunk size of the packed facts: big enough to be few, small enough that the last one's slack is nothing. */
+const CHUNK_BYTES = 32 << 20;
+
+/**
+ * Packs function facts as files arrive, in any order, so that a host never
+ * holds every file's function facts as objects (on the whole Linux tree 680k
+ * definitions: 1.9 GB of objects against 575 MB packed). `finish` lays the
+ * slots out in the index's file order; the bytes stay where they were written.
+ */
+export class FunctionPacker {
+  private readonly chunks: Uint8Array[] = [];
+  private used = 0;
+  private readonly encoder = new TextEncoder();
+  /** Records in arrival order. */
+  private readonly rChunk: number[] = [];
+  private readonly rStart: number[] = [];
+  private readonly rLength: number[] = [];
+  private readonly rLine: number[] = [];
+  private readonly rSpan: number[] = [];
+  private readonly rCalls: number[] = [];
+  private readonly rFlags: number[] = [];
+  private readonly rName: string[] = [];
+  /** File -> its records. */
+  private readonly byFile = new Map<string, number[]>();
+  /** Calls of every definition added, and the definitions with parse damage (the index stats). */
+  calls = 0;
+  damaged = 0;
+
+  constructor(private readonly alloc: (bytes: number) => Uint8Array, private readonly chunkBytes = CHUNK_BYTES) {}
+
+  /** Bytes of JSON packed so far. */
+  get bytes(): number {
+    return this.chunks.reduce((n, c, i) => n + (i === this.chunks.length - 1 ? this.used : c.length), 0);
+  }
+
+  /** The function facts of one file (a file added twice gets both sets). */
+  add(file: string, defs: readonly FunctionFact[]): void {
+    let records = this.byFile.get(file);
+    if (!records) this.byFile.set(file, (records = []));
+    if (defs.length === 0) return;
+    const json = defs.map((d) => JSON.stringify(d));
+    const sizes = json.map((j) => utf8Length(j));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total > 0xffffffff) throw new Error('FunctionPacker: more than 4 GB of function facts in one file');
+    let cur = this.chunks[this.chunks.length - 1];
+    if (!cur || this.used + total > cur.length) {
+      cur = this.alloc(Math.max(this.chunkBytes, total));
+      this.chunks.push(cur);
+      this.used = 0;
+    }
+    const c = this.chunks.length - 1;
+    defs.forEach((d, i) => {
+      const r = this.encoder.encodeInto(json[i]!, cur.subarray(this.used, this.used + sizes[i]!));
+      // (JSON.stringify output has no lone surrogates, so the counted length is the encoded one.)
+      if (r.written !== sizes[i]) throw new Error(`FunctionPacker: encoded ${r.written} bytes, counted ${sizes[i]}`);
+      records.push(this.rName.length);
+      this.rChunk.push(c);
+      this.rStart.push(this.used);
+      this.rLength.push(sizes[i]!);
+      this.rLine.push(d.line);
+      this.rSpan.push(d.span?.[0] ?? d.line);
+      this.rCalls.push(d.calls.length);
+      this.rFlags.push((d.params.length > 0 || d.ret.p > 0 ? SLOT_SUMMARIZABLE : 0) | (d.static ? SLOT_STATIC : 0) | (d.damaged ? SLOT_DAMAGED : 0));
+      this.rName.push(d.name);
+      this.used += sizes[i]!;
+      this.calls += d.calls.length;
+      if (d.damaged) this.damaged++;
+    });
+  }
+
+  /** The packed facts with `files` (the index's order) as the file list; files never added have no definitions. */
+  finish(files: readonly string[]): PackedFunctions {
+    const n = this.rName.length;
+    const chunk = new Uint32Array(n);
+    const starts = new Uint32Array(n);
+    const lengths = new Uint32Array(n);
+    const lines = new Uint32Array(n);
+    const calls = new Uint32Array(n);
+    const flags = new Uint8Array(n);
+    const fileStart = new Uint32Array(files.length + 1);
+    const names = new Map<string, number[]>();
+    let k = 0;
+    const placed = new Set<string>();
+    files.forEach((f, i) => {
+      fileStart[i] = k;
+      if (placed.has(f)) return; // a file listed twice has its definitions at its first place
+      placed.add(f);
+      const records = this.byFile.get(f) ?? [];
+      // Text order (a file added twice: its two sets merged).
+      const order = records.length > 1 ? [...records].sort((a, b) => this.rSpan[a]! - this.rSpan[b]! || a - b) : records;
+      for (const r of order) {
+        chunk[k] = this.rChunk[r]!;
+        starts[k] = this.rStart[r]!;
+        lengths[k] = this.rLength[r]!;
+        lines[k] = this.rLine[r]!;
+        calls[k] = this.rCalls[r]!;
+        flags[k] = this.rFlags[r]!;
+        const name = this.rName[r]!;
+        const l = names.get(name);
+        if (!l) names.set(name, [k]);
+        else l.push(k);
+        k++;
+      }
+    });
+    fileStart[files.length] = k;
+    const trimmed = k === n ? null : k; // records of files not in the list are left out
+    const cut = <A extends Uint32Array | Uint8Array>(a: A): A => (trimmed === null ? a : (a.slice(0, trimmed) as A));
+    return {
+      files: [...files], chunks: [...this.chunks], chunk: cut(chunk), starts: cut(starts), lengths: cut(lengths), fileStart, lines: cut(lines), calls: cut(calls), flags: cut(flags), names: [...names],
+    };
+  }
+}
+
 /** Pack the function facts of `files` (index order), each file's definitions given in text order. */
 export function packFunctions(files: readonly string[], defsOf: (file: string) => readonly FunctionFact[], alloc: (bytes: number) => Uint8Array): PackedFunctions {
-  const json: string[] = [];
-  const lines: number[] = [];
-  const fileStart = new Uint32Array(files.length + 1);
-  const names = new Map<string, number[]>();
-  files.forEach((f, i) => {
-    fileStart[i] = json.length;
-    for (const fact of defsOf(f)) {
-      const l = names.get(fact.name);
-      if (!l) names.set(fact.name, [json.length]);
-      else l.push(json.length);
-      json.push(JSON.stringify(fact));
-      lines.push(fact.line);
-    }
-  });
-  fileStart[files.length] = json.length;
-  // Sizes first, then each definition encoded straight into the buffer.
-  const offsets = new Uint32Array(json.length + 1);
-  let total = 0;
-  json.forEach((j, k) => {
-    offsets[k] = total;
-    total += utf8Length(j);
-    if (total > 0xffffffff) throw new Error('packFunctions: more than 4 GB of function facts');
-  });
-  offsets[json.length] = total;
-  const bytes = alloc(total);
-  const encoder = new TextEncoder();
-  json.forEach((j, k) => {
-    const r = encoder.encodeInto(j, bytes.subarray(offsets[k]!, offsets[k + 1]!));
-    // (JSON.stringify output has no lone surrogates, so the counted length is the encoded one.)
-    if (r.written !== offsets[k + 1]! - offsets[k]!) throw new Error(`packFunctions: encoded ${r.written} bytes, counted ${offsets[k + 1]! - offsets[k]!}`);
-  });
-  return { files: [...files], bytes, offsets, fileStart, lines: Uint32Array.from(lines), names: [...names] };
+  const packer = new FunctionPacker(alloc);
+  for (const f of files) packer.add(f, defsOf(f));
+  return packer.finish(files);
 }
 
 /**
@@ -99,19 +202,31 @@ export function packCallers(callers: ReadonlyMap<string, ReadonlySet<string>>, p
 /** The callers map read back from packCallers' slots (ids made on demand; same sets, same order). */
 export class CallerIds implements ReadonlyMap<string, ReadonlySet<string>> {
   private readonly slots: Map<string, number[]>;
-  private readonly memo = new Map<string, ReadonlySet<string>>();
+  private readonly memo: Map<string, ReadonlySet<string>> | null;
 
-  constructor(entries: [string, number[]][], private readonly functions: LazyFunctions) {
+  /** `memo`: keep each id set made (a worker asks for the same names again and again; an index build asks for each a few times). */
+  constructor(entries: [string, number[]][], private readonly functions: LazyFunctions, memo = true) {
     this.slots = new Map(entries);
+    this.memo = memo ? new Map() : null;
+  }
+
+  /** The slot lists, as packCallers gives them (to ship them to another thread). */
+  get packedCallers(): [string, number[]][] {
+    return [...this.slots];
+  }
+
+  /** The slots of the functions calling `name` (in the order of get's ids). */
+  slotsOf(name: string): readonly number[] | undefined {
+    return this.slots.get(name);
   }
 
   get(name: string): ReadonlySet<string> | undefined {
-    const hit = this.memo.get(name);
+    const hit = this.memo?.get(name);
     if (hit) return hit;
     const slots = this.slots.get(name);
     if (!slots) return undefined;
     const ids = new Set(slots.map((k) => this.functions.idOf(k)));
-    this.memo.set(name, ids);
+    this.memo?.set(name, ids);
     return ids;
   }
 
@@ -163,11 +278,14 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
    */
   constructor(private readonly packed: PackedFunctions, private readonly maxDecodedBytes = Infinity) {
     this.names = new Map(packed.names);
-    this.fileIndex = new Map(packed.files.map((f, i) => [f, i]));
+    this.fileIndex = new Map();
+    packed.files.forEach((f, i) => {
+      if (!this.fileIndex.has(f)) this.fileIndex.set(f, i); // a file listed twice has its definitions at its first place
+    });
   }
 
   private sizeOf(k: number): number {
-    return this.packed.offsets[k + 1]! - this.packed.offsets[k]!;
+    return this.packed.lengths[k]!;
   }
 
   /** Definitions decoded so far (distinct). */
@@ -182,7 +300,7 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
 
   /** Definitions in the index. */
   get definitions(): number {
-    return this.packed.offsets.length - 1;
+    return this.packed.lines.length;
   }
 
   /** The file of slot k (binary search over fileStart). */
@@ -196,6 +314,76 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  /** Slot k's definition parsed from its JSON (not kept). */
+  private decode(k: number, file?: number): FunctionDef {
+    const p = this.packed;
+    const path = p.files[file ?? this.fileOf(k)]!;
+    const start = p.starts[k]!;
+    const fact = JSON.parse(this.decoder.decode(p.chunks[p.chunk[k]!]!.subarray(start, start + p.lengths[k]!))) as FunctionFact;
+    return { id: `${path}:${fact.line}`, file: path, fact };
+  }
+
+  /**
+   * Every definition once, in the order of iterating the full map (by name in
+   * index order, each name's definitions in file order), without keeping what
+   * it decodes: a whole-index scan in the memory of one definition.
+   */
+  each(cb: (d: FunctionDef, slot: number) => void): void {
+    for (const slots of this.names.values()) {
+      for (const k of slots) {
+        const kept = this.decoded.get(k);
+        if (kept) {
+          cb(kept, k);
+          continue;
+        }
+        if (!this.everDecoded.has(k)) this.everDecoded.add(k);
+        else this.redecoded++;
+        const d = this.decode(k);
+        // Kept while that evicts nothing: an index that fits the budget is decoded once for all scans.
+        if (this.keptBytes + this.sizeOf(k) <= this.maxDecodedBytes) {
+          this.decoded.set(k, d);
+          this.keptBytes += this.sizeOf(k);
+        }
+        cb(d, k);
+      }
+    }
+  }
+
+  /** Every slot, in the order of `each`, without decoding. */
+  eachSlot(cb: (slot: number) => void): void {
+    for (const slots of this.names.values()) for (const k of slots) cb(k);
+  }
+
+  /** Calls made by slot k's definition, without decoding it. */
+  callsAt(k: number): number {
+    return this.packed.calls[k]!;
+  }
+
+  /** Slot k's SLOT_* flags, without decoding it. */
+  flagsAt(k: number): number {
+    return this.packed.flags[k]!;
+  }
+
+  /** Slot k's definition (decoded and kept, within the budget). */
+  at(k: number): FunctionDef {
+    return this.slot(k);
+  }
+
+  /** The facts as packed (to ship them to another thread). */
+  get packedFacts(): PackedFunctions {
+    return this.packed;
+  }
+
+  /** The slot of the definition with this id (the last one when two share a line), without decoding. */
+  slotOfId(id: string): number | undefined {
+    const colon = id.lastIndexOf(':');
+    const i = this.fileIndex.get(id.slice(0, colon));
+    if (i === undefined) return undefined;
+    const line = Number(id.slice(colon + 1));
+    for (let k = this.packed.fileStart[i + 1]! - 1; k >= this.packed.fileStart[i]!; k--) if (this.packed.lines[k] === line) return k;
+    return undefined;
   }
 
   private slot(k: number, file?: number): FunctionDef {
@@ -219,9 +407,7 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
     }
     if (this.everDecoded.has(k)) this.redecoded++;
     else this.everDecoded.add(k);
-    const path = this.packed.files[file ?? this.fileOf(k)]!;
-    const fact = JSON.parse(this.decoder.decode(this.packed.bytes.subarray(this.packed.offsets[k], this.packed.offsets[k + 1]))) as FunctionFact;
-    const def: FunctionDef = { id: `${path}:${fact.line}`, file: path, fact };
+    const def = this.decode(k, file);
     this.decoded.set(k, def);
     this.keptBytes += size;
     return def;
@@ -243,25 +429,31 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
    * header, else the first non-static, else the first.
    */
   resolve(callerFile: string, name: string): FunctionDef | undefined {
+    const k = this.resolveSlot(callerFile, name);
+    return k === undefined ? undefined : this.slot(k);
+  }
+
+  /** The slot resolve() answers with, decoding nothing (staticness is in the slot flags). */
+  resolveSlot(callerFile: string, name: string): number | undefined {
     const slots = this.names.get(name);
     if (!slots || slots.length === 0) return undefined;
-    if (slots.length === 1) return this.slot(slots[0]!);
+    if (slots.length === 1) return slots[0]!;
     const fi = this.fileIndex.get(callerFile);
     if (fi !== undefined) {
       const lo = this.packed.fileStart[fi]!;
       const hi = this.packed.fileStart[fi + 1]!;
       const own = slots.find((k) => k >= lo && k < hi);
-      if (own !== undefined) return this.slot(own, fi);
+      if (own !== undefined) return own;
     }
-    for (const k of slots) {
-      const f = this.fileOf(k);
-      if (this.packed.files[f]!.endsWith('.h')) return this.slot(k, f);
-    }
-    for (const k of slots) {
-      const d = this.slot(k);
-      if (!d.fact.static) return d;
-    }
-    return this.slot(slots[0]!);
+    for (const k of slots) if (this.packed.files[this.fileOf(k)]!.endsWith('.h')) return k;
+    for (const k of slots) if ((this.packed.flags[k]! & SLOT_STATIC) === 0) return k;
+    return slots[0]!;
+  }
+
+  /** The first definition of a name (in index order), decoding that one only. */
+  first(name: string): FunctionDef | undefined {
+    const k = this.names.get(name)?.[0];
+    return k === undefined ? undefined : this.slot(k);
   }
 
   has(name: string): boolean {
@@ -286,11 +478,8 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
 
   /** The definition with this id (`file:line`; the last one when two share a line, as a map built over all would keep). */
   byId(id: string): FunctionDef | undefined {
-    const colon = id.lastIndexOf(':');
-    const defs = this.inFile(id.slice(0, colon));
-    const line = Number(id.slice(colon + 1));
-    for (let k = defs.length - 1; k >= 0; k--) if (defs[k]!.fact.line === line) return defs[k];
-    return undefined;
+    const k = this.slotOfId(id);
+    return k === undefined ? undefined : this.slot(k);
   }
 
   private all(): Map<string, FunctionDef[]> {
@@ -324,5 +513,103 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
   }
   [Symbol.iterator](): MapIterator<[string, FunctionDef[]]> {
     return this.all().entries();
+  }
+}
+
+/**
+ * A table of the index (structs, globals, prototypes: on the whole Linux tree
+ * 91 MB of them serialised, some 380 MB of objects in every worker that read
+ * them whole) packed for another thread: the keys as they are, each value's
+ * JSON in chunks of shared memory. A worker's rules ask for the types and
+ * globals of the code they walk, a fraction of the table.
+ */
+export interface PackedTable {
+  keys: string[];
+  chunks: Uint8Array[];
+  /** Value i's JSON is chunks[chunk[i]].subarray(starts[i], starts[i] + lengths[i]). */
+  chunk: Uint32Array;
+  starts: Uint32Array;
+  lengths: Uint32Array;
+}
+
+/** Pack a table of JSON-able values, in its iteration order, into one buffer of its size. */
+export function packTable<V>(table: ReadonlyMap<string, V>, alloc: (bytes: number) => Uint8Array): PackedTable {
+  const keys: string[] = [];
+  const json: string[] = [];
+  for (const [k, v] of table) {
+    keys.push(k);
+    json.push(JSON.stringify(v));
+  }
+  const n = keys.length;
+  const starts = new Uint32Array(n);
+  const lengths = new Uint32Array(n);
+  let total = 0;
+  json.forEach((j, i) => {
+    starts[i] = total;
+    lengths[i] = utf8Length(j);
+    total += lengths[i]!;
+    if (total > 0xffffffff) throw new Error('packTable: more than 4 GB');
+  });
+  const bytes = alloc(total);
+  const encoder = new TextEncoder();
+  json.forEach((j, i) => {
+    const r = encoder.encodeInto(j, bytes.subarray(starts[i]!, starts[i]! + lengths[i]!));
+    if (r.written !== lengths[i]) throw new Error(`packTable: encoded ${r.written} bytes, counted ${lengths[i]}`);
+  });
+  return { keys, chunks: [bytes], chunk: new Uint32Array(n), starts, lengths };
+}
+
+/** A packTable read back: `get` and `has` decode only the value asked for (and keep it); iterating decodes all. */
+export class LazyTable<V> implements ReadonlyMap<string, V> {
+  private readonly decoder = new TextDecoder();
+  private readonly at: Map<string, number>;
+  private readonly decoded = new Map<number, V>();
+
+  constructor(private readonly packed: PackedTable) {
+    this.at = new Map(packed.keys.map((k, i) => [k, i]));
+  }
+
+  /** Values decoded so far. */
+  get decodedValues(): number {
+    return this.decoded.size;
+  }
+
+  private value(i: number): V {
+    let v = this.decoded.get(i);
+    if (v === undefined) {
+      const p = this.packed;
+      v = JSON.parse(this.decoder.decode(p.chunks[p.chunk[i]!]!.subarray(p.starts[i]!, p.starts[i]! + p.lengths[i]!))) as V;
+      this.decoded.set(i, v);
+    }
+    return v;
+  }
+
+  get(key: string): V | undefined {
+    const i = this.at.get(key);
+    return i === undefined ? undefined : this.value(i);
+  }
+
+  has(key: string): boolean {
+    return this.at.has(key);
+  }
+
+  get size(): number {
+    return this.packed.keys.length;
+  }
+
+  forEach(cb: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
+    for (const [k, i] of this.at) cb(this.value(i), k, this);
+  }
+  *entries(): MapIterator<[string, V]> {
+    for (const [k, i] of this.at) yield [k, this.value(i)];
+  }
+  keys(): MapIterator<string> {
+    return this.at.keys();
+  }
+  *values(): MapIterator<V> {
+    for (const i of this.at.values()) yield this.value(i);
+  }
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
   }
 }

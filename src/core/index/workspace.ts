@@ -15,7 +15,7 @@ import { indexCatalog, builtinCatalog, type CatalogIndex } from '../catalog/inde
 import { indexRefcountCatalog, refLikeFieldName, type ContainerKind, type ContainerOpKind, type CounterKind, type RefcountCatalogIndex } from '../catalog/refcount';
 import type { CallFact, FieldFact, FileFacts, FunctionFact, PrototypeFact, TypeRef } from './facts';
 import { learnSummaries, type RefSummary } from './wrappers';
-import { LazyFunctions } from './lazy';
+import { CallerIds, LazyFunctions, type FunctionPacker } from './lazy';
 
 export interface StructDef {
   name: string;
@@ -29,6 +29,19 @@ export interface FunctionDef {
   id: string;
   file: string;
   fact: FunctionFact;
+}
+
+export interface GlobalDef {
+  file: string;
+  line: number;
+  type: TypeRef;
+  rcu: boolean;
+  static: boolean;
+}
+
+export interface PrototypeDef {
+  file: string;
+  fact: PrototypeFact;
 }
 
 export interface RefcountedType {
@@ -104,12 +117,13 @@ export interface IndexStats {
 
 export interface WorkspaceIndex {
   files: string[];
-  structs: Map<string, StructDef>;
+  /** In other threads a LazyTable (lazy.ts), as are globals and prototypes. */
+  structs: ReadonlyMap<string, StructDef>;
   typedefs: Map<string, string>;
-  globals: Map<string, { file: string; line: number; type: TypeRef; rcu: boolean; static: boolean }>;
+  globals: ReadonlyMap<string, GlobalDef>;
   /** Definitions by name (several when static functions share a name); in other threads a LazyFunctions (lazy.ts). */
   functions: ReadonlyMap<string, FunctionDef[]>;
-  prototypes: Map<string, { file: string; fact: PrototypeFact }>;
+  prototypes: ReadonlyMap<string, PrototypeDef>;
   /** Callee name -> ids of the functions calling it. */
   callers: ReadonlyMap<string, ReadonlySet<string>>;
   /** Function-pointer field -> functions assigned to it in initialisers. */
@@ -226,8 +240,7 @@ export function resolveKey(index: WorkspaceIndex, fn: FunctionFact | null, key: 
     }
     const call = /^([A-Za-z_]\w*)\((.*)\)$/.exec(head);
     if (call) {
-      const defs = index.functions.get(call[1]!);
-      const retT = defs?.[0]?.fact.ret ?? index.prototypes.get(call[1]!)?.fact.ret;
+      const retT = firstDefinition(index, call[1]!)?.fact.ret ?? index.prototypes.get(call[1]!)?.fact.ret;
       if (retT && retT.p > 0) type = { t: normType(index, retT.t), p: retT.p };
       const args = topArgs(call[2]!);
       head = args.length === 1 ? args[0]!.trim() : '';
@@ -321,6 +334,21 @@ export function functionById(index: WorkspaceIndex, id: string): FunctionDef | u
   return m.get(id);
 }
 
+/** The id of resolveCallee's answer (packed facts: without decoding anything). */
+export function resolveCalleeId(index: WorkspaceIndex, callerFile: string, name: string): string | undefined {
+  if (index.functions instanceof LazyFunctions) {
+    const k = index.functions.resolveSlot(callerFile, name);
+    return k === undefined ? undefined : index.functions.idOf(k);
+  }
+  return resolveCallee(index, callerFile, name)?.id;
+}
+
+/** The first definition of a name in index order (packed facts: decoding that one only). */
+export function firstDefinition(index: WorkspaceIndex, name: string): FunctionDef | undefined {
+  if (index.functions instanceof LazyFunctions) return index.functions.first(name);
+  return index.functions.get(name)?.[0];
+}
+
 /** Resolve a callee name from a caller's file: same file first, then a header, then a non-static definition. */
 export function resolveCallee(index: WorkspaceIndex, callerFile: string, name: string): FunctionDef | undefined {
   if (index.functions instanceof LazyFunctions) return index.functions.resolve(callerFile, name);
@@ -336,18 +364,28 @@ const CONTAINER_TYPES: Record<string, ContainerKind> = {
   'struct radix_tree_root': 'radix', 'struct drm_vma_offset_manager': 'vma-offset', 'struct llist_head': 'llist',
 };
 
-/** Build the index from facts (any order; duplicates by file are the caller's business). */
-export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIndex {
-  const functions = new Map<string, FunctionDef[]>();
-  const callers = new Map<string, Set<string>>();
-  const index: WorkspaceIndex = {
+/** Every definition of the index once, in the order of iterating `index.functions` (decoding one at a time when packed). */
+export function eachFunction(index: WorkspaceIndex, cb: (d: FunctionDef) => void): void {
+  if (index.functions instanceof LazyFunctions) index.functions.each(cb);
+  else for (const defs of index.functions.values()) for (const d of defs) cb(d);
+}
+
+/** The tables addFileTables fills (the index holds them read-only). */
+interface FileTables {
+  structs: Map<string, StructDef>;
+  globals: Map<string, GlobalDef>;
+  prototypes: Map<string, PrototypeDef>;
+}
+
+function emptyIndex(t: FileTables): WorkspaceIndex {
+  return {
     files: [],
-    structs: new Map(),
+    structs: t.structs,
     typedefs: new Map(),
-    globals: new Map(),
-    functions,
-    prototypes: new Map(),
-    callers,
+    globals: t.globals,
+    functions: new Map(),
+    prototypes: t.prototypes,
+    callers: new Map(),
     fptrTargets: new Map(),
     refcounted: new Map(),
     atomicRefCounters: new Set(),
@@ -363,54 +401,132 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
     cat: indexCatalog(builtinCatalog()),
     rc: indexRefcountCatalog(),
   };
-  const sorted = [...allFacts].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  for (const ff of sorted) {
-    index.files.push(ff.file);
-    for (const s of ff.structs) {
-      const prev = index.structs.get(s.name);
-      // Keep the definition with the most fields (forward declarations and config variants).
-      if (!prev || prev.fields.length < s.fields.length) index.structs.set(s.name, { name: s.name, file: ff.file, line: s.line, fields: s.fields });
-    }
-    for (const [k, v] of Object.entries(ff.typedefs)) if (!index.typedefs.has(k)) index.typedefs.set(k, v);
-    for (const g of ff.globals) {
-      const prev = index.globals.get(g.n);
-      if (!prev || prev.static) index.globals.set(g.n, { file: ff.file, line: g.line, type: { t: g.t, p: g.p }, rcu: g.rcu === 1, static: g.static === 1 });
-    }
+}
+
+/** The tables of one file's facts but its functions, merged into the index (files in index order). */
+function addFileTables(index: WorkspaceIndex, t: FileTables, ff: FileFacts): void {
+  index.files.push(ff.file);
+  for (const s of ff.structs) {
+    const prev = t.structs.get(s.name);
+    // Keep the definition with the most fields (forward declarations and config variants).
+    if (!prev || prev.fields.length < s.fields.length) t.structs.set(s.name, { name: s.name, file: ff.file, line: s.line, fields: s.fields });
+  }
+  for (const [k, v] of Object.entries(ff.typedefs)) if (!index.typedefs.has(k)) index.typedefs.set(k, v);
+  for (const g of ff.globals) {
+    const prev = t.globals.get(g.n);
+    if (!prev || prev.static) t.globals.set(g.n, { file: ff.file, line: g.line, type: { t: g.t, p: g.p }, rcu: g.rcu === 1, static: g.static === 1 });
+  }
+  for (const p of ff.prototypes) if (!t.prototypes.has(p.name)) t.prototypes.set(p.name, { file: ff.file, fact: p });
+  for (const [field, fn] of ff.fptrs) {
+    const l = index.fptrTargets.get(field);
+    if (!l) index.fptrTargets.set(field, [fn]);
+    else if (!l.includes(fn) && l.length < 64) l.push(fn);
+  }
+  index.typesafeByRcu.push(...ff.typesafeCaches);
+}
+
+const byFileName = (a: FileFacts, b: FileFacts): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
+
+/** Build the index from facts (any order; duplicates by file are the caller's business). */
+export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIndex {
+  const functions = new Map<string, FunctionDef[]>();
+  const callers = new Map<string, Set<string>>();
+  const t: FileTables = { structs: new Map(), globals: new Map(), prototypes: new Map() };
+  const index: WorkspaceIndex = { ...emptyIndex(t), functions, callers };
+  for (const ff of [...allFacts].sort(byFileName)) {
+    addFileTables(index, t, ff);
     for (const f of ff.functions) {
       push(functions, f.name, { id: `${ff.file}:${f.line}`, file: ff.file, fact: f });
       index.stats.calls += f.calls.length;
       if (f.damaged) index.stats.damagedFunctions++;
     }
-    for (const p of ff.prototypes) if (!index.prototypes.has(p.name)) index.prototypes.set(p.name, { file: ff.file, fact: p });
-    for (const [field, fn] of ff.fptrs) {
-      const l = index.fptrTargets.get(field);
-      if (!l) index.fptrTargets.set(field, [fn]);
-      else if (!l.includes(fn) && l.length < 64) l.push(fn);
-    }
-    index.typesafeByRcu.push(...ff.typesafeCaches);
   }
   const callbacks = new Set<string>();
-  for (const defs of index.functions.values()) {
-    for (const d of defs) {
-      for (const c of d.fact.calls) {
-        let s = callers.get(c.c);
-        if (!s) callers.set(c.c, (s = new Set()));
-        s.add(d.id);
-        const op = index.rc.rcuOps.get(c.c);
-        const cb = op?.callbackArg !== undefined ? c.a[op.callbackArg] : undefined;
-        if (cb) callbacks.add(cb.replace(/^&/, ''));
-      }
+  return finishIndex(index, (d) => {
+    for (const c of d.fact.calls) {
+      let s = callers.get(c.c);
+      if (!s) callers.set(c.c, (s = new Set()));
+      s.add(d.id);
+      const cb = rcuCallbackOf(index, c);
+      if (cb) callbacks.add(cb);
     }
-  }
-  index.rcuCallbacks = [...callbacks].sort();
+  }, () => {
+    index.rcuCallbacks = [...callbacks].sort();
+  });
+}
+
+/**
+ * The same index as buildWorkspaceIndex, with the function facts packed as
+ * the files arrived (`packer`; the facts given here carry no functions, or
+ * theirs are ignored): the index's functions are a LazyFunctions over them and
+ * its callers slot lists, and the build holds at most `maxDecodedBytes` of
+ * decoded definitions at once. How `refscope check` builds the index of a
+ * whole tree without every definition as an object in one thread. `tick` is
+ * called every few thousand definitions (the host's chance to collect the
+ * garbage of the definitions decoded and dropped).
+ */
+export function buildPackedIndex(allFacts: readonly FileFacts[], packer: FunctionPacker, maxDecodedBytes: number, tick?: () => void): WorkspaceIndex {
+  const t: FileTables = { structs: new Map(), globals: new Map(), prototypes: new Map() };
+  const index = emptyIndex(t);
+  for (const ff of [...allFacts].sort(byFileName)) addFileTables(index, t, ff);
+  const lazy = new LazyFunctions(packer.finish(index.files), maxDecodedBytes);
+  index.functions = lazy;
+  index.stats.calls = packer.calls;
+  index.stats.damagedFunctions = packer.damaged;
+  const callers = new Map<string, number[]>();
+  const callbacks = new Set<string>();
+  return finishIndex(index, (d, k) => {
+    for (const c of d.fact.calls) {
+      const l = callers.get(c.c);
+      if (!l) callers.set(c.c, [k]);
+      else if (l[l.length - 1] !== k) l.push(k);
+      const cb = rcuCallbackOf(index, c);
+      if (cb) callbacks.add(cb);
+    }
+  }, () => {
+    index.callers = new CallerIds([...callers], lazy, false);
+    index.rcuCallbacks = [...callbacks].sort();
+  }, tick);
+}
+
+/** The function a `call_rcu`-style call names as its callback. */
+function rcuCallbackOf(index: WorkspaceIndex, c: CallFact): string | undefined {
+  const op = index.rc.rcuOps.get(c.c);
+  const cb = op?.callbackArg !== undefined ? c.a[op.callbackArg] : undefined;
+  return cb ? cb.replace(/^&/, '') : undefined;
+}
+
+/**
+ * The tables made from the functions and the call graph, and the stats. One
+ * pass over the definitions feeds every scan (`scan`: the caller's own, e.g.
+ * the call graph), so packed facts are decoded once for all of them.
+ */
+function finishIndex(index: WorkspaceIndex, scan: (d: FunctionDef, slot: number) => void, scanned: () => void, tick?: () => void): WorkspaceIndex {
+  const lookups = startLookups(index);
+  const releaseCandidates: FunctionDef[] = [];
+  const lazy = index.functions instanceof LazyFunctions ? index.functions : null;
+  /** Packed facts: which slots call a refcount primitive or an allocator (learnSummaries visits only what can have an effect). */
+  const direct = lazy ? new Uint8Array(lazy.definitions) : undefined;
+  let n = 0;
+  const each = (d: FunctionDef, slot: number): void => {
+    if (tick && (++n & 4095) === 0) tick();
+    scan(d, slot);
+    if (direct && d.fact.calls.some((c) => index.rc.refOps.has(c.c) || index.rc.allocs.has(c.c))) direct[slot] = 1;
+    scanRefCounters(index, d);
+    scanLookups(lookups, d);
+    if (callsPutRelease(index, d)) releaseCandidates.push(d);
+  };
+  if (lazy) lazy.each(each);
+  else for (const defs of index.functions.values()) for (const d of defs) each(d, -1);
+  scanned();
   findRefcounted(index);
-  index.summaries = learnSummaries(index);
-  findLookups(index);
-  findReleases(index);
+  index.summaries = learnSummaries(index, direct, tick);
+  finishLookups(lookups);
+  findReleases(index, releaseCandidates);
   const st = index.stats;
   st.files = index.files.length;
   st.structs = index.structs.size;
-  st.functions = [...index.functions.values()].reduce((n, l) => n + l.length, 0);
+  st.functions = index.functions instanceof LazyFunctions ? index.functions.definitions : [...index.functions.values()].reduce((n, l) => n + l.length, 0);
   st.prototypes = index.prototypes.size;
   st.refcountedTypes = index.refcounted.size;
   st.lookupStructures = index.lookups.size;
@@ -441,20 +557,20 @@ function directCounter(index: WorkspaceIndex, f: FieldFact, usedAsRef: Set<strin
   return null;
 }
 
-function findRefcounted(index: WorkspaceIndex): void {
-  // atomic_t fields used with dec_and_test / inc_not_zero anywhere.
-  const usedAsRef = index.atomicRefCounters;
-  for (const defs of index.functions.values()) {
-    for (const d of defs) {
-      for (const c of d.fact.calls) {
-        if (!/^atomic(_long)?_(dec_and_test|inc_not_zero|dec_and_lock|dec_and_mutex_lock|sub_and_test|dec_and_lock_irqsave|dec_and_raw_lock)$/.test(c.c)) continue;
-        const k = c.a[c.c.includes('sub_and_test') ? 1 : 0];
-        if (!k) continue;
-        const cls = keyClass(index, d.fact, k);
-        if (cls) usedAsRef.add(cls);
-      }
-    }
+/** Scan of one definition for findRefcounted: atomic_t fields used with dec_and_test / inc_not_zero anywhere. */
+function scanRefCounters(index: WorkspaceIndex, d: FunctionDef): void {
+  for (const c of d.fact.calls) {
+    if (!/^atomic(_long)?_(dec_and_test|inc_not_zero|dec_and_lock|dec_and_mutex_lock|sub_and_test|dec_and_lock_irqsave|dec_and_raw_lock)$/.test(c.c)) continue;
+    const k = c.a[c.c.includes('sub_and_test') ? 1 : 0];
+    if (!k) continue;
+    const cls = keyClass(index, d.fact, k);
+    if (cls) index.atomicRefCounters.add(cls);
   }
+}
+
+/** Refcounted types, once every definition went through scanRefCounters. */
+function findRefcounted(index: WorkspaceIndex): void {
+  const usedAsRef = index.atomicRefCounters;
   for (const s of index.structs.values()) {
     // Nested named-inline parts (`struct outer::mm`) belong to their object: not objects themselves.
     if (NOT_REFCOUNTED.has(s.name) || s.name.includes('::')) continue;
@@ -529,10 +645,18 @@ export function containersOfMember(index: WorkspaceIndex, owner: string, member:
   return [...index.lookups.values()].filter((l) => l.elements.some((e) => e.type === owner && e.member === member));
 }
 
-function findLookups(index: WorkspaceIndex): void {
-  const rc = index.rc;
+/**
+ * Lookup structures in three steps: the declared heads, a scan of each
+ * definition (with every other scan, in one pass over the functions), and the
+ * sites linked and the locks common to them.
+ */
+interface LookupScan {
+  index: WorkspaceIndex;
   /** Node-only operations (`list_del(&obj->node)`) by `owner|member`, attached to containers holding that member. */
-  const orphans = new Map<string, { op: ContainerOpKind; site: Site }[]>();
+  orphans: Map<string, { op: ContainerOpKind; site: Site }[]>;
+}
+
+function startLookups(index: WorkspaceIndex): LookupScan {
   // Declared heads: struct fields and globals of a container type, and __rcu pointers.
   for (const s of index.structs.values()) {
     for (const f of s.fields) {
@@ -558,61 +682,67 @@ function findLookups(index: WorkspaceIndex): void {
       l.declared = { file: g.file, line: g.line };
     }
   }
-  for (const defs of index.functions.values()) {
-    for (const d of defs) {
-      const fn = d.fact;
-      for (const c of fn.calls) {
-        if (rc.rcuDereference.has(c.c) && c.a[0]) {
-          const cls = keyClass(index, fn, c.a[0]);
-          if (cls) {
-            const l = lookupEntry(index, cls, 'rcu-pointer');
-            l.rcu = true;
-            if (l.lookup.length < MAX_SITES) l.lookup.push({ fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c });
-            if (c.s) {
-              const v = resolveKey(index, fn, c.s);
-              if (v.type && v.type.p > 0) addElement(l, v.type.t);
-            }
-          }
-          continue;
-        }
-        const op = rc.containerOps.get(c.c);
-        if (!op) continue;
-        let headKey = op.headArg >= 0 ? c.a[op.headArg] : undefined;
-        if (op.container === 'list' && op.op === 'lookup') headKey = c.a[0];
-        if (!headKey) {
-          // `list_del(&obj->node)`: the container is found later through the element's member.
-          const e = op.elemIsNode && c.a[op.elemArg] ? resolveKey(index, fn, c.a[op.elemArg]!) : null;
-          if (e?.owner && e.path.length) {
-            const k = `${e.owner}|${e.path[e.path.length - 1]}`;
-            const site: Site = { fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c };
-            const l = orphans.get(k);
-            if (!l) orphans.set(k, [{ op: op.op, site }]);
-            else if (l.length < MAX_SITES) l.push({ op: op.op, site });
-          }
-          continue;
-        }
-        const id = keyClass(index, fn, headKey);
-        if (!id) continue;
-        const l = lookupEntry(index, id, op.container);
-        if (op.rcu || (c.h ?? []).includes('rcu')) l.rcu = l.rcu || op.rcu === true;
-        const site: Site = { fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c };
-        const list = op.op === 'insert' ? l.publish : op.op === 'remove' ? l.unpublish : l.lookup;
-        if (list.length < MAX_SITES) list.push(site);
-        // Element type.
-        if (op.elemArg >= 0 && c.a[op.elemArg]) {
-          const e = resolveKey(index, fn, c.a[op.elemArg]!);
-          if (op.elemIsNode && e.path.length && e.owner) addElement(l, e.owner, e.path[e.path.length - 1]);
-          else if (!op.elemIsNode && e.type && (e.type.p > 0 || op.op === 'iterate')) {
-            const member = op.op === 'iterate' && op.container !== 'idr' && op.container !== 'xarray' ? c.a[op.elemArg + 2] : undefined;
-            addElement(l, e.type.t, member);
-          }
-        } else if (op.returnsElem && c.s) {
+  return { index, orphans: new Map() };
+}
+
+function scanLookups(scan: LookupScan, d: FunctionDef): void {
+  const { index, orphans } = scan;
+  const rc = index.rc;
+  const fn = d.fact;
+  for (const c of fn.calls) {
+    if (rc.rcuDereference.has(c.c) && c.a[0]) {
+      const cls = keyClass(index, fn, c.a[0]);
+      if (cls) {
+        const l = lookupEntry(index, cls, 'rcu-pointer');
+        l.rcu = true;
+        if (l.lookup.length < MAX_SITES) l.lookup.push({ fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c });
+        if (c.s) {
           const v = resolveKey(index, fn, c.s);
-          if (v.type && v.type.p > 0 && !NODE_TYPES.test(v.type.t)) addElement(l, v.type.t);
+          if (v.type && v.type.p > 0) addElement(l, v.type.t);
         }
       }
+      continue;
+    }
+    const op = rc.containerOps.get(c.c);
+    if (!op) continue;
+    let headKey = op.headArg >= 0 ? c.a[op.headArg] : undefined;
+    if (op.container === 'list' && op.op === 'lookup') headKey = c.a[0];
+    if (!headKey) {
+      // `list_del(&obj->node)`: the container is found later through the element's member.
+      const e = op.elemIsNode && c.a[op.elemArg] ? resolveKey(index, fn, c.a[op.elemArg]!) : null;
+      if (e?.owner && e.path.length) {
+        const k = `${e.owner}|${e.path[e.path.length - 1]}`;
+        const site: Site = { fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c };
+        const l = orphans.get(k);
+        if (!l) orphans.set(k, [{ op: op.op, site }]);
+        else if (l.length < MAX_SITES) l.push({ op: op.op, site });
+      }
+      continue;
+    }
+    const id = keyClass(index, fn, headKey);
+    if (!id) continue;
+    const l = lookupEntry(index, id, op.container);
+    if (op.rcu || (c.h ?? []).includes('rcu')) l.rcu = l.rcu || op.rcu === true;
+    const site: Site = { fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c };
+    const list = op.op === 'insert' ? l.publish : op.op === 'remove' ? l.unpublish : l.lookup;
+    if (list.length < MAX_SITES) list.push(site);
+    // Element type.
+    if (op.elemArg >= 0 && c.a[op.elemArg]) {
+      const e = resolveKey(index, fn, c.a[op.elemArg]!);
+      if (op.elemIsNode && e.path.length && e.owner) addElement(l, e.owner, e.path[e.path.length - 1]);
+      else if (!op.elemIsNode && e.type && (e.type.p > 0 || op.op === 'iterate')) {
+        const member = op.op === 'iterate' && op.container !== 'idr' && op.container !== 'xarray' ? c.a[op.elemArg + 2] : undefined;
+        addElement(l, e.type.t, member);
+      }
+    } else if (op.returnsElem && c.s) {
+      const v = resolveKey(index, fn, c.s);
+      if (v.type && v.type.p > 0 && !NODE_TYPES.test(v.type.t)) addElement(l, v.type.t);
     }
   }
+}
+
+function finishLookups(scan: LookupScan): void {
+  const { index, orphans } = scan;
   if (orphans.size) {
     for (const l of index.lookups.values()) {
       for (const e of l.elements) {
@@ -641,7 +771,13 @@ function bareName(k: string): string {
   return k.replace(/^&/, '').replace(/^\((\w+)\)$/, '$1');
 }
 
-function findReleases(index: WorkspaceIndex): void {
+/** A definition findReleases looks at: it calls a put that names a release function. */
+function callsPutRelease(index: WorkspaceIndex, d: FunctionDef): boolean {
+  return d.fact.calls.some((c) => index.rc.refOps.get(c.c)?.effect === 'put-release');
+}
+
+/** Release callbacks, from the definitions callsPutRelease picked (in iteration order), once the lookup structures are known. */
+function findReleases(index: WorkspaceIndex, candidates: readonly FunctionDef[]): void {
   const rc = index.rc;
   const addRelease = (name: string, callerFile: string, type: string | null, via: string) => {
     const def = resolveCallee(index, callerFile, name);
@@ -655,21 +791,19 @@ function findReleases(index: WorkspaceIndex): void {
     if (type && !r.types.includes(type)) r.types.push(type);
     if (!r.via.includes(via)) r.via.push(via);
   };
-  for (const defs of index.functions.values()) {
-    for (const d of defs) {
-      const fn = d.fact;
-      for (const c of fn.calls) {
-        const op = rc.refOps.get(c.c);
-        if (!op || op.effect !== 'put-release') continue;
-        const counter = c.a[op.counterArg];
-        const k = counter ? resolveKey(index, fn, counter) : null;
-        const type = k?.owner ?? null;
-        if (op.releaseArg !== undefined) {
-          const rel = c.a[op.releaseArg];
-          if (rel && /^&?\(?[A-Za-z_]\w*\)?$/.test(rel)) addRelease(bareName(rel), d.file, type, c.c);
-        } else if (c.cond && fn.calls.some((o) => rc.frees.has(o.c) || rc.rcuOps.has(o.c))) {
-          addRelease(fn.name, d.file, type, `inline:${c.c}`);
-        }
+  for (const d of candidates) {
+    const fn = d.fact;
+    for (const c of fn.calls) {
+      const op = rc.refOps.get(c.c);
+      if (!op || op.effect !== 'put-release') continue;
+      const counter = c.a[op.counterArg];
+      const k = counter ? resolveKey(index, fn, counter) : null;
+      const type = k?.owner ?? null;
+      if (op.releaseArg !== undefined) {
+        const rel = c.a[op.releaseArg];
+        if (rel && /^&?\(?[A-Za-z_]\w*\)?$/.test(rel)) addRelease(bareName(rel), d.file, type, c.c);
+      } else if (c.cond && fn.calls.some((o) => rc.frees.has(o.c) || rc.rcuOps.has(o.c))) {
+        addRelease(fn.name, d.file, type, `inline:${c.c}`);
       }
     }
   }
@@ -760,8 +894,8 @@ export function summaryOf(index: WorkspaceIndex, name: string, fromFile = ''): R
   let names = summaryNames.get(index.summaries);
   if (!names) summaryNames.set(index.summaries, (names = new Set([...index.summaries.values()].map((x) => x.name))));
   if (!names.has(name)) return undefined;
-  const d = resolveCallee(index, fromFile, name);
-  return d ? index.summaries.get(d.id) : undefined;
+  const id = resolveCalleeId(index, fromFile, name);
+  return id ? index.summaries.get(id) : undefined;
 }
 
 export type { RefSummary, ContainerOpKind };

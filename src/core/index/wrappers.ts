@@ -15,7 +15,8 @@
  */
 import type { CallFact, FunctionFact } from './facts';
 import type { FunctionDef, WorkspaceIndex } from './workspace';
-import { resolveCallee, resolveKey, type KeyInfo } from './workspace';
+import { resolveCallee, resolveCalleeId, resolveKey, type KeyInfo } from './workspace';
+import { CallerIds, LazyFunctions, SLOT_SUMMARIZABLE } from './lazy';
 import { refLikeFieldName } from '../catalog/refcount';
 
 /**
@@ -164,9 +165,9 @@ function callEffects(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summa
     return out;
   }
   if (c.c.startsWith('->') || c.c === '*') return out;
-  const callee = resolveCallee(index, def.file, c.c);
-  if (!callee || callee.id === def.id) return out;
-  const s = summaries.get(callee.id);
+  const callee = resolveCalleeId(index, def.file, c.c);
+  if (!callee || callee === def.id) return out;
+  const s = summaries.get(callee);
   if (!s) return out;
   for (const p of s.params) {
     const k = c.a[p.index];
@@ -321,8 +322,8 @@ function partialPut(index: WorkspaceIndex, fn: FunctionFact, pi: number, list: E
 
 function refReturningCall(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summaries: Map<string, RefSummary>): boolean {
   if (index.rc.refOps.get(c.c)?.returnsObject) return true;
-  const callee = resolveCallee(index, def.file, c.c);
-  return !!callee && callee.id !== def.id && !!summaries.get(callee.id)?.returnsRef;
+  const callee = resolveCalleeId(index, def.file, c.c);
+  return !!callee && callee !== def.id && !!summaries.get(callee)?.returnsRef;
 }
 
 function returnedRef(
@@ -335,8 +336,8 @@ function returnedRef(
     const name = direct[1]!;
     const op = index.rc.refOps.get(name);
     if (op?.returnsObject) return { kind: op.effect === 'get-unless-zero' ? 'cond-get' : 'get', via: name };
-    const callee = resolveCallee(index, def.file, name);
-    const s = callee && callee.id !== def.id ? summaries.get(callee.id) : undefined;
+    const callee = resolveCalleeId(index, def.file, name);
+    const s = callee && callee !== def.id ? summaries.get(callee) : undefined;
     if (s?.returnsRef) return { kind: s.returnsRef, via: name };
     return null;
   }
@@ -352,8 +353,8 @@ function returnedRef(
   // `lookup(file, &handle, 1, &obj); return obj;`: a reference handed out through an out-parameter.
   for (const c of fn.calls) {
     if (c.c.startsWith('->') || !c.a.includes(r)) continue;
-    const callee = resolveCallee(index, def.file, c.c);
-    const s = callee && callee.id !== def.id ? summaries.get(callee.id) : undefined;
+    const callee = resolveCalleeId(index, def.file, c.c);
+    const s = callee && callee !== def.id ? summaries.get(callee) : undefined;
     if (!s?.outRefs) continue;
     if (s.outRefs.some((i) => c.a[i] === r)) return { kind: fromLookup || LOOKUP_NAMES.test(c.c) ? 'lookup-get' : 'get', via: c.c };
   }
@@ -370,8 +371,8 @@ function returnedRef(
       if (v.type && index.refcounted.has(v.type.t)) return { kind: 'alloc', via: c.c };
       continue;
     }
-    const callee = resolveCallee(index, def.file, c.c);
-    const s = callee && callee.id !== def.id ? summaries.get(callee.id) : undefined;
+    const callee = resolveCalleeId(index, def.file, c.c);
+    const s = callee && callee !== def.id ? summaries.get(callee) : undefined;
     if (s?.returnsRef) return { kind: s.returnsRef, via: c.c };
   }
   return null;
@@ -387,14 +388,30 @@ function same(a: RefSummary | undefined, b: RefSummary): boolean {
 const MAX_VISITS = 8;
 
 /** Learn summaries for every definition in the index (worklist fixpoint over the call graph). */
-export function learnSummaries(index: WorkspaceIndex): Map<string, RefSummary> {
+/**
+ * `direct` (packed facts): per definition slot, 1 when it calls a refcount
+ * primitive or an allocator; with it the fixpoint decodes only the definitions
+ * that can have an effect: those, and the callers of a name once it has a
+ * summary (on the whole Linux tree most definitions are neither). `tick` is
+ * called every few thousand visits.
+ */
+export function learnSummaries(index: WorkspaceIndex, direct?: Uint8Array, tick?: () => void): Map<string, RefSummary> {
   const summaries = new Map<string, RefSummary>();
-  const byId = new Map<string, FunctionDef>();
-  for (const defs of index.functions.values()) for (const d of defs) byId.set(d.id, d);
+  // Every definition by id (the last of an id in iteration order, as a map over all keeps),
+  // as a slot when the facts are packed: the fixpoint decodes a definition when it visits it.
+  const lazy = index.functions instanceof LazyFunctions ? index.functions : null;
+  const byId = new Map<string, FunctionDef | number>();
+  if (lazy) lazy.eachSlot((k) => byId.set(lazy.idOf(k), k));
+  else for (const defs of index.functions.values()) for (const d of defs) byId.set(d.id, d);
+  const callsOf = (r: FunctionDef | number): number => (typeof r === 'number' ? lazy!.callsAt(r) : r.fact.calls.length);
+  const summarizable = (r: FunctionDef | number): boolean => (typeof r === 'number' ? (lazy!.flagsAt(r) & SLOT_SUMMARIZABLE) !== 0 : r.fact.params.length > 0 || r.fact.ret.p > 0);
+  const defOf = (r: FunctionDef | number): FunctionDef => (typeof r === 'number' ? lazy!.at(r) : r);
   // Bottom-up start: functions with fewer resolvable callees first (leaves before wrappers).
-  const order = [...byId.values()].sort((a, b) => a.fact.calls.length - b.fact.calls.length || (a.id < b.id ? -1 : 1));
-  const queue: FunctionDef[] = order.filter((d) => d.fact.params.length > 0 || d.fact.ret.p > 0);
-  const queued = new Set(queue.map((d) => d.id));
+  const order = [...byId].sort((a, b) => callsOf(a[1]) - callsOf(b[1]) || (a[0] < b[0] ? -1 : 1));
+  const queue: string[] = [];
+  for (const [id, r] of order) if (summarizable(r)) queue.push(id);
+  order.length = 0;
+  const queued = new Set(queue);
   const visits = new Map<string, number>();
   /*
    * Names with a summary right now (how many definitions): a function that calls
@@ -402,8 +419,14 @@ export function learnSummaries(index: WorkspaceIndex): Map<string, RefSummary> {
    * learn (summarize would find none), which is most of them.
    */
   const named = new Map<string, number>();
+  /** Slots that call a name that has (or had) a summary: the others, without a direct effect, need no visit. */
+  const touched = lazy && direct && index.callers instanceof CallerIds ? new Uint8Array(lazy.definitions) : null;
+  const callerSlots = touched ? (index.callers as CallerIds) : null;
   const setSummary = (id: string, s: RefSummary): void => {
-    if (!summaries.has(id)) named.set(s.name, (named.get(s.name) ?? 0) + 1);
+    if (!summaries.has(id)) {
+      if (touched && !named.has(s.name)) for (const k of callerSlots!.slotsOf(s.name) ?? []) touched[k] = 1;
+      named.set(s.name, (named.get(s.name) ?? 0) + 1);
+    }
     summaries.set(id, s);
   };
   const dropSummary = (id: string): void => {
@@ -416,11 +439,16 @@ export function learnSummaries(index: WorkspaceIndex): Map<string, RefSummary> {
   };
   const mayHaveEffect = (fn: FunctionFact): boolean => fn.calls.some((c) => index.rc.refOps.has(c.c) || index.rc.allocs.has(c.c) || named.has(c.c));
   for (let qi = 0; qi < queue.length; qi++) {
-    const d = queue[qi]!;
-    queued.delete(d.id);
-    const n = (visits.get(d.id) ?? 0) + 1;
-    visits.set(d.id, n);
+    if (tick && (qi & 4095) === 4095) tick();
+    const id = queue[qi]!;
+    const r = byId.get(id)!;
+    queued.delete(id);
+    const n = (visits.get(id) ?? 0) + 1;
+    visits.set(id, n);
     if (n > MAX_VISITS) continue;
+    // No direct effect and no callee with a summary, ever: no summary now or before (mayHaveEffect is false).
+    if (touched && typeof r === 'number' && !direct![r] && !touched[r]) continue;
+    const d = defOf(r);
     const next = mayHaveEffect(d.fact) ? summarize(index, d, summaries) : { id: d.id, name: d.fact.name, file: d.file, line: d.fact.line, params: [] };
     const prev = summaries.get(d.id);
     if (same(prev, next)) {
@@ -430,11 +458,9 @@ export function learnSummaries(index: WorkspaceIndex): Map<string, RefSummary> {
     if (next.params.length || next.returnsRef || next.outRefs) setSummary(d.id, next);
     else dropSummary(d.id);
     for (const callerId of index.callers.get(d.fact.name) ?? []) {
-      if (queued.has(callerId)) continue;
-      const cd = byId.get(callerId);
-      if (!cd) continue;
+      if (queued.has(callerId) || !byId.has(callerId)) continue;
       queued.add(callerId);
-      queue.push(cd);
+      queue.push(callerId);
     }
   }
   return summaries;

@@ -24,7 +24,7 @@ import type { Finding, TraceStep } from '../../types';
 import { makeFinding } from '../common';
 import { lockKey } from '../../analysis/lockid';
 import type { CallFact, FunctionFact } from '../../index/facts';
-import { functionById, keyClass, resolveCallee, resolveKey, summaryOf, type FunctionDef, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
+import { functionById, keyClass, resolveCallee, resolveCalleeId, resolveKey, summaryOf, type FunctionDef, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
 import { isConverter } from '../../index/wrappers';
 import { lookupVia } from './get-unless-zero-outside-lookup';
 import {
@@ -189,7 +189,7 @@ function uncoveredPut(index: WorkspaceIndex, counter: string, locks: readonly st
     for (const id of index.callers.get(w.fact.name) ?? []) {
       const d = findDef(index, id);
       if (!d) continue;
-      if (resolveCallee(index, d.file, w.fact.name)?.id !== w.id) continue;
+      if (resolveCalleeId(index, d.file, w.fact.name) !== w.id) continue;
       for (const c of d.fact.calls) {
         if (c.c !== w.fact.name) continue;
         out.push({ fn: d.fact.name, file: d.file, line: c.l, via: `${w.fact.name} (put wrapper)`, held: heldClasses(index, d.fact, c), ...(wrappers.has(d.id) ? { wrapper: d } : {}) });
