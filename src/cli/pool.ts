@@ -447,13 +447,19 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       summary.learnedWrappers = { get: lw.gets.length, put: lw.puts.length, returnsRef: lw.returnsRef.length, getNames: lw.gets, putNames: lw.puts, returnsRefNames: lw.returnsRef };
       summary.buildMs = Math.round(performance.now() - t0);
       memTrace?.(`index built (${summary.buildMs} ms; ${(index.functions as LazyFunctions).decodedFunctions} definitions decoded, ${(index.functions as LazyFunctions).redecoded} again; ${collections} collections)`);
-      // The build's garbage (definitions decoded and dropped) before shipping adds the packed tables.
+      // Before shipping adds the packed tables: the build's garbage (definitions decoded and
+      // dropped), the definitions it kept decoded (not needed on this thread again) and the
+      // facts the tables were made from.
+      (index.functions as LazyFunctions).dropDecoded();
+      pathFacts.fill(null);
+      headerFacts.fill(null);
+      all.length = 0;
       collectGarbage();
       memTrace?.('collected after the build');
       if (refcountTasks.length) shipped = shipIndex(index);
       memTrace?.('index shipped');
     }
-    pathFacts.fill(null); // the index holds what it needs
+    pathFacts.fill(null); // (without the refcount rules: the facts are not needed either)
     headerFacts.fill(null);
     const refcountMsg: Pass2RefcountMessage = { kind: 'pass2-refcount', tasks: shipped ? refcountTasks : [], index: shipped, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(refcountMsg);

@@ -351,6 +351,15 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
     }
   }
 
+  /** Drop every decoded definition (they are decoded again when asked for): a host done with the index on this thread. */
+  dropDecoded(): void {
+    this.decoded.clear();
+    this.memo.clear();
+    this.fileMemo.clear();
+    this.full = undefined;
+    this.keptBytes = 0;
+  }
+
   /** Every slot, in the order of `each`, without decoding. */
   eachSlot(cb: (slot: number) => void): void {
     for (const slots of this.names.values()) for (const k of slots) cb(k);
