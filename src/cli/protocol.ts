@@ -103,7 +103,7 @@ export type ShippedTables = Omit<WorkspaceIndex, 'cat' | 'rc' | 'functions' | 'c
 export interface ShippedIndex {
   tables: SharedArrayBuffer;
   functions: PackedFunctions;
-  /** packCallers(index.callers, functions). */
+  /** The callers as definition slots (CallerIds.packedCallers). */
   callers: [string, number[]][];
   /** The tables a worker reads a few entries of, packed per entry (packTable). */
   structs: PackedTable;

@@ -16,7 +16,7 @@ import { builtinCatalog } from '../../src/core/catalog';
 import { analyzeRefcount } from '../../src/core/analyze';
 import { buildWorkspaceIndex, extractFileFacts } from '../../src/core/index/index';
 import { buildPackedIndex, functionById, functionsInFile, resolveCallee, type WorkspaceIndex } from '../../src/core/index/workspace';
-import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packCallers, packFunctions, packTable, SLOT_SUMMARIZABLE, type PackedFunctions } from '../../src/core/index/lazy';
+import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packTable, SLOT_SUMMARIZABLE, type PackedFunctions } from '../../src/core/index/lazy';
 import { refcountFocus } from '../../src/core/rules/refcount/focus';
 import { runRefcountRules } from '../../src/core/rules/refcount/index';
 import { indexCatalog } from '../../src/core/catalog';
@@ -34,7 +34,9 @@ async function workspace(): Promise<{ texts: Map<string, string>; index: Workspa
 
 /** The index as a worker sees it: the function facts packed per definition, the structs, globals and prototypes per entry. */
 function lazyIndex(index: WorkspaceIndex, budget = Infinity): { index: WorkspaceIndex; lazy: LazyFunctions; packed: PackedFunctions } {
-  const packed = packFunctions(index.files, (f) => functionsInFile(index, f).map((d) => d.fact), (n) => new Uint8Array(n));
+  const packer = new FunctionPacker((n) => new Uint8Array(n));
+  for (const f of index.files) packer.add(f, functionsInFile(index, f).map((d) => d.fact));
+  const packed = packer.finish(index.files);
   const lazy = new LazyFunctions(structuredClone(packed), budget);
   const table = <V>(t: ReadonlyMap<string, V>): LazyTable<V> => new LazyTable<V>(structuredClone(packTable(t, (n) => new Uint8Array(n))));
   return { index: { ...index, functions: lazy, structs: table(index.structs), globals: table(index.globals), prototypes: table(index.prototypes) }, lazy, packed };
@@ -130,9 +132,19 @@ test('focused parse keeps the whole file when the facts do not match the text', 
 });
 
 test('callers shipped as definition slots read back as the same id sets, in the same order', async () => {
-  const { index } = await workspace();
-  const { lazy, packed } = lazyIndex(index);
-  const shipped = new CallerIds(structuredClone(packCallers(index.callers, packed)), lazy);
+  const parser = await nodeParser();
+  const { texts, index } = await workspace();
+  const packer = new FunctionPacker((n) => new Uint8Array(n));
+  const rest = [...texts].map(([file, text]) => {
+    const ff = extractFileFacts(parser, text, file);
+    packer.add(ff.file, ff.functions);
+    return { ...ff, functions: [] };
+  });
+  const built = buildPackedIndex(rest, packer, Infinity);
+  assert.ok(built.callers instanceof CallerIds);
+  // What a worker gets: the slot lists and the packed facts, copied to another thread.
+  const lazy = new LazyFunctions(structuredClone((built.functions as LazyFunctions).packedFacts));
+  const shipped = new CallerIds(structuredClone(built.callers.packedCallers), lazy);
   assert.ok(index.callers.size > 10, 'the fixtures call things');
   assert.equal(shipped.size, index.callers.size);
   assert.deepEqual([...shipped.keys()], [...index.callers.keys()]);

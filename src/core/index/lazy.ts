@@ -168,38 +168,13 @@ export class FunctionPacker {
   }
 }
 
-/** Pack the function facts of `files` (index order), each file's definitions given in text order. */
-export function packFunctions(files: readonly string[], defsOf: (file: string) => readonly FunctionFact[], alloc: (bytes: number) => Uint8Array): PackedFunctions {
-  const packer = new FunctionPacker(alloc);
-  for (const f of files) packer.add(f, defsOf(f));
-  return packer.finish(files);
-}
-
 /**
- * `index.callers` for another thread: each caller id (`file:line`, the full path
- * spelled out again for every callee it calls) as its definition's slot in
- * `packed`, in the same order. On the whole Linux tree the map was half of the
- * shipped tables (114 of 220 MB) and every worker held its own copy of it as
- * strings; `CallerIds` reads it back.
+ * `index.callers` as slot lists: callee name -> the slots of the definitions
+ * calling it, in the order buildWorkspaceIndex's id sets have. Each caller id
+ * (`file:line`, the full path spelled out again for every callee it calls) is
+ * made on demand: on the whole Linux tree the map as strings was half of the
+ * shipped tables (114 of 220 MB), and every worker held its own copy.
  */
-export function packCallers(callers: ReadonlyMap<string, ReadonlySet<string>>, packed: PackedFunctions): [string, number[]][] {
-  const slotOf = new Map<string, number>();
-  packed.files.forEach((f, i) => {
-    for (let k = packed.fileStart[i]!; k < packed.fileStart[i + 1]!; k++) slotOf.set(`${f}:${packed.lines[k]}`, k); // the last of a line, as byId keeps
-  });
-  const out: [string, number[]][] = [];
-  for (const [name, ids] of callers) {
-    const slots: number[] = [];
-    for (const id of ids) {
-      const k = slotOf.get(id);
-      if (k !== undefined) slots.push(k);
-    }
-    out.push([name, slots]);
-  }
-  return out;
-}
-
-/** The callers map read back from packCallers' slots (ids made on demand; same sets, same order). */
 export class CallerIds implements ReadonlyMap<string, ReadonlySet<string>> {
   private readonly slots: Map<string, number[]>;
   private readonly memo: Map<string, ReadonlySet<string>> | null;
@@ -210,7 +185,7 @@ export class CallerIds implements ReadonlyMap<string, ReadonlySet<string>> {
     this.memo = memo ? new Map() : null;
   }
 
-  /** The slot lists, as packCallers gives them (to ship them to another thread). */
+  /** The slot lists (to ship them to another thread). */
   get packedCallers(): [string, number[]][] {
     return [...this.slots];
   }

@@ -364,12 +364,6 @@ const CONTAINER_TYPES: Record<string, ContainerKind> = {
   'struct radix_tree_root': 'radix', 'struct drm_vma_offset_manager': 'vma-offset', 'struct llist_head': 'llist',
 };
 
-/** Every definition of the index once, in the order of iterating `index.functions` (decoding one at a time when packed). */
-export function eachFunction(index: WorkspaceIndex, cb: (d: FunctionDef) => void): void {
-  if (index.functions instanceof LazyFunctions) index.functions.each(cb);
-  else for (const defs of index.functions.values()) for (const d of defs) cb(d);
-}
-
 /** The tables addFileTables fills (the index holds them read-only). */
 interface FileTables {
   structs: Map<string, StructDef>;

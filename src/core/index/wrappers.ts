@@ -387,9 +387,9 @@ function same(a: RefSummary | undefined, b: RefSummary): boolean {
 
 const MAX_VISITS = 8;
 
-/** Learn summaries for every definition in the index (worklist fixpoint over the call graph). */
 /**
- * `direct` (packed facts): per definition slot, 1 when it calls a refcount
+ * Learn summaries for every definition in the index (worklist fixpoint over the
+ * call graph). `direct` (packed facts): per definition slot, 1 when it calls a refcount
  * primitive or an allocator; with it the fixpoint decodes only the definitions
  * that can have an effect: those, and the callers of a name once it has a
  * summary (on the whole Linux tree most definitions are neither). `tick` is
