@@ -188,7 +188,7 @@ function shipIndex(index: WorkspaceIndex): ShippedIndex {
   const globals = packTable(index.globals, alloc);
   const prototypes = packTable(index.prototypes, alloc);
   if (process.env.REFSCOPE_DEBUG_MEM) {
-    const mb = (t: PackedTable): string => (t.chunks.reduce((n, c) => n + c.length, 0) / 1048576).toFixed(1);
+    const mb = (t: PackedTable): string => (t.bytes.length / 1048576).toFixed(1);
     process.stderr.write(`refscope mem shipped packed tables: structs ${mb(structs)} MB, globals ${mb(globals)} MB, prototypes ${mb(prototypes)} MB\n`);
   }
   return { tables: shared, functions, callers: index.callers.packedCallers, structs, globals, prototypes };

@@ -44,7 +44,7 @@ export interface PackedFunctions {
   lines: Uint32Array;
   /** Calls made by each slot's definition (the index build orders its fixpoint by it, without decoding). */
   calls: Uint32Array;
-  /** Per slot: SLOT_SUMMARIZABLE | SLOT_STATIC | SLOT_DAMAGED. */
+  /** Per slot: SLOT_SUMMARIZABLE | SLOT_STATIC. */
   flags: Uint8Array;
   /** Name -> slots (ascending) of its definitions. */
   names: [string, number[]][];
@@ -53,7 +53,6 @@ export interface PackedFunctions {
 /** The definition has parameters or returns a pointer (it can have a refcount summary). */
 export const SLOT_SUMMARIZABLE = 1;
 export const SLOT_STATIC = 2;
-export const SLOT_DAMAGED = 4;
 
 /** Chunk size of the packed facts: big enough to be few, small enough that the last one's slack is nothing. */
 const CHUNK_BYTES = 32 << 20;
@@ -61,7 +60,7 @@ const CHUNK_BYTES = 32 << 20;
 /**
  * Packs function facts as files arrive, in any order, so that a host never
  * holds every file's function facts as objects (on the whole Linux tree 680k
- * definitions: 1.9 GB of objects against 575 MB packed). `finish` lays the
+ * definitions: 1.9 GB of objects against 576 MB packed). `finish` lays the
  * slots out in the index's file order; the bytes stay where they were written.
  */
 export class FunctionPacker {
@@ -84,11 +83,6 @@ export class FunctionPacker {
   damaged = 0;
 
   constructor(private readonly alloc: (bytes: number) => Uint8Array, private readonly chunkBytes = CHUNK_BYTES) {}
-
-  /** Bytes of JSON packed so far. */
-  get bytes(): number {
-    return this.chunks.reduce((n, c, i) => n + (i === this.chunks.length - 1 ? this.used : c.length), 0);
-  }
 
   /** The function facts of one file (a file added twice gets both sets). */
   add(file: string, defs: readonly FunctionFact[]): void {
@@ -117,7 +111,7 @@ export class FunctionPacker {
       this.rLine.push(d.line);
       this.rSpan.push(d.span?.[0] ?? d.line);
       this.rCalls.push(d.calls.length);
-      this.rFlags.push((d.params.length > 0 || d.ret.p > 0 ? SLOT_SUMMARIZABLE : 0) | (d.static ? SLOT_STATIC : 0) | (d.damaged ? SLOT_DAMAGED : 0));
+      this.rFlags.push((d.params.length > 0 || d.ret.p > 0 ? SLOT_SUMMARIZABLE : 0) | (d.static ? SLOT_STATIC : 0));
       this.rName.push(d.name);
       this.used += sizes[i]!;
       this.calls += d.calls.length;
@@ -509,9 +503,8 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
  */
 export interface PackedTable {
   keys: string[];
-  chunks: Uint8Array[];
-  /** Value i's JSON is chunks[chunk[i]].subarray(starts[i], starts[i] + lengths[i]). */
-  chunk: Uint32Array;
+  /** Value i's JSON is bytes.subarray(starts[i], starts[i] + lengths[i]). */
+  bytes: Uint8Array;
   starts: Uint32Array;
   lengths: Uint32Array;
 }
@@ -540,7 +533,7 @@ export function packTable<V>(table: ReadonlyMap<string, V>, alloc: (bytes: numbe
     const r = encoder.encodeInto(j, bytes.subarray(starts[i]!, starts[i]! + lengths[i]!));
     if (r.written !== lengths[i]) throw new Error(`packTable: encoded ${r.written} bytes, counted ${lengths[i]}`);
   });
-  return { keys, chunks: [bytes], chunk: new Uint32Array(n), starts, lengths };
+  return { keys, bytes, starts, lengths };
 }
 
 /** A packTable read back: `get` and `has` decode only the value asked for (and keep it); iterating decodes all. */
@@ -562,7 +555,7 @@ export class LazyTable<V> implements ReadonlyMap<string, V> {
     let v = this.decoded.get(i);
     if (v === undefined) {
       const p = this.packed;
-      v = JSON.parse(this.decoder.decode(p.chunks[p.chunk[i]!]!.subarray(p.starts[i]!, p.starts[i]! + p.lengths[i]!))) as V;
+      v = JSON.parse(this.decoder.decode(p.bytes.subarray(p.starts[i]!, p.starts[i]! + p.lengths[i]!))) as V;
       this.decoded.set(i, v);
     }
     return v;
