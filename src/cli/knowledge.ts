@@ -102,13 +102,16 @@ class HeaderEntry {
   constructor(
     readonly candidates: ReadonlySet<string>,
     readonly quoted: string[],
-    private readonly compute: () => ReadonlyMap<string, FunctionSummary>,
+    private compute: (() => ReadonlyMap<string, FunctionSummary>) | undefined,
   ) {}
   get resolved(): boolean {
     return this.summaries !== undefined;
   }
   map(): ReadonlyMap<string, FunctionSummary> {
-    this.summaries ??= this.compute();
+    if (!this.summaries) {
+      this.summaries = this.compute?.() ?? EMPTY;
+      this.compute = undefined;
+    }
     return this.summaries;
   }
 }
@@ -237,14 +240,18 @@ export class HeaderKnowledge {
       if (p) quoted.push(p);
     }
     const candidates = candidateNames(text);
+    // The text is read again when a summary is first asked for, not kept: a worker's headers
+    // (16k on the whole Linux tree) held as text were 180 MB of its heap through pass 1.
     const entry = new HeaderEntry(candidates, quoted, () => {
       if (candidates.size === 0) return EMPTY;
-      this.summarized++;
       const own = new Map<string, FunctionSummary>();
       try {
-        for (const s of summarizeFile(this.parser, text, this.label(abs), this.catalog)) if (!own.has(s.name)) own.set(s.name, s);
+        const now = readFileSync(abs, 'utf8');
+        this.summarized++;
+        // Copied out through JSON: a name sliced from the text would keep all of it alive.
+        for (const s of summarizeFile(this.parser, now, this.label(abs), this.catalog)) if (!own.has(s.name)) own.set(s.name, JSON.parse(JSON.stringify(s)) as FunctionSummary);
       } catch {
-        // A header the summariser cannot handle contributes no knowledge.
+        // A header gone, or one the summariser cannot handle, contributes no knowledge.
       }
       return own;
     });

@@ -17,7 +17,7 @@ import type { CrossFileInfo } from '../core/analyze';
 import type { Catalog } from '../core/catalog/index';
 import type { FunctionSummary } from '../core/index/summaries';
 import type { WorkspaceIndex } from '../core/index/workspace';
-import type { PackedFunctions, PackedTable } from '../core/index/lazy';
+import type { PackedFunctions, PackedLists, PackedTable } from '../core/index/lazy';
 import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 
@@ -103,8 +103,8 @@ export type ShippedTables = Omit<WorkspaceIndex, 'cat' | 'rc' | 'functions' | 'c
 export interface ShippedIndex {
   tables: SharedArrayBuffer;
   functions: PackedFunctions;
-  /** The callers as definition slots (CallerIds.packedCallers). */
-  callers: [string, number[]][];
+  /** The callers as definition slots (CallerIds.packedCallers), in shared memory. */
+  callers: PackedLists;
   /** The tables a worker reads a few entries of, packed per entry (packTable). */
   structs: PackedTable;
   globals: PackedTable;

@@ -295,7 +295,7 @@ const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
  * GB live (11 collections instead of 4).
  */
 const PASS2_HEAP_SLACK = 256 * 1048576;
-const DECODED_MB = 128;
+const DECODED_MB = 48;
 const PASS2_HEAP_SHARE = 0.5;
 
 /** REFSCOPE_DEBUG_MEM=1: this thread's heap and its external memory. */
@@ -312,8 +312,9 @@ function workerMem(what: string): void {
  * decoded again on demand). A worker decodes only what its files call (drm:
  * 22k of 71k definitions; whole tree: 265k of 680k). Whole tree, 2026-12-03:
  * unbounded, a worker held 1.05 GB live after pass 2; with 128 MB, 0.73 GB,
- * having decoded 7k definitions again (on 2026-12-02, when decoding went a
- * whole file at a time, the same bound cost 300 s of CPU).
+ * having decoded 7k definitions again; with 48 MB, 0.38 GB and 21k again
+ * (on 2026-12-02, when decoding went a whole file at a time, a 128 MB
+ * bound cost 300 s of CPU).
  */
 function decodedBudget(): number {
   const mb = Number(process.env.REFSCOPE_DECODED_MB ?? DECODED_MB);

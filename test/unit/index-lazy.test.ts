@@ -16,7 +16,7 @@ import { builtinCatalog } from '../../src/core/catalog';
 import { analyzeRefcount } from '../../src/core/analyze';
 import { buildWorkspaceIndex, extractFileFacts } from '../../src/core/index/index';
 import { buildPackedIndex, functionById, functionsInFile, resolveCallee, type WorkspaceIndex } from '../../src/core/index/workspace';
-import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packTable, SLOT_SUMMARIZABLE, type PackedFunctions } from '../../src/core/index/lazy';
+import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packLists, packTable, SlotLists, SLOT_SUMMARIZABLE, type PackedFunctions } from '../../src/core/index/lazy';
 import { refcountFocus } from '../../src/core/rules/refcount/focus';
 import { runRefcountRules } from '../../src/core/rules/refcount/index';
 import { indexCatalog } from '../../src/core/catalog';
@@ -230,4 +230,25 @@ test('packed tables answer as the maps do, decoding only the entries asked for',
     assert.deepEqual([...lazy.entries()], JSON.parse(JSON.stringify([...map.entries()])), `${name}: every entry`);
     assert.equal(lazy.decodedValues, map.size);
   }
+});
+
+test('packed slot lists read back in place: names in order, each list as packed, empty lists and an empty map kept, shared memory left shared', () => {
+  const lists = new Map<string, number[]>([['kref_put', [3, 7, 7000000]], ['empty_list', []], ['__x86_indirect_thunk_rax', [0]], ['kref_get', [1, 2]]]);
+  const shared = (n: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(n));
+  const packed = packLists(lists, shared);
+  assert.ok(packed.items.buffer instanceof SharedArrayBuffer && packed.starts.buffer instanceof SharedArrayBuffer && packed.keys.buffer instanceof SharedArrayBuffer);
+  // As a worker gets it: a clone that shares the bytes.
+  const read = new SlotLists(structuredClone(packed));
+  assert.equal(read.size, 4);
+  assert.deepEqual([...read.keys()], [...lists.keys()]);
+  for (const [name, l] of lists) assert.deepEqual([...read.get(name)!], l, name);
+  assert.deepEqual([...read.entries()].map(([n, l]) => [n, [...l]]), [...lists]);
+  assert.equal(read.get('kref_put_lock'), undefined, 'a prefix of a name is not a name');
+  assert.equal(read.has('kref'), false);
+  packed.items[0] = 4;
+  assert.equal(read.get('kref_put')![0], 4, 'the lists are read in place, not copied');
+  const none = new SlotLists(packLists(new Map()));
+  assert.equal(none.size, 0);
+  assert.equal(none.get(''), undefined);
+  assert.throws(() => packLists(new Map([['a\nb', [1]]])), /newline/);
 });

@@ -18,3 +18,34 @@ test('scanIncludes: edge cases read as the reference pattern reads them', () => 
   ];
   for (const c of cases) assert.deepEqual(scanIncludes(c), reference(c), JSON.stringify(c));
 });
+
+test('header knowledge: summaries computed on first use from the header as it is then, cached after; a header gone by then gives none and no error', async () => {
+  const { mkdtempSync, writeFileSync, rmSync, mkdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { nodeParser } = await import('../../src/node/assets');
+  const { builtinCatalog } = await import('../../src/core/catalog');
+  const { HeaderKnowledge } = await import('../../src/cli/knowledge');
+  const root = mkdtempSync(join(tmpdir(), 'refscope-knowledge-'));
+  try {
+    mkdirSync(join(root, 'drv'));
+    const lockH = 'struct foo { spinlock_t lock; };\nstatic inline void foo_lock(struct foo *f)\n{\n\tspin_lock(&f->lock);\n}\n';
+    writeFileSync(join(root, 'drv', 'foo.h'), lockH);
+    writeFileSync(join(root, 'drv', 'gone.h'), 'static inline void gone_lock(struct foo *f)\n{\n\tspin_lock(&f->lock);\n}\n');
+    const src = '#include "foo.h"\n#include "gone.h"\nvoid use(struct foo *f) { foo_lock(f); }\n';
+    const k = new HeaderKnowledge(await nodeParser(), builtinCatalog(), root, root);
+    const view = k.forFile(join(root, 'drv', 'use.c'), src);
+    assert.equal(k.summarized, 0, 'nothing parsed before a name is asked for');
+    rmSync(join(root, 'drv', 'gone.h'));
+    const s = view.get('foo_lock');
+    assert.ok(s, 'foo_lock summarised');
+    assert.equal(s.file, 'drv/foo.h');
+    assert.deepEqual(s.acquires.map((a) => [a.lock, a.kind]), [['$0.lock', 'spinlock']]);
+    assert.equal(k.summarized, 1);
+    assert.equal(view.get('gone_lock'), undefined, 'the header was removed after the scan');
+    assert.equal(k.forFile(join(root, 'drv', 'other.c'), src).get('foo_lock'), s, 'cached for the next file');
+    assert.equal(k.summarized, 1, 'foo.h parsed once; gone.h could not be read');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -47,7 +47,96 @@ export interface PackedFunctions {
   /** Per slot: SLOT_SUMMARIZABLE | SLOT_STATIC. */
   flags: Uint8Array;
   /** Name -> slots (ascending) of its definitions. */
-  names: [string, number[]][];
+  names: PackedLists;
+}
+
+/**
+ * A map from names to ascending lists of slots in three flat arrays: what a
+ * worker gets without a structured clone of a JS array per name (on the whole
+ * Linux tree 600k names of definitions and 400k callee names, each thread held
+ * its own copy as arrays of arrays).
+ */
+export interface PackedLists {
+  /** The names' UTF-8, each followed by a newline (names are C identifiers). */
+  keys: Uint8Array;
+  /** Name i's list is items[starts[i]] .. items[starts[i + 1] - 1]. */
+  starts: Uint32Array;
+  items: Uint32Array;
+}
+
+/** Pack name -> slots lists (`alloc`: where the bytes go, e.g. shared memory). */
+export function packLists(lists: ReadonlyMap<string, readonly number[]>, alloc: (bytes: number) => Uint8Array = (n) => new Uint8Array(n)): PackedLists {
+  let total = 0;
+  for (const [name, l] of lists) {
+    if (name.includes('\n')) throw new Error(`packLists: a name with a newline (${JSON.stringify(name)})`);
+    total += l.length;
+  }
+  const keyText = new TextEncoder().encode([...lists.keys()].map((k) => `${k}\n`).join(''));
+  const keys = alloc(keyText.length);
+  keys.set(keyText);
+  const u32 = (n: number): Uint32Array => {
+    const bytes = alloc(4 * n);
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, n);
+  };
+  const starts = u32(lists.size + 1);
+  const items = u32(total);
+  let i = 0;
+  let at = 0;
+  for (const l of lists.values()) {
+    starts[i++] = at;
+    for (const k of l) items[at++] = k;
+  }
+  starts[i] = at;
+  return { keys, starts, items };
+}
+
+/** The map a PackedLists holds, read in place (one string per name on this thread, the lists never copied). */
+export class SlotLists {
+  private readonly at = new Map<string, number>();
+
+  constructor(private readonly packed: PackedLists) {
+    const text = new TextDecoder().decode(packed.keys);
+    let from = 0;
+    for (let i = 0; i + 1 < packed.starts.length; i++) {
+      const to = text.indexOf('\n', from);
+      this.at.set(text.slice(from, to), i);
+      from = to + 1;
+    }
+  }
+
+  get(name: string): Uint32Array | undefined {
+    const i = this.at.get(name);
+    return i === undefined ? undefined : this.list(i);
+  }
+
+  private list(i: number): Uint32Array {
+    return this.packed.items.subarray(this.packed.starts[i]!, this.packed.starts[i + 1]!);
+  }
+
+  has(name: string): boolean {
+    return this.at.has(name);
+  }
+
+  get size(): number {
+    return this.at.size;
+  }
+
+  keys(): MapIterator<string> {
+    return this.at.keys();
+  }
+
+  *values(): Generator<Uint32Array> {
+    for (const i of this.at.values()) yield this.list(i);
+  }
+
+  *entries(): Generator<[string, Uint32Array]> {
+    for (const [name, i] of this.at) yield [name, this.list(i)];
+  }
+
+  /** The packed form (to ship it to another thread). */
+  get packedLists(): PackedLists {
+    return this.packed;
+  }
 }
 
 /** The definition has parameters or returns a pointer (it can have a refcount summary). */
@@ -82,7 +171,8 @@ export class FunctionPacker {
   calls = 0;
   damaged = 0;
 
-  constructor(private readonly alloc: (bytes: number) => Uint8Array, private readonly chunkBytes = CHUNK_BYTES) {}
+  /** `alloc`: where the packed bytes go (shared memory, to ship them to workers). */
+  constructor(readonly alloc: (bytes: number) => Uint8Array, private readonly chunkBytes = CHUNK_BYTES) {}
 
   /** The function facts of one file (a file added twice gets both sets). */
   add(file: string, defs: readonly FunctionFact[]): void {
@@ -157,7 +247,7 @@ export class FunctionPacker {
     const trimmed = k === n ? null : k; // records of files not in the list are left out
     const cut = <A extends Uint32Array | Uint8Array>(a: A): A => (trimmed === null ? a : (a.slice(0, trimmed) as A));
     return {
-      files: [...files], chunks: [...this.chunks], chunk: cut(chunk), starts: cut(starts), lengths: cut(lengths), fileStart, lines: cut(lines), calls: cut(calls), flags: cut(flags), names: [...names],
+      files: [...files], chunks: [...this.chunks], chunk: cut(chunk), starts: cut(starts), lengths: cut(lengths), fileStart, lines: cut(lines), calls: cut(calls), flags: cut(flags), names: packLists(names, this.alloc),
     };
   }
 }
@@ -170,22 +260,22 @@ export class FunctionPacker {
  * shipped tables (114 of 220 MB), and every worker held its own copy.
  */
 export class CallerIds implements ReadonlyMap<string, ReadonlySet<string>> {
-  private readonly slots: Map<string, number[]>;
+  private readonly slots: SlotLists;
   private readonly memo: Map<string, ReadonlySet<string>> | null;
 
   /** `memo`: keep each id set made (a worker asks for the same names again and again; an index build asks for each a few times). */
-  constructor(entries: [string, number[]][], private readonly functions: LazyFunctions, memo = true) {
-    this.slots = new Map(entries);
+  constructor(packed: PackedLists, private readonly functions: LazyFunctions, memo = true) {
+    this.slots = new SlotLists(packed);
     this.memo = memo ? new Map() : null;
   }
 
-  /** The slot lists (to ship them to another thread). */
-  get packedCallers(): [string, number[]][] {
-    return [...this.slots];
+  /** The slot lists as packed (to ship them to another thread). */
+  get packedCallers(): PackedLists {
+    return this.slots.packedLists;
   }
 
   /** The slots of the functions calling `name` (in the order of get's ids). */
-  slotsOf(name: string): readonly number[] | undefined {
+  slotsOf(name: string): Uint32Array | undefined {
     return this.slots.get(name);
   }
 
@@ -194,7 +284,7 @@ export class CallerIds implements ReadonlyMap<string, ReadonlySet<string>> {
     if (hit) return hit;
     const slots = this.slots.get(name);
     if (!slots) return undefined;
-    const ids = new Set(slots.map((k) => this.functions.idOf(k)));
+    const ids = new Set(Array.from(slots, (k) => this.functions.idOf(k)));
     this.memo?.set(name, ids);
     return ids;
   }
@@ -226,7 +316,7 @@ export class CallerIds implements ReadonlyMap<string, ReadonlySet<string>> {
 
 export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
   private readonly decoder = new TextDecoder();
-  private readonly names: Map<string, number[]>;
+  private readonly names: SlotLists;
   private readonly fileIndex: Map<string, number>;
   /** Decoded definitions by slot (in use order when a budget is set: least recently used first). */
   private readonly decoded = new Map<number, FunctionDef>();
@@ -246,7 +336,7 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
    * definition is the same definition.
    */
   constructor(private readonly packed: PackedFunctions, private readonly maxDecodedBytes = Infinity) {
-    this.names = new Map(packed.names);
+    this.names = new SlotLists(packed.names);
     this.fileIndex = new Map();
     packed.files.forEach((f, i) => {
       if (!this.fileIndex.has(f)) this.fileIndex.set(f, i); // a file listed twice has its definitions at its first place
@@ -396,7 +486,7 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
     if (hit) return hit;
     const slots = this.names.get(name);
     if (!slots) return undefined;
-    const out = slots.map((k) => this.slot(k));
+    const out = Array.from(slots, (k) => this.slot(k));
     this.memo.set(name, out);
     return out;
   }

@@ -15,7 +15,7 @@ import { indexCatalog, builtinCatalog, type CatalogIndex } from '../catalog/inde
 import { indexRefcountCatalog, refLikeFieldName, type ContainerKind, type ContainerOpKind, type CounterKind, type RefcountCatalogIndex } from '../catalog/refcount';
 import type { CallFact, FieldFact, FileFacts, FunctionFact, PrototypeFact, TypeRef } from './facts';
 import { learnSummaries, type RefSummary } from './wrappers';
-import { CallerIds, LazyFunctions, type FunctionPacker } from './lazy';
+import { CallerIds, LazyFunctions, packLists, type FunctionPacker } from './lazy';
 
 export interface StructDef {
   name: string;
@@ -478,7 +478,7 @@ export function buildPackedIndex(allFacts: readonly FileFacts[], packer: Functio
       if (cb) callbacks.add(cb);
     }
   }, () => {
-    index.callers = new CallerIds([...callers], lazy, false);
+    index.callers = new CallerIds(packLists(callers, packer.alloc), lazy, false);
     index.rcuCallbacks = [...callbacks].sort();
   }, tick);
 }
