@@ -49,3 +49,21 @@ test('header knowledge: summaries computed on first use from the header as it is
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('candidateNames keeps no header text alive: 64 headers of 1 MB each, their long names kept, heap grows by far less than the texts', async () => {
+  const { candidateNames } = await import('../../src/cli/knowledge');
+  const { collectGarbage } = await import('../../src/node/gc');
+  collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  const kept: Set<string>[] = [];
+  for (let i = 0; i < 64; i++) {
+    // A definition with a name long enough to be a slice of the text, then 1 MB of comment (unique per header).
+    const text = `static inline void header_${i}_long_function_name_for_slicing(struct foo *f)\n{\n}\n/* ${String(i).repeat(8)}${'\u00e9x'.repeat(512 * 1024)} */\n`;
+    kept.push(candidateNames(text));
+  }
+  collectGarbage();
+  const grown = process.memoryUsage().heapUsed - before;
+  assert.equal(kept.length, 64);
+  assert.deepEqual([...kept[5]!], ['header_5_long_function_name_for_slicing']);
+  assert.ok(grown < 16 * 1048576, `heap grew by ${(grown / 1048576).toFixed(1)} MB for 64 names (the texts are 64 MB)`);
+});
