@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Catalog } from '../core/catalog/index';
 import type { FileFacts } from '../core/index/facts';
 import { buildPackedIndex, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
-import { CallerIds, FunctionPacker, LazyFunctions, packTable, type PackedTable } from '../core/index/lazy';
+import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packTable, type PackedTable } from '../core/index/lazy';
 import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
@@ -187,10 +187,12 @@ function shipIndex(index: WorkspaceIndex): ShippedIndex {
     const mb = functions.chunks.reduce((n, c) => n + c.length, 0) / 1048576;
     process.stderr.write(`refscope mem shipped function facts ${mb.toFixed(1)} MB in ${functions.chunks.length} chunks: ${functions.lines.length} definitions in ${functions.files.length} files\n`);
   }
+  // Packed by the build already (buildPackedIndex) where the packer allocates shared memory.
   const alloc = (n: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(n));
-  const structs = packTable(index.structs, alloc);
-  const globals = packTable(index.globals, alloc);
-  const prototypes = packTable(index.prototypes, alloc);
+  const packed = <V>(t: ReadonlyMap<string, V>): PackedTable => (t instanceof LazyTable && t.packedTable.bytes.buffer instanceof SharedArrayBuffer ? t.packedTable : packTable(t, alloc));
+  const structs = packed(index.structs);
+  const globals = packed(index.globals);
+  const prototypes = packed(index.prototypes);
   if (process.env.REFSCOPE_DEBUG_MEM) {
     const mb = (t: PackedTable): string => (t.bytes.length / 1048576).toFixed(1);
     process.stderr.write(`refscope mem shipped packed tables: structs ${mb(structs)} MB, globals ${mb(globals)} MB, prototypes ${mb(prototypes)} MB\n`);
@@ -437,12 +439,17 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       for (const f of headerFacts) if (f) all.push(f);
       const heap = new HeapBudget(BUILD_HEAP_SLACK, BUILD_HEAP_SHARE);
       let collections = 0;
-      const index = buildPackedIndex(all, packer, BUILD_DECODED_BYTES, () => {
-        if (heap.check()) collections++;
-      });
-      const lw = learnedWrappers(index);
       summary.files = all.length;
       summary.headers = headerFacts.filter((f) => f).length;
+      const index = buildPackedIndex(all, packer, BUILD_DECODED_BYTES, () => {
+        if (heap.check()) collections++;
+      }, () => {
+        // The tables are packed: the facts they were made from are not needed again.
+        all.length = 0;
+        pathFacts.fill(null);
+        headerFacts.fill(null);
+      });
+      const lw = learnedWrappers(index);
       summary.structs = index.stats.structs;
       summary.functions = index.stats.functions;
       summary.refcountedTypes = index.stats.refcountedTypes;
@@ -451,13 +458,9 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       summary.learnedWrappers = { get: lw.gets.length, put: lw.puts.length, returnsRef: lw.returnsRef.length, getNames: lw.gets, putNames: lw.puts, returnsRefNames: lw.returnsRef };
       summary.buildMs = Math.round(performance.now() - t0);
       memTrace?.(`index built (${summary.buildMs} ms; ${(index.functions as LazyFunctions).decodedFunctions} definitions decoded, ${(index.functions as LazyFunctions).redecoded} again; ${collections} collections)`);
-      // Before shipping adds the packed tables: the build's garbage (definitions decoded and
-      // dropped), the definitions it kept decoded (not needed on this thread again) and the
-      // facts the tables were made from.
+      // Before shipping: the build's garbage (definitions decoded and dropped) and the
+      // definitions it kept decoded (not needed on this thread again).
       (index.functions as LazyFunctions).dropDecoded();
-      pathFacts.fill(null);
-      headerFacts.fill(null);
-      all.length = 0;
       collectGarbage();
       memTrace?.('collected after the build');
       if (refcountTasks.length) shipped = shipIndex(index);

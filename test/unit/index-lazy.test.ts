@@ -232,6 +232,27 @@ test('packed tables answer as the maps do, decoding only the entries asked for',
   }
 });
 
+test('a packed table keeping a few entries keeps the most recently used, decodes the rest again, answers the same', async () => {
+  const { index } = await workspace();
+  const map = index.structs;
+  const [a, b, c] = [...map.keys()];
+  assert.ok(a && b && c, 'the fixtures have three structs');
+  const lazy = new LazyTable(packTable(map, (n) => new Uint8Array(n)), 2);
+  const first = { a: lazy.get(a), b: lazy.get(b) };
+  assert.equal(lazy.get(a), first.a, 'a kept');
+  lazy.get(c); // evicts b, the least recently used
+  assert.equal(lazy.decodedValues, 2);
+  assert.equal(lazy.get(a), first.a, 'a still kept: used after b');
+  const again = lazy.get(b);
+  assert.notEqual(again, first.b, 'b decoded again');
+  assert.deepEqual(again, first.b);
+  assert.deepEqual([...lazy.entries()], JSON.parse(JSON.stringify([...map.entries()])));
+  assert.equal(lazy.decodedValues, 2, 'a scan over all keeps two');
+  const none = new LazyTable(packTable(map, (n) => new Uint8Array(n)), 0);
+  assert.deepEqual(none.get(a), first.a);
+  assert.equal(none.decodedValues, 0);
+});
+
 test('packed slot lists read back in place: names in order, each list as packed, empty lists and an empty map kept, shared memory left shared', () => {
   const lists = new Map<string, number[]>([['kref_put', [3, 7, 7000000]], ['empty_list', []], ['__x86_indirect_thunk_rax', [0]], ['kref_get', [1, 2]]]);
   const shared = (n: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(n));

@@ -632,8 +632,18 @@ export class LazyTable<V> implements ReadonlyMap<string, V> {
   private readonly at: Map<string, number>;
   private readonly decoded = new Map<number, V>();
 
-  constructor(private readonly packed: PackedTable) {
+  /**
+   * `keep`: how many decoded values to keep, the most recently used (a worker
+   * reads a few entries again and again and keeps them all; the index build
+   * scans all of them and keeps a few thousand).
+   */
+  constructor(private readonly packed: PackedTable, private readonly keep = Infinity) {
     this.at = new Map(packed.keys.map((k, i) => [k, i]));
+  }
+
+  /** The table as packed (to ship it to another thread). */
+  get packedTable(): PackedTable {
+    return this.packed;
   }
 
   /** Values decoded so far. */
@@ -643,9 +653,17 @@ export class LazyTable<V> implements ReadonlyMap<string, V> {
 
   private value(i: number): V {
     let v = this.decoded.get(i);
-    if (v === undefined) {
-      const p = this.packed;
-      v = JSON.parse(this.decoder.decode(p.bytes.subarray(p.starts[i]!, p.starts[i]! + p.lengths[i]!))) as V;
+    if (v !== undefined) {
+      if (this.keep !== Infinity) {
+        this.decoded.delete(i); // most recently used last
+        this.decoded.set(i, v);
+      }
+      return v;
+    }
+    const p = this.packed;
+    v = JSON.parse(this.decoder.decode(p.bytes.subarray(p.starts[i]!, p.starts[i]! + p.lengths[i]!))) as V;
+    if (this.keep > 0) {
+      if (this.decoded.size >= this.keep) this.decoded.delete(this.decoded.keys().next().value!);
       this.decoded.set(i, v);
     }
     return v;
