@@ -292,11 +292,14 @@ const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
  * on drivers/gpu/drm (513 MB, 195 MB live), and the process peak is the
  * workers' pass 2. With the whole live size as the share, on the whole tree a
  * worker's heap went to 2.4 GB with 1.6 GB live; with half, to 1.7 GB with 1.3
- * GB live (11 collections instead of 4).
+ * GB live (11 collections instead of 4). On 2026-12-04, with 256 MB and half,
+ * the whole tree's process peak (3.47 GB, sampled every 0.5 s) was the two
+ * workers' lock re-analysis, each heap 256 MB over its live size just before it
+ * ended (beside the index build), and pass 2 reached 3.0 GB; hence 128 MB and a quarter.
  */
-const PASS2_HEAP_SLACK = 256 * 1048576;
+const PASS2_HEAP_SLACK = 128 * 1048576;
 const DECODED_MB = 48;
-const PASS2_HEAP_SHARE = 0.5;
+const PASS2_HEAP_SHARE = 0.25;
 
 /** REFSCOPE_DEBUG_MEM=1: this thread's heap and its external memory. */
 function workerMem(what: string): void {

@@ -599,30 +599,34 @@ export interface PackedTable {
   lengths: Uint32Array;
 }
 
-/** Pack a table of JSON-able values, in its iteration order, into one buffer of its size. */
+/**
+ * Pack a table of JSON-able values, in its iteration order, into one buffer of
+ * its size. Each value is written as JSON twice, once to count its bytes and
+ * once to encode it, so no more than one value's text is alive at a time (all
+ * of them at once were 0.3 GB on the whole Linux tree, beside the facts).
+ */
 export function packTable<V>(table: ReadonlyMap<string, V>, alloc: (bytes: number) => Uint8Array): PackedTable {
   const keys: string[] = [];
-  const json: string[] = [];
-  for (const [k, v] of table) {
-    keys.push(k);
-    json.push(JSON.stringify(v));
-  }
-  const n = keys.length;
+  const n = table.size;
   const starts = new Uint32Array(n);
   const lengths = new Uint32Array(n);
   let total = 0;
-  json.forEach((j, i) => {
+  let i = 0;
+  for (const [k, v] of table) {
+    keys.push(k);
     starts[i] = total;
-    lengths[i] = utf8Length(j);
-    total += lengths[i]!;
+    lengths[i] = utf8Length(JSON.stringify(v));
+    total += lengths[i++]!;
     if (total > 0xffffffff) throw new Error('packTable: more than 4 GB');
-  });
+  }
   const bytes = alloc(total);
   const encoder = new TextEncoder();
-  json.forEach((j, i) => {
-    const r = encoder.encodeInto(j, bytes.subarray(starts[i]!, starts[i]! + lengths[i]!));
+  i = 0;
+  for (const v of table.values()) {
+    const r = encoder.encodeInto(JSON.stringify(v), bytes.subarray(starts[i]!, starts[i]! + lengths[i]!));
     if (r.written !== lengths[i]) throw new Error(`packTable: encoded ${r.written} bytes, counted ${lengths[i]}`);
-  });
+    i++;
+  }
   return { keys, bytes, starts, lengths };
 }
 

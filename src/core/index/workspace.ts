@@ -526,7 +526,7 @@ function finishIndex(index: WorkspaceIndex, scan: (d: FunctionDef, slot: number)
   if (lazy) lazy.each(each);
   else for (const defs of index.functions.values()) for (const d of defs) each(d, -1);
   scanned();
-  findRefcounted(index);
+  findRefcounted(index, tick);
   index.summaries = learnSummaries(index, direct, tick);
   finishLookups(lookups);
   findReleases(index, releaseCandidates);
@@ -575,10 +575,16 @@ function scanRefCounters(index: WorkspaceIndex, d: FunctionDef): void {
   }
 }
 
-/** Refcounted types, once every definition went through scanRefCounters. */
-function findRefcounted(index: WorkspaceIndex): void {
+/**
+ * Refcounted types, once every definition went through scanRefCounters.
+ * `tick` every few thousand structs: a packed build decodes each struct once
+ * per round (whole tree, up to nine rounds over 102k structs).
+ */
+function findRefcounted(index: WorkspaceIndex, tick?: () => void): void {
   const usedAsRef = index.atomicRefCounters;
+  let n = 0;
   for (const s of index.structs.values()) {
+    if (tick && (++n & 4095) === 0) tick();
     // Nested named-inline parts (`struct outer::mm`) belong to their object: not objects themselves.
     if (NOT_REFCOUNTED.has(s.name) || s.name.includes('::')) continue;
     for (const f of s.fields) {
@@ -592,6 +598,7 @@ function findRefcounted(index: WorkspaceIndex): void {
   for (let round = 0; round < 8; round++) {
     let changed = false;
     for (const s of index.structs.values()) {
+      if (tick && (++n & 4095) === 0) tick();
       if (index.refcounted.has(s.name) || NOT_REFCOUNTED.has(s.name)) continue;
       for (const f of s.fields) {
         if (f.p !== 0 || f.arr) continue;
