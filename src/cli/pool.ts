@@ -437,17 +437,32 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       const all: FileFacts[] = [];
       for (const f of pathFacts) if (f) all.push(f);
       for (const f of headerFacts) if (f) all.push(f);
-      const heap = new HeapBudget(BUILD_HEAP_SLACK, BUILD_HEAP_SHARE);
+      let heap = new HeapBudget(BUILD_HEAP_SLACK, BUILD_HEAP_SHARE);
       let collections = 0;
       summary.files = all.length;
       summary.headers = headerFacts.filter((f) => f).length;
+      let traced = performance.now();
+      memTrace?.('index build starts');
       const index = buildPackedIndex(all, packer, BUILD_DECODED_BYTES, () => {
         if (heap.check()) collections++;
+        // (The build blocks this thread's timer: its trace comes from here.)
+        if (memTrace && performance.now() - traced > 2000) {
+          traced = performance.now();
+          memTrace('in the index build');
+        }
       }, () => {
+        memTrace?.('index build: tables packed');
         // The tables are packed: the facts they were made from are not needed again.
         all.length = 0;
         pathFacts.fill(null);
         headerFacts.fill(null);
+        // Collected now, and the budget measured from here: one measured at the build's start
+        // counts the facts as live, so the definitions decoded next grew the heap by their size
+        // before the first collection (whole tree: 541 -> 883 MB in 5 s, the process peak).
+        collectGarbage();
+        heap = new HeapBudget(BUILD_HEAP_SLACK, BUILD_HEAP_SHARE);
+        collections++;
+        memTrace?.('index build: facts dropped and collected');
       });
       const lw = learnedWrappers(index);
       summary.structs = index.stats.structs;

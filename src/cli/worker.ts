@@ -176,8 +176,14 @@ class CheckWorker {
     const global = new Map<string, FunctionSummary>();
     for (const s of m.knowledge) global.set(s.name, s);
     const budget = new HeapBudget(PASS2_HEAP_SLACK, PASS2_HEAP_SHARE);
+    workerMem(`lock re-analysis of ${m.tasks.length} files starts`);
+    let traced = performance.now();
     claimEach(m.next, m.tasks, (i) => {
       budget.check();
+      if (TRACE_MEM && performance.now() - traced > 5000) {
+        traced = performance.now();
+        workerMem('in the lock re-analysis');
+      }
       const file = this.input.files[i]!;
       const read = readSource(file);
       if (read.ok) post({ kind: 'lock2', index: i, lock: this.lockFile(file, read.text, read.bytes, global).outcome }); // else pass 1 reported it
@@ -302,8 +308,9 @@ const DECODED_MB = 48;
 const PASS2_HEAP_SHARE = 0.25;
 
 /** REFSCOPE_DEBUG_MEM=1: this thread's heap and its external memory. */
+const TRACE_MEM = !!process.env.REFSCOPE_DEBUG_MEM;
 function workerMem(what: string): void {
-  if (!process.env.REFSCOPE_DEBUG_MEM) return;
+  if (!TRACE_MEM) return;
   const m = process.memoryUsage();
   const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MB`;
   process.stderr.write(`refscope mem worker ${threadId} ${what}: heap ${mb(m.heapUsed)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})\n`);

@@ -465,7 +465,11 @@ const BUILD_KEPT_ENTRIES = 4096;
 export function buildPackedIndex(allFacts: readonly FileFacts[], packer: FunctionPacker, maxDecodedBytes: number, tick?: () => void, factsRead?: () => void): WorkspaceIndex {
   const t: FileTables = { structs: new Map(), globals: new Map(), prototypes: new Map() };
   const index = emptyIndex(t);
-  for (const ff of [...allFacts].sort(byFileName)) addFileTables(index, t, ff);
+  let n = 0;
+  for (const ff of [...allFacts].sort(byFileName)) {
+    if (tick && (++n & 4095) === 0) tick();
+    addFileTables(index, t, ff);
+  }
   // The rest of the build and the workers read the structs, globals and prototypes packed
   // (where the packer puts its bytes: shared memory in the CLI), decoding an entry per use.
   // As objects they were 0.3 GB of the main heap through the build on the whole Linux tree.
