@@ -6,7 +6,10 @@
  * cannot be obtained the test fails: it never skips.
  */
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { contractProblems, ensureBuilt, kernelTree, runCli, sarifValidator, type JsonReport } from '../unit/cli-support';
 import { RULES } from '../../src/core/rules/registry';
 
@@ -47,5 +50,39 @@ describe('refscope check over real kernel code', () => {
     const log = JSON.parse(r.stdout) as { runs: { results: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] }[] };
     assert.deepEqual(sarifValidator()(log), []);
     for (const res of log.runs[0]!.results) assert.ok(res.locations[0]!.physicalLocation.artifactLocation.uri.startsWith(SARIF_DIR + '/'));
+  });
+});
+
+describe('the seed\'s bug put back into Linux 6.12 (drm_gem_mmap)', () => {
+  const rel = 'drivers/gpu/drm/drm_gem.c';
+  // armada's free callback calls drm_gem_free_mmap_offset(): the release path the index follows
+  // from drm_gem_object_free() through obj->funcs->free to the offset's removal
+  const companion = 'drivers/gpu/drm/armada/armada_gem.c';
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'refscope-seed-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const check = (text: string): JsonReport => {
+    mkdirSync(join(dir, 'drivers/gpu/drm'), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+    const r = runCli(['check', '--format', 'json', '--no-cache', '--root', kernel, rel, join(kernel, companion)], dir);
+    assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as JsonReport;
+  };
+
+  test('a plain drm_gem_object_get() under the wrapper-taken vm_lock is unsafe-lookup-get; the kernel as it is stays silent', () => {
+    const orig = readFileSync(join(kernel, rel), 'utf8');
+    const site = '\t\tif (!kref_get_unless_zero(&obj->refcount))\n\t\t\tobj = NULL;\n';
+    assert.equal(orig.split(site).length, 2, 'the get of drm_gem_mmap is in drm_gem.c once');
+    const ulg = (j: JsonReport) => j.findings.filter((f) => f.rule === 'unsafe-lookup-get' && f.file === rel);
+    assert.deepEqual(ulg(check(orig)), []);
+    const seeded = ulg(check(orig.replace(site, '\t\tdrm_gem_object_get(obj);\n')));
+    assert.deepEqual(seeded.map((f) => f.function), ['drm_gem_mmap']);
+    const t = seeded[0]!.trace.map((s) => s.message);
+    assert.match(t[0]!, /drm_vma_offset_exact_lookup_locked \(struct drm_device\.vma_offset_manager\) under struct drm_vma_offset_manager\.vm_lock \(taken by drm_vma_offset_lock_lookup\(\)\)/);
+    assert.match(t[1]!, /drm_gem_object_get \(get wrapper\) on obj \(struct drm_gem_object\.refcount\) holding struct drm_vma_offset_manager\.vm_lock/);
+    assert.match(t[3]!, /the release drm_gem_object_free\(\) removes it from struct drm_device\.vma_offset_manager only once the count is zero/);
   });
 });

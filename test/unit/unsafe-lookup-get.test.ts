@@ -61,6 +61,38 @@ test('seed: offset hash without a reference, plain kref_get, final put without s
   assert.deepEqual(await run(['unsafe-lookup-get-offset-hash-no-ref.c'], undefined, false), []);
 });
 
+test('seed, Linux 6.12 shape: the lookup lock taken and dropped by lock wrappers (drm_vma_offset_lock_lookup); plain get fires, get-unless-zero twin silent', async () => {
+  const fs = await run(['unsafe-lookup-get-lock-wrapper.c']);
+  assert.deepEqual(brief(fs), ['unsafe-lookup-get@64:gem_mmap']);
+  assert.deepEqual(fs[0]!.trace.map((t) => t.line), [61, 64, 69, 46]);
+  assert.match(fs[0]!.trace[0]!.message, /^lookup at line 61: obj comes from drm_vma_offset_exact_lookup_locked \(struct drm_device\.vma_offset_manager\) under struct vma_offset_manager\.vm_lock \(taken by offset_lock_lookup\(\)\)/);
+  assert.match(fs[0]!.trace[1]!.message, /^get at line 64: gem_object_get \(get wrapper\) on obj \(struct gem_object\.refcount\) holding struct vma_offset_manager\.vm_lock$/);
+  assert.match(fs[0]!.trace[2]!.message, /^final put in gem_mmap\(\): gem_object_put \(put wrapper\) without struct vma_offset_manager\.vm_lock/);
+  assert.deepEqual(brief(await run(['unsafe-lookup-get-lock-wrapper-unless-zero.c'])), []);
+  // the put side under the same wrapper lock (drivers/base/core.c's device links): silent
+  assert.deepEqual(brief(await run(['unsafe-lookup-get-lock-wrapper-put-locked.c'])), []);
+  const text = readFileSync(join(DIR, 'unsafe-lookup-get-lock-wrapper-put-locked.c'), 'utf8');
+  const parser = await nodeParser();
+  // its twin whose remove path drops the wrapper lock before the put fires
+  const twin = text.replace('\t\t\tdevice_link_put_kref(link);\n\t\t\tbreak;', '\t\t\tdevice_links_write_unlock();\n\t\t\tdevice_link_put_kref(link);\n\t\t\treturn;');
+  assert.notEqual(twin, text);
+  // and its twin whose static helper's caller does not take the lock
+  const twin2 = text.replace('\tdevice_links_write_lock();\n\t__device_links_no_driver(dev);\n\tdevice_links_write_unlock();', '\t__device_links_no_driver(dev);');
+  assert.notEqual(twin2, text);
+  const getLine = text.split('\n').findIndex((l) => l.includes('kref_get(&link->kref)')) + 1;
+  for (const [src, line, put] of [[twin, getLine + 1, /^final put in device_link_remove\(\): device_link_put_kref \(put wrapper\)/], [twin2, getLine - 2, /^final put in __device_links_no_driver\(\): device_link_put_kref \(put wrapper\) without device_links_lock/]] as const) {
+    const index = buildWorkspaceIndex([extractFileFacts(parser, src, 'refcount/twin.c')]);
+    const parsed = parseKernelC(parser, src);
+    try {
+      const fs = runRefcountRules(parsed, 'refcount/twin.c', { index, catalog: builtinCatalog() }, ONLY);
+      assert.deepEqual(brief(fs), [`unsafe-lookup-get@${line}:device_link_add`]);
+      assert.match(fs[0]!.trace[2]!.message, put);
+    } finally {
+      parsed.dispose();
+    }
+  }
+});
+
 test('seed: struct_mutex taken around every unreference (directly and around a put helper) is silent', async () => {
   assert.deepEqual(brief(await run(['unsafe-lookup-get-struct-mutex-around-unref.c'])), []);
   // the existing fixture with the same lookup: unreference under struct_mutex (put-under-release-lock's business)

@@ -24,11 +24,11 @@ import type { Finding, TraceStep } from '../../types';
 import { makeFinding } from '../common';
 import { lockKey } from '../../analysis/lockid';
 import type { CallFact, FunctionFact } from '../../index/facts';
-import { functionById, keyClass, resolveCallee, resolveCalleeId, resolveKey, summaryOf, type FunctionDef, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
+import { functionById, functionsInFile, keyClass, resolveCallee, resolveCalleeId, resolveKey, summaryOf, type FunctionDef, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
 import { isConverter } from '../../index/wrappers';
 import { lookupVia } from './get-unless-zero-outside-lookup';
 import {
-  anyName, assignedVar, assignedVars, calledNames, callsOf, cfgOf, factOf, functionsOf, lockEffects, locOf, makeEnv, plainCopy, rootVar, step, walkRulePaths, type RuleInterest,
+  anyName, assignedVar, assignedVars, calledNames, callsOf, cfgOf, factOf, functionsOf, lockEffects, lockWrapperEffects, locOf, wrapperLocks, makeEnv, plainCopy, rootVar, step, walkRulePaths, type RuleInterest,
   type CallSite, type Env, type RefcountRule,
 } from './walk';
 
@@ -65,6 +65,8 @@ interface PutSite {
   held: string[];
   /** The put is the body of a put wrapper for the counter: its callers decide. */
   wrapper?: FunctionDef;
+  /** The function the put is in (a static one's callers decide too: uncoveredPuts). */
+  def?: FunctionDef;
 }
 
 const ENTRY_CONVERTERS = /^(container_of|container_of_const|list_entry|hlist_entry|hlist_entry_safe|rb_entry|rb_entry_safe|list_entry_rcu|llist_entry)$/;
@@ -77,7 +79,8 @@ interface Memo {
   /** finalPutCallers(). */
   putCallers?: FunctionDef[];
   holds: Map<string, string | null>;
-  covered: Map<string, PutSite | null>;
+  /** uncoveredPuts() by counter and locks. */
+  covered: Map<string, PutSite[]>;
 }
 
 const memos = new WeakMap<WorkspaceIndex, Memo>();
@@ -88,13 +91,28 @@ function memoOf(index: WorkspaceIndex): Memo {
   return m;
 }
 
-function heldClasses(index: WorkspaceIndex, fn: FunctionFact, c: CallFact): string[] {
+/**
+ * Lock classes held at a call (put sites): those the facts saw held, and those a
+ * lock wrapper called before it took and no wrapper dropped since, in text order
+ * (`device_links_write_lock(); ... device_link_put_kref(link); device_links_write_unlock();`),
+ * as the get side sees them (lockWrapperEffects).
+ */
+function heldClasses(index: WorkspaceIndex, fn: FunctionFact, c: CallFact, file: string): string[] {
   const out: string[] = [];
   for (const h of c.h ?? []) {
     if (h === 'rcu') continue;
     const cls = keyClass(index, fn, h) ?? h;
     if (!out.includes(cls)) out.push(cls);
   }
+  const wrapped = new Set<string>();
+  for (const k of fn.calls) {
+    if (k === c) break;
+    const w = wrapperLocks(index, index.cat, file, k.c);
+    if (!w) continue;
+    for (const cls of w.takes) wrapped.add(cls);
+    for (const cls of w.drops) wrapped.delete(cls);
+  }
+  for (const cls of wrapped) if (!out.includes(cls)) out.push(cls);
   return out;
 }
 
@@ -133,10 +151,10 @@ function finalPuts(index: WorkspaceIndex, counter: string): PutSite[] {
       const op = index.rc.refOps.get(c.c);
       if (!op || !isFinalPut(op)) continue;
       if (counterOfCall(index, d.fact, c.c, c.a) !== counter) continue;
-      const held = heldClasses(index, d.fact, c);
+      const held = heldClasses(index, d.fact, c, d.file);
       const lk = op.lockArg !== undefined ? c.a[op.lockArg] : undefined;
       if (lk) held.push(keyClass(index, d.fact, lk) ?? lk);
-      out.push({ fn: d.fact.name, file: d.file, line: c.l, via: c.c, held, ...(wrappers.has(d.id) ? { wrapper: d } : {}) });
+      out.push({ fn: d.fact.name, file: d.file, line: c.l, via: c.c, held, def: d, ...(wrappers.has(d.id) ? { wrapper: d } : {}) });
     }
   }
   memo.puts.set(counter, out);
@@ -175,50 +193,96 @@ function finalPutCallers(index: WorkspaceIndex): FunctionDef[] {
 }
 
 /**
- * The first final put of `counter` not serialised by one of `locks`: a primitive
- * put without them, or a call of a put wrapper without them (wrappers followed
- * through their callers, three levels). Null when every final put holds one.
+ * The final puts of `counter` not serialised by one of `locks` (at most
+ * MAX_UNCOVERED, in index order): primitive puts without them, or calls of a put
+ * wrapper without them (wrappers and static functions followed through their callers,
+ * three levels).
+ * Empty when every final put holds one.
  */
-function uncoveredPut(index: WorkspaceIndex, counter: string, locks: readonly string[]): PutSite | null {
+function uncoveredPuts(index: WorkspaceIndex, counter: string, locks: readonly string[]): PutSite[] {
   const memo = memoOf(index);
   const key = `${counter}|${[...locks].sort().join(',')}`;
-  if (memo.covered.has(key)) return memo.covered.get(key)!;
+  const hit = memo.covered.get(key);
+  if (hit) return hit;
   const wrappers = putWrapperIds(index, counter);
-  const callSites = (w: FunctionDef): PutSite[] => {
+  const callSites = (w: FunctionDef, put: string): PutSite[] => {
     const out: PutSite[] = [];
+    const via = wrappers.has(w.id) ? `${w.fact.name} (put wrapper)` : `${w.fact.name} (which calls ${put})`;
     for (const id of index.callers.get(w.fact.name) ?? []) {
       const d = findDef(index, id);
       if (!d) continue;
       if (resolveCalleeId(index, d.file, w.fact.name) !== w.id) continue;
       for (const c of d.fact.calls) {
         if (c.c !== w.fact.name) continue;
-        out.push({ fn: d.fact.name, file: d.file, line: c.l, via: `${w.fact.name} (put wrapper)`, held: heldClasses(index, d.fact, c), ...(wrappers.has(d.id) ? { wrapper: d } : {}) });
+        out.push({ fn: d.fact.name, file: d.file, line: c.l, via, held: heldClasses(index, d.fact, c, d.file), def: d, ...(wrappers.has(d.id) ? { wrapper: d } : {}) });
       }
     }
     return out;
   };
   const seen = new Set<string>();
-  let result: PutSite | null = null;
-  const check = (sites: PutSite[], depth: number): boolean => {
+  const result: PutSite[] = [];
+  const collect = (sites: PutSite[], depth: number): void => {
     for (const s of sites) {
+      if (result.length >= MAX_UNCOVERED) return;
       if (s.held.some((h) => locks.includes(h))) continue;
-      if (s.wrapper) {
-        if (seen.has(s.wrapper.id)) continue;
-        seen.add(s.wrapper.id);
-        if (depth < 3) {
-          const callers = callSites(s.wrapper);
-          if (callers.length && check(callers, depth + 1)) continue;
-          if (callers.length) return false;
+      // A put wrapper's callers decide, and so do a static function's: its callers may hold
+      // the lock around the call (`device_links_write_lock(); __device_links_no_driver(dev);`).
+      const up = s.wrapper ?? (s.def?.fact.static ? s.def : undefined);
+      if (up) {
+        if (seen.has(up.id)) continue;
+        seen.add(up.id);
+        const callers = depth < 3 ? callSites(up, s.via.replace(/ \(.*$/, '')) : [];
+        if (callers.length && s.wrapper) {
+          collect(callers, depth + 1); // the wrapper's calls are the puts to show
+          continue;
+        }
+        if (callers.length) {
+          // a static function: covered when every call of it is; else its own put is the one to show
+          const before = result.length;
+          collect(callers, depth + 1);
+          if (result.length === before) continue;
+          result.length = before;
         }
       }
-      result = s;
-      return false;
+      result.push(s);
     }
-    return true;
   };
-  check(finalPuts(index, counter), 0);
+  collect(finalPuts(index, counter), 0);
   memo.covered.set(key, result);
   return result;
+}
+
+const MAX_UNCOVERED = 64;
+
+/**
+ * The uncovered final put to show: one in the get's own file when there is one
+ * (the reader looks there first; a put wrapper's callers are many, and the first
+ * MAX_UNCOVERED of them in index order are often in other drivers), else the first.
+ */
+function uncoveredPut(index: WorkspaceIndex, counter: string, locks: readonly string[], file: string): PutSite | null {
+  const all = uncoveredPuts(index, counter, locks);
+  if (!all.length) return null;
+  return all.find((p) => p.file === file) ?? localUncoveredPut(index, counter, locks, file) ?? all[0]!;
+}
+
+/** An uncovered final put in `file`: a primitive put or a put wrapper's call, outside the wrappers themselves. */
+function localUncoveredPut(index: WorkspaceIndex, counter: string, locks: readonly string[], file: string): PutSite | null {
+  const wrappers = putWrapperIds(index, counter);
+  for (const d of functionsInFile(index, file)) {
+    if (wrappers.has(d.id)) continue;
+    for (const c of d.fact.calls) {
+      const op = index.rc.refOps.get(c.c);
+      const isPut = op ? isFinalPut(op) && counterOfCall(index, d.fact, c.c, c.a) === counter
+        : !c.c.startsWith('->') && wrappers.has(resolveCalleeId(index, d.file, c.c) ?? '');
+      if (!isPut) continue;
+      const held = heldClasses(index, d.fact, c, d.file);
+      const lk = op?.lockArg !== undefined ? c.a[op.lockArg] : undefined;
+      if (lk) held.push(keyClass(index, d.fact, lk) ?? lk);
+      if (held.some((h) => locks.includes(h))) continue;
+      return { fn: d.fact.name, file: d.file, line: c.l, via: op ? c.c : `${c.c} (put wrapper)`, held };
+    }
+  }
+  return null;
 }
 
 function puttingCall(index: WorkspaceIndex, fn: FunctionDef, c: CallFact, counter: string): boolean {
@@ -297,7 +361,7 @@ function structureHoldsRef(index: WorkspaceIndex, l: LookupStructure, counter: s
         if (!cd) continue;
         for (const call of cd.fact.calls) {
           if (call.c !== u.fn) continue;
-          const lockOk2 = lockOk || (lockReaders.length > 0 && heldClasses(index, cd.fact, call).some((h) => lockReaders.includes(h)));
+          const lockOk2 = lockOk || (lockReaders.length > 0 && heldClasses(index, cd.fact, call, cd.file).some((h) => lockReaders.includes(h)));
           let grace2 = false;
           for (const c of cd.fact.calls) {
             if (c.l < call.l || c === call) continue;
@@ -438,8 +502,11 @@ function structureOfLookup(env: Env, fact: FunctionFact | null, c: CallSite): st
   return null;
 }
 
-function protText(keys: string[]): string {
-  return keys.map((k) => (k === 'rcu' ? 'rcu_read_lock' : k)).join(', ') || 'nothing';
+/** Held-lock keys of a lock a wrapper took: its class (the caller's spelling of the lock is not known). */
+const WRAPPED = 'class:';
+
+function protText(keys: string[], takenBy: ReadonlyMap<string, string>): string {
+  return keys.map((k) => (k === 'rcu' ? 'rcu_read_lock' : k.startsWith(WRAPPED) ? `${k.slice(WRAPPED.length)} (taken by ${takenBy.get(k) ?? 'a lock wrapper'}())` : k)).join(', ') || 'nothing';
 }
 
 /** A finding needs an index and a plain get: a get primitive or a learned get wrapper (plainGet). */
@@ -458,8 +525,10 @@ export const unsafeLookupGet: RefcountRule = (parsed, file, ctx) => {
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const fact = factOf(env, fn);
-    const cls = (k: string) => (k === 'rcu' ? 'rcu' : keyClass(index, fact, k) ?? k);
+    const cls = (k: string): string => (k === 'rcu' ? 'rcu' : k.startsWith(WRAPPED) ? k.slice(WRAPPED.length) : keyClass(index, fact, k) ?? k);
     const reported = new Set<number>();
+    /** The wrapper that took each WRAPPED key (for the trace). */
+    const takenBy = new Map<string, string>();
     walkRulePaths<State>(env, fn, UNSAFE_LOOKUP_GET, out, cfg, { held: {}, found: {} }, (s) => JSON.stringify(s), (cn, s) => {
       const calls = callsOf(env, cn);
       const held = { ...s.held };
@@ -478,12 +547,12 @@ export const unsafeLookupGet: RefcountRule = (parsed, file, ctx) => {
         if (!l || (inside && structureHoldsRef(index, l, g.counter, type, readers))) continue;
         const zero = findableAtZero(index, l, g.counter, type, readers);
         if (!zero) continue;
-        const put = uncoveredPut(index, g.counter, lockClasses);
+        const put = uncoveredPut(index, g.counter, lockClasses, file);
         if (!put) continue; // every final put is serialised by a lock held here (or none is known)
         reported.add(c.start);
         const lookupLine = locOf(env, f.at, f.at).line;
         const trace: TraceStep[] = [
-          step(env, f.at, `lookup at line ${lookupLine}: ${g.v} comes from ${f.via}${f.structure ? ` (${f.structure})` : ''} under ${protText(f.prot)}`),
+          step(env, f.at, `lookup at line ${lookupLine}: ${g.v} comes from ${f.via}${f.structure ? ` (${f.structure})` : ''} under ${protText(f.prot, takenBy)}`),
           step(env, c.start, `get at line ${c.line}: ${g.via} on ${g.v} (${g.counter})${lockClasses.length ? ` holding ${lockClasses.join(', ')}` : ' holding no lock'}${inside ? '' : ' after the lookup\'s critical section ended'}`),
           { file: put.file, line: put.line, column: 1, message: `final put in ${put.fn}(): ${put.via} ${lockClasses.length ? `without ${lockClasses.join(' or ')}` : 'with no lock serialising it against the lookup'}; the count can reach zero while ${type} is still findable` },
           zero,
@@ -530,13 +599,26 @@ export const unsafeLookupGet: RefcountRule = (parsed, file, ctx) => {
           if (via && prot.length) found[v] = { via, at: c.start, prot, structure: structureOfLookup(env, fact, c) };
         }
       }
+      // A release drops the key it names, else a held key of the same class (a lock
+      // taken by a wrapper and released by the primitive, or the other way round).
+      const release = (key: string): void => {
+        const k = held[key] ? key : Object.keys(held).find((h) => h !== 'rcu' && cls(h) === cls(key));
+        if (!k) return;
+        const rest = held[k]!.slice(0, -1);
+        if (rest.length) held[k] = rest;
+        else delete held[k];
+      };
       for (const e of lockEffects(env, cn, calls)) {
         if (e.op === 'acquire') held[e.key] = [...(held[e.key] ?? []), e.line];
-        else {
-          const rest = (held[e.key] ?? []).slice(0, -1);
-          if (rest.length) held[e.key] = rest;
-          else delete held[e.key];
-        }
+        else release(e.key);
+      }
+      // `drm_vma_offset_lock_lookup(mgr)`: the seed's lookup runs under a lock a wrapper takes
+      for (const e of lockWrapperEffects(env, calls)) {
+        const key = WRAPPED + e.cls;
+        if (e.op === 'acquire') {
+          held[key] = [...(held[key] ?? []), e.line];
+          takenBy.set(key, e.via);
+        } else release(key);
       }
       return { held, found };
     });

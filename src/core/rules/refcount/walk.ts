@@ -12,7 +12,7 @@ import { indexCatalog, type CatalogIndex } from '../../catalog';
 import { indexRefcountCatalog, type RefcountCatalogIndex } from '../../catalog/refcount';
 import { buildCfg, splitArgs, type Cfg, type CfgNode } from '../../cfg/build';
 import type { FunctionFact } from '../../index/facts';
-import { functionsInFile, type WorkspaceIndex } from '../../index/workspace';
+import { functionsInFile, keyClass, resolveCallee, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import { Allowance } from '../../budget';
 import type { Finding, IncompleteFunction, TraceStep } from '../../types';
@@ -278,6 +278,70 @@ export function lockEffects(env: Env, cn: CfgNode, calls: CallSite[]): LockEffec
     if (op.kind === 'rcu') key = 'rcu';
     else if (op.lockArg >= 0 && c.args[op.lockArg]) key = lockKey(c.args[op.lockArg]!);
     if (key) out.push({ op: op.op, key, start: c.start, line: c.line });
+  }
+  return out;
+}
+
+/** A lock class a called lock wrapper takes or drops (lockWrapperEffects). */
+export interface WrapperLockEffect {
+  op: 'acquire' | 'release';
+  /** In the wrapper's own terms: `struct drm_vma_offset_manager.vm_lock`. */
+  cls: string;
+  via: string;
+  start: number;
+  line: number;
+}
+
+export interface WrapperLocks {
+  takes: string[];
+  drops: string[];
+}
+
+const wrapperMemo = new WeakMap<WorkspaceIndex, Map<string, WrapperLocks | null>>();
+
+/**
+ * The lock classes a called function takes and never releases (it returns holding
+ * them: `drm_vma_offset_lock_lookup(mgr)`, whose body is `read_lock(&mgr->vm_lock)`),
+ * or releases and never takes; null when it is no lock wrapper or not in the index.
+ * One level deep, unconditional catalog lock ops only; a callee that both takes and
+ * releases a class (on some path) is no wrapper of it. The classes are the callee's
+ * (`struct drm_vma_offset_manager.vm_lock`): the caller's key for the lock is not known.
+ */
+export function wrapperLocks(index: WorkspaceIndex, cat: CatalogIndex, callerFile: string, name: string): WrapperLocks | null {
+  if (cat.lockOps.has(name) || name.includes('->') || name.includes('.')) return null;
+  const d = resolveCallee(index, callerFile, name);
+  if (!d) return null;
+  let memo = wrapperMemo.get(index);
+  if (!memo) wrapperMemo.set(index, (memo = new Map()));
+  let w = memo.get(d.id);
+  if (w === undefined) {
+    const taken = new Set<string>();
+    const released = new Set<string>();
+    for (const k of d.fact.calls) {
+      const op = cat.lockOps.get(k.c);
+      if (!op || op.kind === 'rcu' || op.lockArg < 0 || (op.op === 'acquire' && op.cond)) continue;
+      const arg = k.a[op.lockArg];
+      const cls = arg ? keyClass(index, d.fact, arg) : null;
+      if (cls) (op.op === 'acquire' ? taken : released).add(cls);
+    }
+    const takes = [...taken].filter((x) => !released.has(x));
+    const drops = [...released].filter((x) => !taken.has(x));
+    w = takes.length || drops.length ? { takes, drops } : null;
+    memo.set(d.id, w);
+  }
+  return w;
+}
+
+/** The lock wrappers a node calls (wrapperLocks), as acquire/release effects in call order. */
+export function lockWrapperEffects(env: Env, calls: readonly CallSite[]): WrapperLockEffect[] {
+  const index = env.index;
+  if (!index) return [];
+  const out: WrapperLockEffect[] = [];
+  for (const c of calls) {
+    const w = wrapperLocks(index, env.cat, env.file, c.name);
+    if (!w) continue;
+    for (const cls of w.takes) out.push({ op: 'acquire', cls, via: c.name, start: c.start, line: c.line });
+    for (const cls of w.drops) out.push({ op: 'release', cls, via: c.name, start: c.start, line: c.line });
   }
   return out;
 }
