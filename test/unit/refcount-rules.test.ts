@@ -128,6 +128,24 @@ test('free-without-grace-period: kfree of an RCU-read type in its release and af
   assert.match(rel.message, /struct gadget.*gadget_list/);
 });
 
+test('free-without-grace-period: only a removal from the structure the readers walk counts as an unpublish', async () => {
+  const fs = await run(['rcu-unpublish-other-list.c']);
+  // silent: a private scan list (another member), a second list by the same member (the cursor's
+  // head says which), a list only the freeing function walks under RCU, another object unpublished, a list_del beside an
+  // xarray, local LIST_HEAD lists, an RCU pointer to a bare list head; reported: list_del_rcu off
+  // widget_list, and a list_del through a bare node pointer while walking widget_list
+  assert.deepEqual(brief(fs), ['free-without-grace-period@175:widget_remove', 'free-without-grace-period@216:widget_list_flush']);
+  const remove = fs.find((f) => f.function === 'widget_remove')!;
+  assert.deepEqual(remove.trace.map((t) => t.line), [56, 173, 175]);
+  assert.match(remove.message, /struct widget.*`widget_list`/);
+  assert.deepEqual(fs.find((f) => f.function === 'widget_list_flush')!.trace.map((t) => t.line), [56, 215, 216]);
+  // the index keeps neither the local lists nor a list head as an element
+  const parser = await nodeParser();
+  const index = buildWorkspaceIndex([extractFileFacts(parser, readFileSync(join(DIR, 'rcu-unpublish-other-list.c'), 'utf8'), 'refcount/rcu-unpublish-other-list.c')]);
+  assert.deepEqual([...index.lookups.keys()].sort(), ['struct blob_table.blobs', 'struct widget_note.node', 'widget_addrs', 'widget_list', 'widget_pending', 'widget_rules']);
+  assert.deepEqual(index.lookups.get('widget_rules')!.elements, []);
+});
+
 test('free-without-grace-period: a freed char buffer beside an RCU-read char array is silent', async () => {
   assert.deepEqual(brief(await run(['rcu-free-scalar-type.c'])), []);
 });

@@ -77,6 +77,8 @@ export interface ContainerOp {
   returnsElem?: boolean;
   /** RCU-safe variant (`list_add_rcu`, `hlist_del_rcu`, `*_for_each_entry_rcu`). */
   rcu?: boolean;
+  /** Iterators over linked nodes: the argument naming the node member (`list_for_each_entry(pos, head, member)`: 2). */
+  memberArg?: number;
 }
 
 export interface RefcountCatalog {
@@ -160,23 +162,33 @@ export function builtinRefcountCatalog(): RefcountCatalog {
     ...cops('list', 'insert', ['list_add_rcu', 'list_add_tail_rcu'], 1, 0, { elemIsNode: true, rcu: true }),
     ...cops('list', 'remove', ['list_del', 'list_del_init', 'list_del_init_careful'], -1, 0, { elemIsNode: true }),
     ...cops('list', 'remove', ['list_del_rcu', 'list_replace_rcu'], -1, 0, { elemIsNode: true, rcu: true }),
-    ...cops('list', 'iterate', ['list_for_each_entry', 'list_for_each_entry_safe', 'list_for_each_entry_reverse', 'list_for_each_entry_continue',
-      'list_for_each_entry_safe_reverse', 'list_for_each_entry_from'], 1, 0),
-    ...cops('list', 'iterate', ['list_for_each_entry_rcu', 'list_for_each_entry_srcu', 'list_for_each_entry_lockless'], 1, 0, { rcu: true }),
+    // (pos, head, member); the _safe forms have a spare cursor before the head: (pos, n, head, member)
+    ...cops('list', 'iterate', ['list_for_each_entry', 'list_for_each_entry_reverse', 'list_for_each_entry_continue', 'list_for_each_entry_from',
+      'list_for_each_entry_continue_reverse', 'list_for_each_entry_from_reverse'], 1, 0, { memberArg: 2 }),
+    ...cops('list', 'iterate', ['list_for_each_entry_safe', 'list_for_each_entry_safe_reverse', 'list_for_each_entry_safe_continue',
+      'list_for_each_entry_safe_from'], 2, 0, { memberArg: 3 }),
+    ...cops('list', 'iterate', ['list_for_each_entry_rcu', 'list_for_each_entry_srcu', 'list_for_each_entry_lockless'], 1, 0, { rcu: true, memberArg: 2 }),
     ...cops('list', 'lookup', ['list_first_entry', 'list_first_entry_or_null', 'list_last_entry'], 0, -1, { returnsElem: true }),
     ...cops('list', 'lookup', ['list_first_or_null_rcu', 'list_entry_rcu'], 0, -1, { returnsElem: true, rcu: true }),
     ...cops('hlist', 'insert', ['hlist_add_head', 'hlist_add_behind', 'hlist_add_before'], 1, 0, { elemIsNode: true }),
     ...cops('hlist', 'insert', ['hlist_add_head_rcu', 'hlist_add_behind_rcu', 'hlist_add_before_rcu', 'hlist_nulls_add_head_rcu'], 1, 0, { elemIsNode: true, rcu: true }),
     ...cops('hlist', 'remove', ['hlist_del', 'hlist_del_init'], -1, 0, { elemIsNode: true }),
     ...cops('hlist', 'remove', ['hlist_del_rcu', 'hlist_del_init_rcu', 'hlist_nulls_del_rcu', 'hlist_nulls_del_init_rcu'], -1, 0, { elemIsNode: true, rcu: true }),
-    ...cops('hlist', 'iterate', ['hlist_for_each_entry', 'hlist_for_each_entry_safe'], 1, 0),
-    ...cops('hlist', 'iterate', ['hlist_for_each_entry_rcu', 'hlist_nulls_for_each_entry_rcu', 'hlist_for_each_entry_rcu_bh', 'hlist_for_each_entry_srcu'], 1, 0, { rcu: true }),
+    ...cops('hlist', 'iterate', ['hlist_for_each_entry', 'hlist_for_each_entry_continue', 'hlist_for_each_entry_from'], 1, 0, { memberArg: 2 }),
+    ...cops('hlist', 'iterate', ['hlist_for_each_entry_safe'], 2, 0, { memberArg: 3 }),
+    ...cops('hlist', 'iterate', ['hlist_for_each_entry_rcu', 'hlist_for_each_entry_rcu_bh', 'hlist_for_each_entry_srcu'], 1, 0, { rcu: true, memberArg: 2 }),
+    // (tpos, pos, head, member)
+    ...cops('hlist', 'iterate', ['hlist_nulls_for_each_entry_rcu', 'hlist_nulls_for_each_entry'], 2, 0, { rcu: true, memberArg: 3 }),
     ...cops('hashtable', 'insert', ['hash_add'], 0, 1, { elemIsNode: true }),
     ...cops('hashtable', 'insert', ['hash_add_rcu'], 0, 1, { elemIsNode: true, rcu: true }),
     ...cops('hashtable', 'remove', ['hash_del'], -1, 0, { elemIsNode: true }),
     ...cops('hashtable', 'remove', ['hash_del_rcu'], -1, 0, { elemIsNode: true, rcu: true }),
-    ...cops('hashtable', 'iterate', ['hash_for_each_possible', 'hash_for_each', 'hash_for_each_safe', 'hash_for_each_possible_safe'], 0, 1),
-    ...cops('hashtable', 'iterate', ['hash_for_each_possible_rcu', 'hash_for_each_rcu'], 0, 1, { rcu: true }),
+    ...cops('hashtable', 'iterate', ['hash_for_each_possible'], 0, 1, { memberArg: 2 }), // (name, obj, member, key)
+    ...cops('hashtable', 'iterate', ['hash_for_each_possible_safe'], 0, 1, { memberArg: 3 }), // (name, obj, tmp, member, key)
+    ...cops('hashtable', 'iterate', ['hash_for_each'], 0, 2, { memberArg: 3 }), // (name, bkt, obj, member)
+    ...cops('hashtable', 'iterate', ['hash_for_each_safe'], 0, 3, { memberArg: 4 }), // (name, bkt, tmp, obj, member)
+    ...cops('hashtable', 'iterate', ['hash_for_each_possible_rcu', 'hash_for_each_possible_rcu_notrace'], 0, 1, { rcu: true, memberArg: 2 }),
+    ...cops('hashtable', 'iterate', ['hash_for_each_rcu'], 0, 2, { rcu: true, memberArg: 3 }),
     ...cops('idr', 'insert', ['idr_alloc', 'idr_alloc_cyclic', 'idr_alloc_u32', 'idr_replace'], 0, 1),
     ...cops('idr', 'remove', ['idr_remove'], 0, -1),
     ...cops('idr', 'lookup', ['idr_find', 'idr_get_next', 'idr_get_next_ul'], 0, -1, { returnsElem: true }),

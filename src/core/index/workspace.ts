@@ -643,7 +643,8 @@ function heldClasses(index: WorkspaceIndex, fn: FunctionFact, c: CallFact): stri
 }
 
 function addElement(l: LookupStructure, type: string | null, member?: string): void {
-  if (!type || type === 'void' || l.elements.length >= 16) return;
+  // A list head or node is the structure's plumbing, never an object it holds (`struct list_head __rcu *ima_rules`).
+  if (!type || type === 'void' || l.elements.length >= 16 || NODE_TYPES.test(type) || HEAD_TYPES.test(type)) return;
   if (!l.elements.some((e) => e.type === type && e.member === member)) l.elements.push(member ? { type, member } : { type });
 }
 
@@ -657,6 +658,10 @@ function intersect(sites: Site[]): string[] {
 const MAX_SITES = 64;
 
 const NODE_TYPES = /^struct (list_head|hlist_node|hlist_nulls_node|rb_node|llist_node|rhash_head|rhlist_head|drm_vma_offset_node|drm_mm_node)$/;
+/** Types of container heads (and the RCU callback head), which are no elements either. */
+const HEAD_TYPES = /^struct (hlist_head|hlist_nulls_head|rb_root|rb_root_cached|llist_head|rhashtable|rhltable|xarray|idr|callback_head|rcu_head)$/;
+/** Macros that declare a container head (`LIST_HEAD(cancel_list);` in a function body is a local list). */
+const HEAD_MACROS: ReadonlySet<string> = new Set(['LIST_HEAD', 'HLIST_HEAD', 'LLIST_HEAD', 'DEFINE_XARRAY', 'DEFINE_XARRAY_ALLOC', 'DEFINE_XARRAY_ALLOC1', 'DEFINE_IDR', 'DEFINE_HASHTABLE']);
 
 /** Containers whose elements are linked through `owner.member`. */
 export function containersOfMember(index: WorkspaceIndex, owner: string, member: string): LookupStructure[] {
@@ -707,6 +712,13 @@ function scanLookups(scan: LookupScan, d: FunctionDef): void {
   const { index, orphans } = scan;
   const rc = index.rc;
   const fn = d.fact;
+  // Heads this function declares itself (the facts see `LIST_HEAD(x);` as a call): a local
+  // list is private to one call of the function, and the same name in other functions is
+  // another list. Merged under a bare name, they made one "global" structure of them all.
+  let localHeads: Set<string> | null = null;
+  for (const c of fn.calls) {
+    if (HEAD_MACROS.has(c.c) && c.a[0] && /^[A-Za-z_]\w*$/.test(c.a[0])) (localHeads ??= new Set()).add(c.a[0]);
+  }
   for (const c of fn.calls) {
     if (rc.rcuDereference.has(c.c) && c.a[0]) {
       const cls = keyClass(index, fn, c.a[0]);
@@ -738,7 +750,7 @@ function scanLookups(scan: LookupScan, d: FunctionDef): void {
       continue;
     }
     const id = keyClass(index, fn, headKey);
-    if (!id) continue;
+    if (!id || localHeads?.has(id)) continue;
     const l = lookupEntry(index, id, op.container);
     if (op.rcu || (c.h ?? []).includes('rcu')) l.rcu = l.rcu || op.rcu === true;
     const site: Site = { fn: fn.name, file: d.file, line: c.l, held: heldClasses(index, fn, c), via: c.c };
@@ -749,7 +761,7 @@ function scanLookups(scan: LookupScan, d: FunctionDef): void {
       const e = resolveKey(index, fn, c.a[op.elemArg]!);
       if (op.elemIsNode && e.path.length && e.owner) addElement(l, e.owner, e.path[e.path.length - 1]);
       else if (!op.elemIsNode && e.type && (e.type.p > 0 || op.op === 'iterate')) {
-        const member = op.op === 'iterate' && op.container !== 'idr' && op.container !== 'xarray' ? c.a[op.elemArg + 2] : undefined;
+        const member = op.op === 'iterate' && op.memberArg !== undefined ? c.a[op.memberArg] : undefined;
         addElement(l, e.type.t, member);
       }
     } else if (op.returnsElem && c.s) {

@@ -9,15 +9,57 @@
  */
 import type { Finding } from '../../types';
 import { makeFinding } from '../common';
-import { keyClass, normType, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
+import { keyClass, normType, resolveKey, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
+import type { ContainerKind } from '../../catalog/refcount';
+import type { FunctionFact } from '../../index/facts';
 import { lockKey } from '../../analysis/lockid';
 import { anyName, calledNames, callsOf, cfgOf, factOf, functionsOf, locOf, makeEnv, rootVar, step, walkRulePaths, type RefcountRule, type RuleInterest } from './walk';
 
 export const FREE_WITHOUT_GRACE_PERIOD = 'free-without-grace-period';
 
+/** One removal from a container on the path: what it removed, and from what, as far as the call says. */
+interface Unpublish {
+  line: number;
+  kind: ContainerKind;
+  /** The head's class when the call names it (`idr_remove(&root->ino_idr, ...)`: `struct kernfs_root.ino_idr`). */
+  head: string | null;
+  /** Type of the removed element's root variable (`list_del(&i_ipaddr->list)`: `struct rds_ib_ipaddr`). */
+  rootType: string | null;
+  /** The node member it was linked by (`list_del(&zdev->entry)`: `entry`). */
+  member: string | null;
+}
+
 interface State {
   grace?: number;
-  unpublished?: number;
+  unpublished?: Unpublish[];
+}
+
+/** Node types: a removal through a bare node pointer says nothing about the element's type. */
+const NODE_ROOT = /^struct (list_head|hlist_node|hlist_nulls_node|rb_node|llist_node|rhash_head|rhlist_head)$/;
+
+/** Removals a path keeps (the first ones: a teardown loop may remove from many lists). */
+const MAX_UNPUBLISH = 4;
+
+/** Container kinds one removal primitive can apply to (hash_del is an hlist_del; idr and radix trees are xarrays inside). */
+const KIND_GROUP: Record<ContainerKind, string> = {
+  list: 'list', hlist: 'hlist', hashtable: 'hlist', idr: 'xarray', xarray: 'xarray', radix: 'xarray',
+  rbtree: 'rbtree', rhashtable: 'rhashtable', 'vma-offset': 'vma-offset', 'rcu-pointer': 'rcu-pointer', llist: 'llist',
+};
+
+/**
+ * Can this removal have taken an object of `type` out of `l`? Only what the
+ * call leaves open counts as a match: a named head must be `l`; else the kind
+ * of container must agree (a `list_del` does not unpublish from a radix tree or
+ * an `__rcu` pointer), the removed element must be of `type`, and its node
+ * member must be one `l` links `type` by, when `l` knows that member.
+ */
+function unpublishes(index: WorkspaceIndex, u: Unpublish, l: LookupStructure, type: string): boolean {
+  if (u.head !== null) return u.head === l.id;
+  if (KIND_GROUP[u.kind] !== KIND_GROUP[l.kind]) return false;
+  if (u.rootType !== null && u.rootType !== type) return false;
+  if (u.member === null) return true;
+  const members = l.elements.filter((e) => e.member && normType(index, e.type) === type).map((e) => e.member!);
+  return members.length === 0 || members.includes(u.member);
 }
 
 const rcuCallbacks = new WeakMap<WorkspaceIndex, Set<string>>();
@@ -50,6 +92,32 @@ export const freeWithoutGracePeriodInterest: RuleInterest = (env, fn, names) => 
   });
 };
 
+/**
+ * The head each cursor of a node iterator walks in this function, by `cursor.member`
+ * (`list_for_each_entry_safe(addrw, t, &net->sctp.addr_waitq, list)`: `addrw.list` ->
+ * `struct netns_sctp.addr_waitq`); a cursor that walks two heads by one member is left out.
+ */
+function iteratedHeads(index: WorkspaceIndex, fact: FunctionFact): Map<string, string> {
+  const out = new Map<string, string>();
+  const twice = new Set<string>();
+  for (const c of fact.calls) {
+    const op = index.rc.containerOps.get(c.c);
+    if (op?.op !== 'iterate' || op.memberArg === undefined || op.headArg < 0) continue;
+    const v = c.a[op.elemArg];
+    const m = c.a[op.memberArg];
+    const h = c.a[op.headArg];
+    if (!v || !m || !h || !/^[A-Za-z_]\w*$/.test(v) || !/^[A-Za-z_]\w*$/.test(m)) continue;
+    const k = `${v}.${m}`;
+    const cls = keyClass(index, fact, h);
+    if (!cls || twice.has(k)) continue;
+    if (out.has(k) && out.get(k) !== cls) {
+      out.delete(k);
+      twice.add(k);
+    } else out.set(k, cls);
+  }
+  return out;
+}
+
 export const freeWithoutGracePeriod: RefcountRule = (parsed, file, ctx) => {
   const env = makeEnv(parsed, file, ctx);
   const index = env.index;
@@ -64,16 +132,30 @@ export const freeWithoutGracePeriod: RefcountRule = (parsed, file, ctx) => {
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const reported = new Set<number>();
-    walkRulePaths<State>(env, fn, FREE_WITHOUT_GRACE_PERIOD, out, cfg, {}, (s) => `${s.grace ?? ''}/${s.unpublished ?? ''}`, (cn, s) => {
+    const cursors = iteratedHeads(index, fact);
+    walkRulePaths<State>(env, fn, FREE_WITHOUT_GRACE_PERIOD, out, cfg, {}, (s) => `${s.grace ?? ''}/${s.unpublished?.map((u) => u.line).join(',') ?? ''}`, (cn, s) => {
       const next: State = { ...s };
       for (const c of callsOf(env, cn)) {
         const rop = env.rc.rcuOps.get(c.name);
         if (rop && rop.kind !== 'rcu_barrier') next.grace ??= c.line;
         const cop = env.rc.containerOps.get(c.name);
-        if (cop?.op === 'remove') next.unpublished ??= c.line;
+        if (cop?.op === 'remove' && (next.unpublished?.length ?? 0) < MAX_UNPUBLISH) {
+          const headArg = cop.headArg >= 0 ? c.args[cop.headArg] : undefined;
+          const elemArg = cop.elemIsNode && cop.elemArg >= 0 ? c.args[cop.elemArg] : undefined;
+          const e = elemArg ? resolveKey(index, fact, lockKey(elemArg)) : null;
+          next.unpublished = [...(next.unpublished ?? []), {
+            line: c.line,
+            kind: cop.container,
+            // `list_del(&addrw->list)` inside `list_for_each_entry_safe(addrw, t, &net->sctp.addr_waitq, list)`: off addr_waitq
+            head: headArg ? keyClass(index, fact, lockKey(headArg)) : e?.root && e.path.length === 1 ? cursors.get(`${e.root}.${e.path[0]}`) ?? null : null,
+            // `list_del(pos)` with `struct list_head *pos`: the node of an element of any type
+            rootType: e?.rootType && !NODE_ROOT.test(e.rootType) ? normType(index, e.rootType) : null,
+            member: e?.path.length ? e.path[e.path.length - 1]! : null,
+          }];
+        }
         const free = env.rc.frees.get(c.name);
         if (!free || free.deferred || next.grace !== undefined || reported.has(c.start) || !c.node) continue;
-        if (!isRelease && next.unpublished === undefined) continue;
+        if (!isRelease && !next.unpublished) continue;
         const arg = c.args[free.objectArg];
         if (!arg || !/^\(?\s*[A-Za-z_]\w*\s*\)?$/.test(arg)) continue;
         const v = rootVar(arg)!;
@@ -87,17 +169,25 @@ export const freeWithoutGracePeriod: RefcountRule = (parsed, file, ctx) => {
           const cls = keyClass(index, fact, lockKey(cache)) ?? cache;
           if (typesafe.has(cls) || typesafe.has(cache)) continue;
         }
-        const ls = rcuReadStructures(index, type);
+        // Outside a release callback the object was reachable only if the path took it out of a structure readers walk.
+        // A reader elsewhere: a function that walks the structure under rcu_read_lock and frees
+        // what it walks is no evidence of concurrent readers (ice_lag_destroy_netdev_list).
+        let ls = rcuReadStructures(index, type).filter((l) => l.lookup.some((x) => x.held.includes('rcu') && (x.fn !== fn.name || x.file !== file)));
+        let unpub: Unpublish | undefined;
+        if (!isRelease) {
+          ls = ls.filter((l) => next.unpublished!.some((u) => unpublishes(index, u, l, type)));
+          if (ls.length) unpub = next.unpublished!.find((u) => unpublishes(index, u, ls[0]!, type));
+        } else unpub = next.unpublished?.[0];
         if (!ls.length) continue;
         reported.add(c.start);
         const l = ls[0]!;
-        const reader = l.lookup.find((x) => x.held.includes('rcu'));
+        const reader = l.lookup.find((x) => x.held.includes('rcu') && (x.fn !== fn.name || x.file !== file));
         out.push(makeFinding(FREE_WITHOUT_GRACE_PERIOD, file, fn.name, locOf(env, c.start, c.end),
           `\`${v}\` (${type}) is freed with \`${c.name}\` without a grace period, but readers find ${type} in \`${l.id}\` under rcu_read_lock: `
           + 'a reader may still be using it. Use kfree_rcu()/call_rcu(), or synchronize_rcu() before the free.',
           [
             ...(reader ? [{ file: reader.file, line: reader.line, column: 1, message: `lookup at line ${reader.line}: ${reader.fn}() finds ${type} in ${l.id} under rcu_read_lock` }] : []),
-            ...(next.unpublished !== undefined ? [{ file, line: next.unpublished, column: 1, message: `unpublish at line ${next.unpublished}: removed from the structure; readers may still hold it` }] : []),
+            ...(unpub ? [{ file, line: unpub.line, column: 1, message: `unpublish at line ${unpub.line}: removed from the structure; readers may still hold it` }] : []),
             step(env, c.start, `free at line ${c.line}: ${c.name}(${v}) with no grace period on this path`),
           ]));
       }

@@ -574,8 +574,7 @@ export const unsafeLookupGet: RefcountRule = (parsed, file, ctx) => {
         const cop = c ? env.rc.containerOps.get(c.name) : undefined;
         const v = cn.assigns?.[0];
         if (c && v && cop && cop.op === 'iterate' && prot.length) {
-          // `list_for_each_entry_safe(pos, n, head, member)`: the head comes after the spare cursor
-          const head = c.args[cop.headArg + ((cop.container === 'list' || cop.container === 'hlist') && /_safe/.test(c.name) ? 1 : 0)];
+          const head = c.args[cop.headArg];
           found[v] = { via: c.name, at: c.start, prot, structure: head ? keyClass(index, fact, lockKey(head)) : null };
         }
       } else {
