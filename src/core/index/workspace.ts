@@ -658,6 +658,11 @@ function intersect(sites: Site[]): string[] {
 const MAX_SITES = 64;
 
 const NODE_TYPES = /^struct (list_head|hlist_node|hlist_nulls_node|rb_node|llist_node|rhash_head|rhlist_head|drm_vma_offset_node|drm_mm_node)$/;
+
+/** A node type (`struct list_head`, `struct rb_node`...): what links an element into a container, never the element. */
+export function isNodeType(type: string): boolean {
+  return NODE_TYPES.test(type);
+}
 /** Types of container heads (and the RCU callback head), which are no elements either. */
 const HEAD_TYPES = /^struct (hlist_head|hlist_nulls_head|rb_root|rb_root_cached|llist_head|rhashtable|rhltable|xarray|idr|callback_head|rcu_head)$/;
 /** Macros that declare a container head (`LIST_HEAD(cancel_list);` in a function body is a local list). */

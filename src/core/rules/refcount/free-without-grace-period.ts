@@ -9,7 +9,7 @@
  */
 import type { Finding } from '../../types';
 import { makeFinding } from '../common';
-import { keyClass, normType, resolveKey, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
+import { isNodeType, keyClass, normType, resolveKey, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
 import type { ContainerKind } from '../../catalog/refcount';
 import type { FunctionFact } from '../../index/facts';
 import { lockKey } from '../../analysis/lockid';
@@ -33,9 +33,6 @@ interface State {
   grace?: number;
   unpublished?: Unpublish[];
 }
-
-/** Node types: a removal through a bare node pointer says nothing about the element's type. */
-const NODE_ROOT = /^struct (list_head|hlist_node|hlist_nulls_node|rb_node|llist_node|rhash_head|rhlist_head)$/;
 
 /** Removals a path keeps (the first ones: a teardown loop may remove from many lists). */
 const MAX_UNPUBLISH = 4;
@@ -149,7 +146,7 @@ export const freeWithoutGracePeriod: RefcountRule = (parsed, file, ctx) => {
             // `list_del(&addrw->list)` inside `list_for_each_entry_safe(addrw, t, &net->sctp.addr_waitq, list)`: off addr_waitq
             head: headArg ? keyClass(index, fact, lockKey(headArg)) : e?.root && e.path.length === 1 ? cursors.get(`${e.root}.${e.path[0]}`) ?? null : null,
             // `list_del(pos)` with `struct list_head *pos`: the node of an element of any type
-            rootType: e?.rootType && !NODE_ROOT.test(e.rootType) ? normType(index, e.rootType) : null,
+            rootType: e?.rootType && !isNodeType(e.rootType) ? e.rootType : null,
             member: e?.path.length ? e.path[e.path.length - 1]! : null,
           }];
         }
