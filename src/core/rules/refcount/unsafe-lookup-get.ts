@@ -139,6 +139,14 @@ function putWrapperIds(index: WorkspaceIndex, counter: string): Set<string> {
   return out;
 }
 
+/** Lock classes held at a final put: heldClasses, plus the lock a `*_and_lock` put takes (`lockArg`). */
+function putHeld(index: WorkspaceIndex, d: FunctionDef, c: CallFact, lockArg: number | undefined): string[] {
+  const held = heldClasses(index, d.fact, c, d.file);
+  const lk = lockArg !== undefined ? c.a[lockArg] : undefined;
+  if (lk) held.push(keyClass(index, d.fact, lk) ?? lk);
+  return held;
+}
+
 /** Every final put of a counter class in the workspace. */
 function finalPuts(index: WorkspaceIndex, counter: string): PutSite[] {
   const memo = memoOf(index);
@@ -151,9 +159,7 @@ function finalPuts(index: WorkspaceIndex, counter: string): PutSite[] {
       const op = index.rc.refOps.get(c.c);
       if (!op || !isFinalPut(op)) continue;
       if (counterOfCall(index, d.fact, c.c, c.a) !== counter) continue;
-      const held = heldClasses(index, d.fact, c, d.file);
-      const lk = op.lockArg !== undefined ? c.a[op.lockArg] : undefined;
-      if (lk) held.push(keyClass(index, d.fact, lk) ?? lk);
+      const held = putHeld(index, d, c, op.lockArg);
       out.push({ fn: d.fact.name, file: d.file, line: c.l, via: c.c, held, def: d, ...(wrappers.has(d.id) ? { wrapper: d } : {}) });
     }
   }
@@ -275,9 +281,7 @@ function localUncoveredPut(index: WorkspaceIndex, counter: string, locks: readon
       const isPut = op ? isFinalPut(op) && counterOfCall(index, d.fact, c.c, c.a) === counter
         : !c.c.startsWith('->') && wrappers.has(resolveCalleeId(index, d.file, c.c) ?? '');
       if (!isPut) continue;
-      const held = heldClasses(index, d.fact, c, d.file);
-      const lk = op?.lockArg !== undefined ? c.a[op.lockArg] : undefined;
-      if (lk) held.push(keyClass(index, d.fact, lk) ?? lk);
+      const held = putHeld(index, d, c, op?.lockArg);
       if (held.some((h) => locks.includes(h))) continue;
       return { fn: d.fact.name, file: d.file, line: c.l, via: op ? c.c : `${c.c} (put wrapper)`, held };
     }
