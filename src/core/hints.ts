@@ -12,7 +12,7 @@
  * refcount rules trust): a lock is "held" at a node when some path reaches it
  * holding the lock; `uncertain` marks locks not held on every path.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from './parse/syntax';
 import { lockKey as lockKeyOf } from './analysis/lockid';
 import { builtinCatalog, indexCatalog, type Catalog, type CatalogIndex } from './catalog/index';
 import { indexRefcountCatalog, type RefcountCatalogIndex } from './catalog/refcount';

@@ -19,6 +19,7 @@ import { analyzeFunctions } from './analysis/locks';
 import { normalizeKernelC } from './parse/normalize';
 import type { CParser } from './parse/parser';
 import { listFunctions, type FunctionInfo, type ParsedFile } from './parse/source';
+import type { SyntaxTree } from './parse/syntax';
 import type { FileResult, Finding, IncompleteFunction, Position, Span } from './types';
 import { utf8ByteLength } from './util/text';
 
@@ -45,7 +46,10 @@ interface FnEntry {
 interface State {
   text: string;
   normalized: string;
+  /** The parser's tree, kept for the next edit's incremental re-parse. */
   tree: Tree;
+  /** Its copy the analyses read. */
+  flat: SyntaxTree;
   functions: FunctionInfo[];
   entries: FnEntry[];
   /** Text between consecutive functions (and before the first / after the last). */
@@ -168,7 +172,7 @@ export class IncrementalAnalyzer {
     this.parser.delete();
   }
 
-  private parsedOf(text: string, normalized: string, tree: Tree, functions: FunctionInfo[]): ParsedFile {
+  private parsedOf(text: string, normalized: string, tree: SyntaxTree, functions: FunctionInfo[]): ParsedFile {
     return { text, normalized, tree, functions, dispose: () => undefined };
   }
 
@@ -178,8 +182,9 @@ export class IncrementalAnalyzer {
     const normalized = normalizeKernelC(text);
     const tree = this.parser.parse(chunked(normalized));
     if (!tree) throw new Error('tree-sitter returned no tree');
-    const functions = listFunctions(tree.rootNode);
-    const parsed = this.parsedOf(text, normalized, tree, functions);
+    const flat = this.cparser.flatten(tree, normalized);
+    const functions = listFunctions(flat.rootNode);
+    const parsed = this.parsedOf(text, normalized, flat, functions);
     const result = analyzeFile(this.cparser, text, this.file, { ...this.options, catalog: this.catalog, reuse: { parsed } });
     const hints = computeHints(parsed, this.file, this.catalog);
     const hintsByStart = new Map(hints.functions.map((h) => [h.span.start.offset, h]));
@@ -199,7 +204,7 @@ export class IncrementalAnalyzer {
       else other.push(fd);
     }
     for (const inc of result.incomplete ?? []) entries.find((e) => e.line === inc.line && e.name === inc.function)?.incomplete.push(inc);
-    this.state = { text, normalized, tree, functions, entries, gaps: gapsOf(text, functions), summaries: undefined, other, result, hints };
+    this.state = { text, normalized, tree, flat, functions, entries, gaps: gapsOf(text, functions), summaries: undefined, other, result, hints };
     return { result, hints, mode: 'full', functionsAnalysed: functions.length };
   }
 
@@ -211,7 +216,7 @@ export class IncrementalAnalyzer {
   warm(): void {
     const st = this.state;
     if (!st || st.summaries) return;
-    st.summaries = this.summariesOf(this.parsedOf(st.text, st.normalized, st.tree, st.functions), st.functions, this.options.knowledge);
+    st.summaries = this.summariesOf(this.parsedOf(st.text, st.normalized, st.flat, st.functions), st.functions, this.options.knowledge);
   }
 
   /** Summaries of the functions as their callers see them (lock effects, may sleep), by name. */
@@ -257,7 +262,19 @@ export class IncrementalAnalyzer {
     oldTree.edit(edit);
     const tree = this.parser.parse(chunked(normalized), oldTree);
     if (!tree) return undefined;
-    const functions = listFunctions(tree.rootNode);
+    // Every function but the edited one is the same text, before it or moved by delta:
+    // its flat subtree is copied from the last copy instead of walked again.
+    const prevAt = new Map(prev.functions.map((f) => [f.node.startIndex, f.node]));
+    const flat = this.cparser.flatten(tree, normalized, {
+      prev: prev.flat,
+      typeId: this.cparser.syntax.typeIdOf('function_definition'),
+      at: (start, end) => {
+        const was = end <= fnStart ? start : start >= fnEndNew ? start - delta : -1;
+        const f = was >= 0 ? prevAt.get(was) : undefined;
+        return f && f.endIndex - f.startIndex === end - start ? f.index : -1;
+      },
+    });
+    const functions = listFunctions(flat.rootNode);
     // Outside the functions nothing may have changed, and the functions must still line up.
     const gaps = gapsOf(text, functions);
     if (functions.length !== prev.functions.length || gaps.length !== prev.gaps.length || gaps.some((g, k) => g !== prev.gaps[k])) {
@@ -269,7 +286,7 @@ export class IncrementalAnalyzer {
     for (let k = 0; k < functions.length; k++) {
       if (fnTexts[k] !== prev.entries[k]!.text || functions[k]!.name !== prev.entries[k]!.name) changed.push(k);
     }
-    const parsed = this.parsedOf(text, normalized, tree, functions);
+    const parsed = this.parsedOf(text, normalized, flat, functions);
     const only = changed.map((k) => functions[k]!);
     const prevSummaries: Map<string, FunctionSummary> = prev.summaries;
     // The unchanged same-file functions come in as knowledge (they are not in the analysed subset).
@@ -357,7 +374,7 @@ export class IncrementalAnalyzer {
     prev.tree.delete();
     const merged = new Map(prevSummaries);
     for (const [n, sm] of summaries) merged.set(n, sm);
-    this.state = { text, normalized, tree, functions, entries, gaps, summaries: merged, other, result, hints };
+    this.state = { text, normalized, tree, flat, functions, entries, gaps, summaries: merged, other, result, hints };
     return { result, hints, mode: 'incremental', functionsAnalysed: only.length };
   }
 }

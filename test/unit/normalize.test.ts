@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from '../../src/core/parse/syntax';
 import { nodeParser } from '../../src/node/assets';
 import { normalizeKernelC, normalizeKernelCStrict } from '../../src/core/parse/normalize';
 import { parseKernelC, functionName, hasDamage, type ParsedFile } from '../../src/core/parse/source';

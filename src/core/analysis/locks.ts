@@ -10,7 +10,7 @@
  * never produce findings. Events (double lock, unheld release, sleep in atomic)
  * and exit records (for lock-leak and summaries) are plain data.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from '../parse/syntax';
 import {
   ATOMIC_KINDS, CHECKED_KINDS, gfpMaySleep, indexCatalog, isSleepingName,
   type Catalog, type CatalogIndex, type LockKind,

@@ -12,7 +12,7 @@
  * The graph keeps references to tree-sitter nodes, so it lives only as long as
  * the tree; the analyses turn it into plain-data results.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from '../parse/syntax';
 
 export type CfgKind =
   | 'entry' | 'exit' | 'noreturn' | 'nop' | 'stmt' | 'branch' | 'switch' | 'return'

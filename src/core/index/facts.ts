@@ -15,7 +15,7 @@
  * are spelled `struct foo`, `union foo` or a typedef/base name (`atomic_t`),
  * with a pointer depth.
  */
-import type { Node, Point } from 'web-tree-sitter';
+import type { Point, SyntaxNode as Node } from '../parse/syntax';
 import { indexCatalog, builtinCatalog, type CatalogIndex } from '../catalog/index';
 import type { CParser } from '../parse/parser';
 import { functionName, hasDamage, parseKernelC, type FunctionInfo, type ParsedFile } from '../parse/source';
@@ -416,38 +416,34 @@ function params(ctx: Ctx, fnDecl: Node | null): ParamFact[] {
 
 const TOP_CONTAINERS = new Set(['preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif', 'preproc_elifdef', 'linkage_specification', 'declaration_list']);
 
-/** Top-level items in document order; siblings by cursor, a Node only for the items that give facts. */
+/** Top-level items in document order; siblings by index, a node object only for the items that give facts. */
 function visitTop(ctx: Ctx, n: Node, fns: Node[]): void {
-  const cursor = n.walk();
-  try {
-    if (!cursor.gotoFirstChild()) return;
-    do {
-      const type = cursor.nodeType;
-      switch (type) {
-        case 'function_definition':
-          fns.push(cursor.currentNode);
-          break;
-        case 'declaration':
-        case 'type_definition':
-          topDeclaration(ctx, cursor.currentNode, type === 'type_definition');
-          break;
-        case 'struct_specifier':
-        case 'union_specifier': {
-          const c = cursor.currentNode;
-          const name = c.childForFieldName('name');
-          if (name) structFact(ctx, c, typeText(ctx, c));
-          break;
-        }
-        case 'expression_statement':
-          topMacroCall(ctx, cursor.currentNode);
-          break;
-        default:
-          if (TOP_CONTAINERS.has(type) && cursor.nodeIsNamed) visitTop(ctx, cursor.currentNode, fns);
-          break;
+  const t = n.tree;
+  const stop = t.subtreeEnd[n.index]!;
+  for (let i = n.index + 1; i < stop; i = t.subtreeEnd[i]!) {
+    const type = t.lang.typeNames[t.typeId[i]!]!;
+    switch (type) {
+      case 'function_definition':
+        fns.push(t.node(i));
+        break;
+      case 'declaration':
+      case 'type_definition':
+        topDeclaration(ctx, t.node(i), type === 'type_definition');
+        break;
+      case 'struct_specifier':
+      case 'union_specifier': {
+        const c = t.node(i);
+        const name = c.childForFieldName('name');
+        if (name) structFact(ctx, c, typeText(ctx, c));
+        break;
       }
-    } while (cursor.gotoNextSibling());
-  } finally {
-    cursor.delete();
+      case 'expression_statement':
+        topMacroCall(ctx, t.node(i));
+        break;
+      default:
+        if (TOP_CONTAINERS.has(type) && t.lang.namedType[t.typeId[i]!]) visitTop(ctx, t.node(i), fns);
+        break;
+    }
   }
 }
 

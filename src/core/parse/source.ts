@@ -2,8 +2,8 @@
  * Parse kernel C: normalise (offset-preserving), parse with the injected parser,
  * and list function definitions with their parse damage.
  */
-import type { Node, Tree } from 'web-tree-sitter';
 import type { CParser } from './parser';
+import type { SyntaxNode as Node, SyntaxTree } from './syntax';
 import { normalizeKernelC } from './normalize';
 
 export interface FunctionInfo {
@@ -18,9 +18,9 @@ export interface ParsedFile {
   text: string;
   /** The normalised text the tree was built from (same length as `text`). */
   normalized: string;
-  tree: Tree;
+  tree: SyntaxTree;
   functions: FunctionInfo[];
-  /** Free the WASM-side tree. */
+  /** Drop the tree (a no-op for SyntaxTrees, whose memory is the garbage collector's). */
   dispose(): void;
 }
 
@@ -59,38 +59,32 @@ const FUNCTION_CONTAINERS = new Set([
 
 export function listFunctions(root: Node): FunctionInfo[] {
   const out: FunctionInfo[] = [];
-  // A cursor visits siblings without creating a Node per child: generated
-  // register headers have ~10^5 top-level macro definitions.
-  const visit = (container: Node): void => {
-    const damaged = container.hasError;
-    const cursor = container.walk();
-    try {
-      if (!cursor.gotoFirstChild()) return;
-      do {
-        if (!cursor.nodeIsNamed) continue;
-        const type = cursor.nodeType;
-        if (type === 'function_definition') {
-          const n = cursor.currentNode;
-          out.push({ name: functionName(n), node: n, damaged: hasDamage(n) });
-        } else if (FUNCTION_CONTAINERS.has(type)) {
-          visit(cursor.currentNode);
-        } else if (damaged) {
-          const n = cursor.currentNode;
-          if (n.hasError) visit(n);
-        }
-      } while (cursor.gotoNextSibling());
-    } finally {
-      cursor.delete();
+  // Index arithmetic over the flat tree: generated register headers have ~10^5
+  // top-level macro definitions, and no node object is made for them.
+  const t = root.tree;
+  const visit = (container: number): void => {
+    const damaged = t.node(container).hasError;
+    const stop = t.subtreeEnd[container]!;
+    for (let c = container + 1; c < stop; c = t.subtreeEnd[c]!) {
+      const type = t.lang.typeNames[t.typeId[c]!]!;
+      if (type === 'function_definition') {
+        const n = t.node(c);
+        out.push({ name: functionName(n), node: n, damaged: hasDamage(n) });
+      } else if (FUNCTION_CONTAINERS.has(type)) {
+        visit(c);
+      } else if (damaged && t.lang.namedType[t.typeId[c]!]) {
+        if (t.node(c).hasError) visit(c);
+      }
     }
   };
   if (root.type === 'function_definition') out.push({ name: functionName(root), node: root, damaged: hasDamage(root) });
-  else visit(root);
+  else visit(root.index);
   return out;
 }
 
 export function parseKernelC(parser: CParser, text: string): ParsedFile {
   const normalized = normalizeKernelC(text);
-  const tree = parser.parseRaw(normalized);
+  const tree = parser.parse(normalized);
   return {
     text,
     normalized,

@@ -8,7 +8,7 @@
  * same unit are inlined (release functions run by kref_put are inlined at the
  * put); call_rcu callbacks become separate programs run by the RCU actor.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from '../parse/syntax';
 import type { GlobalDecl, Instr, LockDecl, LockKind, ObjectSite, Program, SimModel, SimSource, StructDecl, StructKind, VarRef } from './types';
 
 export class CompileError extends Error {

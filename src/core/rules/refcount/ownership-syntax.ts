@@ -4,7 +4,7 @@
  * given (learned summaries, stores, escapes), branch atoms about a variable,
  * and what counts as a use of a put object. Pure functions over the tree and the index.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from '../../parse/syntax';
 import type { CfgNode } from '../../cfg/build';
 import { lockKey } from '../../analysis/lockid';
 import type { FunctionFact } from '../../index/facts';

@@ -18,7 +18,7 @@
  * Results are plain records; the rule files turn them into findings. The
  * analysis runs once per parsed file and is shared by both rules.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from '../../parse/syntax';
 import { resolveCallee, summaryOf, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import type { TraceStep } from '../../types';

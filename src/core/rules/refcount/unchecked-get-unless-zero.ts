@@ -5,7 +5,7 @@
  * an expression statement, or stored into a variable that is never read again.
  * On failure no reference was taken, and the caller goes on as if it had one.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from '../../parse/syntax';
 import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { summaryOf } from '../../index/workspace';

@@ -4,7 +4,7 @@
  * path-set forward walk over `buildCfg` (each path carries its own state, so
  * "the lock was released on this path" is exact up to the state cap).
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from '../../parse/syntax';
 import type { Loc } from '../../analysis/locks';
 import { lockKey } from '../../analysis/lockid';
 import type { Catalog } from '../../catalog';
