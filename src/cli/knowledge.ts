@@ -1,3 +1,4 @@
+import { timed } from '../core/util/timing';
 /**
  * Workspace knowledge for one analysed file: summaries of the functions defined in
  * the headers it includes (`<linux/x.h>` against the workspace's include dirs,
@@ -251,7 +252,7 @@ export class HeaderKnowledge {
         const now = readFileSync(abs, 'utf8');
         this.summarized++;
         // Copied out through JSON: a name sliced from the text would keep all of it alive.
-        for (const s of summarizeFile(this.parser, now, this.label(abs), this.catalog)) if (!own.has(s.name)) own.set(s.name, JSON.parse(JSON.stringify(s)) as FunctionSummary);
+        for (const s of timed('summarizeHeader', () => summarizeFile(this.parser, now, this.label(abs), this.catalog))) if (!own.has(s.name)) own.set(s.name, JSON.parse(JSON.stringify(s)) as FunctionSummary);
       } catch {
         // A header gone, or one the summariser cannot handle, contributes no knowledge.
       }

@@ -25,6 +25,7 @@ import { HeaderKnowledge, LayeredMap } from './knowledge';
 import type { FileOutcome, HeadersMessage, Pass1Extras, Pass2LockMessage, Pass2RefcountMessage, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 import { CallerIds, LazyFunctions, LazyTable } from '../core/index/lazy';
 import { sha256 } from './index-file';
+import { enableTiming, setTimingPhase, timed, timings } from '../core/util/timing';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Headers outside the PATHs bigger than this feed no facts (generated register headers). */
@@ -78,7 +79,7 @@ class CheckWorker {
   lockFile(file: InputFile, text: string, bytes: number | undefined, global?: ReadonlyMap<string, FunctionSummary>): { outcome: FileOutcome; extras?: Pass1Extras } {
     try {
       const t0 = performance.now();
-      const headers = this.knowledge.forFile(file.abs, text);
+      const headers = timed('forFile', () => this.knowledge.forFile(file.abs, text));
       const pass1 = global === undefined;
       const withIndex = this.input.refcount;
       let facts = null as string | null;
@@ -99,7 +100,7 @@ class CheckWorker {
         onParsed: (parsed) => {
           if (pass1 && withIndex && !facts) {
             try {
-              const json = JSON.stringify(extractFactsFromParsed(parsed, file.display));
+              const json = timed('facts', () => JSON.stringify(extractFactsFromParsed(parsed, file.display)));
               facts = json;
               this.cache?.storeJson(file.display, text, json);
             } catch {
@@ -134,7 +135,7 @@ class CheckWorker {
     const { files, pass1, hashes } = this.input;
     claimEach(this.input.next, pass1, (i) => {
       const file = files[i]!;
-      const read = readSource(file, hashes);
+      const read = timed('read', () => readSource(file, hashes));
       if (!read.ok) {
         post({ kind: 'result', index: i, outcome: read.outcome });
         return;
@@ -213,10 +214,10 @@ class CheckWorker {
     const budget = new HeapBudget(PASS2_HEAP_SLACK, PASS2_HEAP_SHARE);
     let collections = 0;
     claimEach(m.next, m.tasks, (i) => {
-      if (budget.check()) collections++;
+      if (timed('gc', () => budget.check())) collections++;
       const file = this.input.files[i]!;
-      const read = readSource(file);
-      if (!read.ok || !relevant(read.text)) {
+      const read = timed('read', () => readSource(file));
+      if (!read.ok || !timed('relevant', () => relevant(read.text))) {
         post({ kind: 'refcount', index: i, refcount: [], incomplete: [], refcountMs: 0, ran: false });
         return;
       }
@@ -307,6 +308,13 @@ const PASS2_HEAP_SLACK = 128 * 1048576;
 const DECODED_MB = 48;
 const PASS2_HEAP_SHARE = 0.25;
 
+/** REFSCOPE_DEBUG_TIME=1: where each worker's time went, by phase and section (src/core/util/timing.ts), on stderr at its end. */
+const TRACE_TIME = !!process.env.REFSCOPE_DEBUG_TIME;
+function phase(name: string, run: () => void): void {
+  setTimingPhase(name);
+  timed('all', run);
+}
+
 /** REFSCOPE_DEBUG_MEM=1: this thread's heap and its external memory. */
 const TRACE_MEM = !!process.env.REFSCOPE_DEBUG_MEM;
 function workerMem(what: string): void {
@@ -336,17 +344,19 @@ export async function runWorker(): Promise<void> {
   try {
     const parser = await nodeParser();
     const w = new CheckWorker(parser, input);
-    w.pass1();
+    enableTiming(TRACE_TIME);
+    phase('pass1', () => w.pass1());
     for (;;) {
       type Next = HeadersMessage | Pass2LockMessage | Pass2RefcountMessage;
       const m = await new Promise<Next>((res) => parentPort?.once('message', (x: Next) => res(x)));
-      if (m.kind === 'headers') w.headers(m);
-      else if (m.kind === 'pass2-lock') w.pass2Lock(m);
+      if (m.kind === 'headers') phase('headers', () => w.headers(m));
+      else if (m.kind === 'pass2-lock') phase('lock2', () => w.pass2Lock(m));
       else {
-        w.pass2Refcount(m);
+        phase('refcount', () => w.pass2Refcount(m));
         break;
       }
     }
+    if (TRACE_TIME) process.stderr.write(`refscope time worker ${threadId} (ms): ${JSON.stringify(timings())}\n`);
     post({ kind: 'done', headersSummarized: w.headersSummarized });
   } catch (e) {
     post({ kind: 'fatal', message: e instanceof Error ? e.message : String(e) });

@@ -1,3 +1,4 @@
+import { timed } from './util/timing';
 /**
  * Entry point of the analysis for one file: hosts (CLI workers, the editor) call
  * this with text they read themselves. Parses (kernel-aware), summarises the
@@ -96,7 +97,7 @@ function analyzeImpl(parser: CParser, text: string, file: string, options: Analy
     try {
       const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
       const unresolved: UnresolvedCallees | undefined = crossFile ? { any: new Set(), held: new Set(), atomic: new Set() } : undefined;
-      const fa = analyzeFunctions(parsed, file, catalog, options.knowledge, true, unresolved, options.lockOrder === true);
+      const fa = timed('analyzeFunctions', () => analyzeFunctions(parsed, file, catalog, options.knowledge, true, unresolved, options.lockOrder === true));
       if (options.lockOrder) lockOrder = lockOrderEdgesOf(fa, file);
       for (const f of fa.functions) if (f.failed) incomplete.push(lockIncomplete(f.name, f.line, f.failed));
       if (crossFile && unresolved) {
@@ -173,11 +174,11 @@ export function analyzeRefcount(
 ): Finding[] {
   if (!hasCCode(text)) return [];
   const catalog = options.catalog ?? (defaultCatalog ??= builtinCatalog());
-  const focus = refcountFocus(text, { file, index: options.index, rc: options.index.rc, cat: indexCatalog(catalog) });
+  const focus = timed('focus', () => refcountFocus(text, { file, index: options.index, rc: options.index.rc, cat: indexCatalog(catalog) }));
   if (!focus) return [];
   const parsed = parseKernelC(parser, focus.text);
   try {
-    const findings = runRefcountRules(parsed, file, { catalog, index: options.index }, undefined, options.incomplete);
+    const findings = timed('runRefcountRules', () => runRefcountRules(parsed, file, { catalog, index: options.index }, undefined, options.incomplete));
     findings.sort((a, b) => a.span.start.offset - b.span.start.offset || a.rule.localeCompare(b.rule));
     return findings;
   } finally {

@@ -1,3 +1,4 @@
+import { timed } from '../util/timing';
 /**
  * web-tree-sitter loader. The WASM runtime and the C grammar are loaded once per
  * thread and the resulting `CParser` is injected into everything that parses.
@@ -51,9 +52,9 @@ export async function createCParser(assets: ParserAssets): Promise<CParser> {
     language,
     parseRaw,
     parse(text: string): SyntaxTree {
-      const tree = parseRaw(text);
+      const tree = timed('parseRaw', () => parseRaw(text));
       try {
-        return flattenTree(tree, text, lang, raw);
+        return timed('flatten', () => flattenTree(tree, text, lang, raw));
       } finally {
         tree.delete();
       }

@@ -1,3 +1,4 @@
+import { timed } from '../util/timing';
 /**
  * Parse kernel C: normalise (offset-preserving), parse with the injected parser,
  * and list function definitions with their parse damage.
@@ -83,13 +84,13 @@ export function listFunctions(root: Node): FunctionInfo[] {
 }
 
 export function parseKernelC(parser: CParser, text: string): ParsedFile {
-  const normalized = normalizeKernelC(text);
-  const tree = parser.parse(normalized);
+  const normalized = timed('normalize', () => normalizeKernelC(text));
+  const tree = timed('parse+flatten', () => parser.parse(normalized));
   return {
     text,
     normalized,
     tree,
-    functions: listFunctions(tree.rootNode),
+    functions: timed('listFunctions', () => listFunctions(tree.rootNode)),
     dispose: () => tree.delete(),
   };
 }
