@@ -151,6 +151,17 @@ test('callers shipped as definition slots read back as the same id sets, in the 
   for (const [callee, ids] of index.callers) assert.deepEqual([...shipped.get(callee)!], [...ids], callee);
   assert.equal(shipped.get('no_such_function_anywhere'), undefined);
   assert.equal(lazy.decodedFunctions, 0, 'ids come from the slots, no definition decoded');
+  // Outlines (refcountFocus's view of a file) come from the slots too, and say what the facts say.
+  let outlined = 0;
+  for (const file of texts.keys()) {
+    const got = lazy.outlinesInFile(file).map((o) => [o.name, o.span, o.damaged]);
+    outlined += got.length;
+    const want = [...index.functions.values()].flat().filter((d) => d.file === file)
+      .sort((a, b) => a.fact.span[0] - b.fact.span[0]).map((d) => [d.fact.name, d.fact.span, !!d.fact.damaged]);
+    assert.deepEqual(got, want, file);
+  }
+  assert.ok(outlined > 20, `definitions outlined: ${outlined}`);
+  assert.equal(lazy.decodedFunctions, 0, 'outlines decode no definition');
 });
 
 /** Every table of an index as comparable data (functions and callers as what they answer). */

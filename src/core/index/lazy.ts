@@ -44,8 +44,11 @@ export interface PackedFunctions {
   lines: Uint32Array;
   /** Calls made by each slot's definition (the index build orders its fixpoint by it, without decoding). */
   calls: Uint32Array;
-  /** Per slot: SLOT_SUMMARIZABLE | SLOT_STATIC. */
+  /** Per slot: SLOT_SUMMARIZABLE | SLOT_STATIC | SLOT_DAMAGED. */
   flags: Uint8Array;
+  /** Each slot's definition spans [spanStart, spanEnd) of its file's text (refcountFocus reads them without decoding). */
+  spanStart: Uint32Array;
+  spanEnd: Uint32Array;
   /** Name -> slots (ascending) of its definitions. */
   names: PackedLists;
 }
@@ -142,6 +145,16 @@ export class SlotLists {
 /** The definition has parameters or returns a pointer (it can have a refcount summary). */
 export const SLOT_SUMMARIZABLE = 1;
 export const SLOT_STATIC = 2;
+/** The definition has parse damage (FunctionFact.damaged). */
+export const SLOT_DAMAGED = 4;
+
+/** Where a definition is in its file, known without decoding its facts. */
+export interface FunctionOutline {
+  slot: number;
+  name: string;
+  span: [number, number];
+  damaged: boolean;
+}
 
 /** Chunk size of the packed facts: big enough to be few, small enough that the last one's slack is nothing. */
 const CHUNK_BYTES = 32 << 20;
@@ -162,6 +175,7 @@ export class FunctionPacker {
   private readonly rLength: number[] = [];
   private readonly rLine: number[] = [];
   private readonly rSpan: number[] = [];
+  private readonly rSpanEnd: number[] = [];
   private readonly rCalls: number[] = [];
   private readonly rFlags: number[] = [];
   private readonly rName: string[] = [];
@@ -200,8 +214,9 @@ export class FunctionPacker {
       this.rLength.push(sizes[i]!);
       this.rLine.push(d.line);
       this.rSpan.push(d.span?.[0] ?? d.line);
+      this.rSpanEnd.push(d.span?.[1] ?? 0);
       this.rCalls.push(d.calls.length);
-      this.rFlags.push((d.params.length > 0 || d.ret.p > 0 ? SLOT_SUMMARIZABLE : 0) | (d.static ? SLOT_STATIC : 0));
+      this.rFlags.push((d.params.length > 0 || d.ret.p > 0 ? SLOT_SUMMARIZABLE : 0) | (d.static ? SLOT_STATIC : 0) | (d.damaged ? SLOT_DAMAGED : 0));
       this.rName.push(d.name);
       this.used += sizes[i]!;
       this.calls += d.calls.length;
@@ -218,6 +233,8 @@ export class FunctionPacker {
     const lines = new Uint32Array(n);
     const calls = new Uint32Array(n);
     const flags = new Uint8Array(n);
+    const spanStart = new Uint32Array(n);
+    const spanEnd = new Uint32Array(n);
     const fileStart = new Uint32Array(files.length + 1);
     const names = new Map<string, number[]>();
     let k = 0;
@@ -236,6 +253,8 @@ export class FunctionPacker {
         lines[k] = this.rLine[r]!;
         calls[k] = this.rCalls[r]!;
         flags[k] = this.rFlags[r]!;
+        spanEnd[k] = this.rSpanEnd[r]!;
+        spanStart[k] = spanEnd[k] ? this.rSpan[r]! : 0;
         const name = this.rName[r]!;
         const l = names.get(name);
         if (!l) names.set(name, [k]);
@@ -247,7 +266,8 @@ export class FunctionPacker {
     const trimmed = k === n ? null : k; // records of files not in the list are left out
     const cut = <A extends Uint32Array | Uint8Array>(a: A): A => (trimmed === null ? a : (a.slice(0, trimmed) as A));
     return {
-      files: [...files], chunks: [...this.chunks], chunk: cut(chunk), starts: cut(starts), lengths: cut(lengths), fileStart, lines: cut(lines), calls: cut(calls), flags: cut(flags), names: packLists(names, this.alloc),
+      files: [...files], chunks: [...this.chunks], chunk: cut(chunk), starts: cut(starts), lengths: cut(lengths), fileStart, lines: cut(lines), calls: cut(calls), flags: cut(flags),
+      spanStart: cut(spanStart), spanEnd: cut(spanEnd), names: packLists(names, this.alloc),
     };
   }
 }
@@ -422,6 +442,26 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
   /** Every slot, in the order of `each`, without decoding. */
   eachSlot(cb: (slot: number) => void): void {
     for (const slots of this.names.values()) for (const k of slots) cb(k);
+  }
+
+  /** Slot -> the name of its definition (built on first use from the name lists). */
+  private slotNames: string[] | undefined;
+
+  /** The definitions of a file in text order, with their names, spans and damage, without decoding them. */
+  outlinesInFile(file: string): FunctionOutline[] {
+    const i = this.fileIndex.get(file);
+    if (i === undefined) return [];
+    if (!this.slotNames) {
+      const names = new Array<string>(this.definitions);
+      for (const [name, slots] of this.names.entries()) for (const k of slots) names[k] = name;
+      this.slotNames = names;
+    }
+    const p = this.packed;
+    const out: FunctionOutline[] = [];
+    for (let k = p.fileStart[i]!; k < p.fileStart[i + 1]!; k++) {
+      out.push({ slot: k, name: this.slotNames[k]!, span: [p.spanStart[k]!, p.spanEnd[k]!], damaged: (p.flags[k]! & SLOT_DAMAGED) !== 0 });
+    }
+    return out;
   }
 
   /** Calls made by slot k's definition, without decoding it. */

@@ -15,7 +15,7 @@ import { indexCatalog, builtinCatalog, type CatalogIndex } from '../catalog/inde
 import { indexRefcountCatalog, refLikeFieldName, type ContainerKind, type ContainerOpKind, type CounterKind, type RefcountCatalogIndex } from '../catalog/refcount';
 import type { CallFact, FieldFact, FileFacts, FunctionFact, PrototypeFact, TypeRef } from './facts';
 import { learnSummaries, type RefSummary } from './wrappers';
-import { CallerIds, LazyFunctions, LazyTable, packLists, packTable, type FunctionPacker } from './lazy';
+import { CallerIds, LazyFunctions, LazyTable, packLists, packTable, type FunctionOutline, type FunctionPacker } from './lazy';
 
 export interface StructDef {
   name: string;
@@ -320,6 +320,12 @@ export function functionsInFile(index: WorkspaceIndex, file: string): readonly F
     byFileMemo.set(index.functions, m);
   }
   return m.get(file) ?? [];
+}
+
+/** The definitions of a file in text order: name, span and damage (packed facts: without decoding them). */
+export function functionOutlines(index: WorkspaceIndex, file: string): FunctionOutline[] {
+  if (index.functions instanceof LazyFunctions) return index.functions.outlinesInFile(file);
+  return functionsInFile(index, file).map((d) => ({ slot: -1, name: d.fact.name, span: d.fact.span, damaged: !!d.fact.damaged }));
 }
 
 /** The definition with this id (`file:line`). */

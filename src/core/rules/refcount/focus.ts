@@ -13,7 +13,7 @@
  * index was built from another version of the file) or overlapping spans leave
  * the file whole.
  */
-import { functionsInFile, type WorkspaceIndex } from '../../index/workspace';
+import { functionOutlines, type WorkspaceIndex } from '../../index/workspace';
 import { refcountInterest } from './index';
 import { namesCalledIn, type InterestEnv } from './walk';
 
@@ -35,7 +35,8 @@ function blank(text: string, from: number, to: number): string {
  * function definitions can get a finding (nothing to parse at all).
  */
 export function refcountFocus(text: string, env: InterestEnv & { index: WorkspaceIndex }): Focus | null {
-  const facts = functionsInFile(env.index, env.file).map((d) => d.fact);
+  // (the definitions' names and spans, read from the packed index without decoding their facts)
+  const facts = functionOutlines(env.index, env.file);
   if (facts.length === 0) return { text, kept: 0, blanked: 0 };
   const drop: [number, number][] = [];
   let kept = 0;
@@ -43,7 +44,7 @@ export function refcountFocus(text: string, env: InterestEnv & { index: Workspac
   for (const f of facts) {
     const span = f.span;
     // stale or odd facts: analyse the whole file rather than guess
-    if (!span || f.damaged || span[0] < last || span[1] > text.length || text.charCodeAt(span[1] - 1) !== 0x7d /* } */) return { text, kept: facts.length, blanked: 0 };
+    if (span[1] === 0 || f.damaged || span[0] < last || span[1] > text.length || text.charCodeAt(span[1] - 1) !== 0x7d /* } */) return { text, kept: facts.length, blanked: 0 };
     const at = text.indexOf(f.name, span[0]);
     if (at < 0 || at >= span[1]) return { text, kept: facts.length, blanked: 0 };
     last = span[1];
