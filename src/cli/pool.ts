@@ -6,13 +6,14 @@ import { serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Catalog } from '../core/catalog/index';
 import type { FileFacts } from '../core/index/facts';
-import { buildPackedIndex, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
+import { buildPackedIndex, definitionScanFlags, learnedWrappers, type WorkspaceIndex } from '../core/index/workspace';
 import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packTable, type PackedTable } from '../core/index/lazy';
 import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
 import { collectGarbage, HeapBudget } from '../node/gc';
+import { enableTiming, timed, timings } from '../core/util/timing';
 import { affectedByChanges, sha256, shardOf, type BlobRef, type IndexedFile, type IndexedHeader, type IndexManifest, type IndexReader, type IndexWriter } from './index-file';
 import type { FileOutcome, HeadersMessage, HeaderTask, Pass2LockMessage, Pass2RefcountMessage, ShippedIndex, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 
@@ -225,6 +226,7 @@ function memoryTracer(): ((what: string) => void) | undefined {
 let memTrace: ((what: string) => void) | undefined;
 
 export async function runPool(files: InputFile[], opts: PoolOptions): Promise<PoolResult> {
+  enableTiming(!!process.env.REFSCOPE_DEBUG_TIME);
   memTrace = memoryTracer();
   const memTimer = memTrace ? setInterval(() => memTrace?.('sample'), 10000) : undefined;
   try {
@@ -241,7 +243,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
   /** Facts of the PATH files but their functions, parsed from the JSON the workers send (parallel to files). */
   const pathFacts: (FileFacts | null)[] = new Array(files.length).fill(null);
   /** The function facts of every file and header, packed as they arrive (in shared memory, for the workers' pass 2). */
-  const packer = new FunctionPacker((n) => new Uint8Array(new SharedArrayBuffer(n)));
+  const packer = new FunctionPacker((n) => new Uint8Array(new SharedArrayBuffer(n)), undefined, definitionScanFlags());
   /** A file's facts for the index: its functions go into the packer, the rest is kept. */
   const keepFacts = (ff: FileFacts | null): FileFacts | null => {
     if (!ff) return null;
@@ -443,7 +445,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       summary.headers = headerFacts.filter((f) => f).length;
       let traced = performance.now();
       memTrace?.('index build starts');
-      const index = buildPackedIndex(all, packer, BUILD_DECODED_BYTES, () => {
+      const index = timed('main:build', () => buildPackedIndex(all, packer, BUILD_DECODED_BYTES, () => {
         if (heap.check()) collections++;
         // (The build blocks this thread's timer: its trace comes from here.)
         if (memTrace && performance.now() - traced > 2000) {
@@ -463,7 +465,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
         heap = new HeapBudget(BUILD_HEAP_SLACK, BUILD_HEAP_SHARE);
         collections++;
         memTrace?.('index build: facts dropped and collected');
-      });
+      }));
       const lw = learnedWrappers(index);
       summary.structs = index.stats.structs;
       summary.functions = index.stats.functions;
@@ -478,7 +480,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       (index.functions as LazyFunctions).dropDecoded();
       collectGarbage();
       memTrace?.('collected after the build');
-      if (refcountTasks.length) shipped = shipIndex(index);
+      if (refcountTasks.length) shipped = timed('main:ship', () => shipIndex(index));
       memTrace?.('index shipped');
     }
     pathFacts.fill(null); // (without the refcount rules: the facts are not needed either)
@@ -522,7 +524,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
         if (m.extras) {
           if (m.extras.factsCached) summary.cachedFacts++;
           if (writer) freshFacts[at] = m.extras.facts === null ? null : writer.blob(m.extras.facts);
-          pathFacts[at] = keepFacts(parseFacts(m.extras.facts));
+          pathFacts[at] = timed('main:keepFacts', () => keepFacts(parseFacts(m.extras!.facts)));
           m.extras.facts = null;
           fileIncludes[at] = m.extras.includes;
           if (opts.refcount) wantHeaders(m.extras.includes);
@@ -574,6 +576,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
     outcomes[i] ??= { kind: 'skipped', reason: 'no result from the worker' };
   }
   endPhase('pass2');
+  if (process.env.REFSCOPE_DEBUG_TIME) process.stderr.write(`refscope time main (ms): ${JSON.stringify(timings())}\n`);
   crossFile.pass2Ms = Math.round(crossFile.pass2Ms);
   summary.refcountMs = Math.round(summary.refcountMs);
   if (writer) {

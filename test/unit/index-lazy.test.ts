@@ -15,7 +15,7 @@ import { parseKernelC } from '../../src/core/parse/source';
 import { builtinCatalog } from '../../src/core/catalog';
 import { analyzeRefcount } from '../../src/core/analyze';
 import { buildWorkspaceIndex, extractFileFacts } from '../../src/core/index/index';
-import { buildPackedIndex, functionById, functionsInFile, resolveCallee, type WorkspaceIndex } from '../../src/core/index/workspace';
+import { buildPackedIndex, definitionScanFlags, functionById, functionsInFile, resolveCallee, type WorkspaceIndex } from '../../src/core/index/workspace';
 import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packLists, packTable, SlotLists, SLOT_SUMMARIZABLE, type PackedFunctions } from '../../src/core/index/lazy';
 import { refcountFocus } from '../../src/core/rules/refcount/focus';
 import { runRefcountRules } from '../../src/core/rules/refcount/index';
@@ -184,9 +184,11 @@ test('an index built from facts packed as they arrive equals the one built from 
   const facts = () => [...texts].map(([file, text]) => extractFileFacts(parser, text, file));
   const catalog = builtinCatalog();
   const want = tablesOf(index);
-  for (const budget of [Infinity, 4096, 1]) {
-    // Arrival order is not index order: the packer takes the files last first.
-    const packer = new FunctionPacker((n) => new Uint8Array(n), 1024);
+  for (const [budget, classify] of [[Infinity, false], [4096, false], [1, false], [Infinity, true], [1, true]] as const) {
+    // Arrival order is not index order: the packer takes the files last first. With `classify`
+    // (the CLI's packer) the build reads the call graph from the packer's callee lists and
+    // decodes only the definitions its scans act on.
+    const packer = new FunctionPacker((n) => new Uint8Array(n), 1024, classify ? definitionScanFlags() : undefined);
     const rest = facts().reverse().map((ff) => {
       packer.add(ff.file, ff.functions);
       return { ...ff, functions: [] };
@@ -195,8 +197,9 @@ test('an index built from facts packed as they arrive equals the one built from 
     const lazy = packed.functions as LazyFunctions;
     assert.ok(lazy instanceof LazyFunctions && packed.callers instanceof CallerIds);
     assert.ok(lazy.packedFacts.chunks.length > 1, 'small chunks: definitions spread over several');
-    assert.deepEqual(tablesOf(packed), want, `budget ${budget}`);
-    if (budget === 1) assert.ok(lazy.redecoded > 0, 'a budget of one byte decodes definitions again');
+    if (classify) assert.ok(lazy.decodedFunctions < lazy.definitions, `the build decoded ${lazy.decodedFunctions} of ${lazy.definitions}: it should leave out those no scan and no summary needs`);
+    assert.deepEqual(tablesOf(packed), want, `budget ${budget}${classify ? ', classified' : ''}`);
+    if (budget === 1 && !classify) assert.ok(lazy.redecoded > 0, 'a budget of one byte decodes definitions again');
     for (const [file, text] of texts) {
       if (!file.endsWith('.c')) continue;
       assert.deepEqual(brief(analyzeRefcount(parser, text, file, { catalog, index: packed })), brief(analyzeRefcount(parser, text, file, { catalog, index })), `${file}, budget ${budget}`);

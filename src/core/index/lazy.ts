@@ -148,6 +148,16 @@ export const SLOT_STATIC = 2;
 /** The definition has parse damage (FunctionFact.damaged). */
 export const SLOT_DAMAGED = 4;
 
+/** What the index build reads of each slot without decoding it (FunctionPacker.slotView). */
+export interface SlotView {
+  /** The packer's `classify` flags of the slot's definition (non-zero: the build decodes it to scan it). */
+  scan: Uint8Array;
+  /** Slot k's callees are calleeNames[calls[callStart[k] .. callStart[k + 1] - 1]], in the order of its calls. */
+  callStart: Uint32Array;
+  calls: Uint32Array;
+  calleeNames: readonly string[];
+}
+
 /** Where a definition is in its file, known without decoding its facts. */
 export interface FunctionOutline {
   slot: number;
@@ -185,8 +195,42 @@ export class FunctionPacker {
   calls = 0;
   damaged = 0;
 
-  /** `alloc`: where the packed bytes go (shared memory, to ship them to workers). */
-  constructor(readonly alloc: (bytes: number) => Uint8Array, private readonly chunkBytes = CHUNK_BYTES) {}
+  /** Callee names, interned (the build's call graph), and each record's callees as ids, back to back. */
+  private readonly calleeIds = new Map<string, number>();
+  private readonly calleeNames: string[] = [];
+  private callItems = new Uint32Array(1 << 16);
+  private callUsed = 0;
+  private readonly rCallStart: number[] = [];
+  private readonly rScan: number[] = [];
+  /** After finish(): the build's view of each slot without decoding it (null without `classify`). */
+  slotView: SlotView | null = null;
+
+  /**
+   * `alloc`: where the packed bytes go (shared memory, to ship them to workers).
+   * `classify`: flags of a definition the index build must decode to scan
+   * (workspace.ts definitionScanFlags): with it the packer also keeps every
+   * definition's callees, and the build decodes only the definitions it flags.
+   */
+  constructor(readonly alloc: (bytes: number) => Uint8Array, private readonly chunkBytes = CHUNK_BYTES, private readonly classify?: (d: FunctionFact) => number) {}
+
+  private addCallees(d: FunctionFact): void {
+    this.rCallStart.push(this.callUsed);
+    this.rScan.push(this.classify!(d));
+    if (this.callUsed + d.calls.length > this.callItems.length) {
+      const grown = new Uint32Array(Math.max(this.callItems.length * 2, this.callUsed + d.calls.length));
+      grown.set(this.callItems.subarray(0, this.callUsed));
+      this.callItems = grown;
+    }
+    for (const c of d.calls) {
+      let id = this.calleeIds.get(c.c);
+      if (id === undefined) {
+        id = this.calleeNames.length;
+        this.calleeIds.set(c.c, id);
+        this.calleeNames.push(c.c);
+      }
+      this.callItems[this.callUsed++] = id;
+    }
+  }
 
   /** The function facts of one file (a file added twice gets both sets). */
   add(file: string, defs: readonly FunctionFact[]): void {
@@ -218,6 +262,7 @@ export class FunctionPacker {
       this.rCalls.push(d.calls.length);
       this.rFlags.push((d.params.length > 0 || d.ret.p > 0 ? SLOT_SUMMARIZABLE : 0) | (d.static ? SLOT_STATIC : 0) | (d.damaged ? SLOT_DAMAGED : 0));
       this.rName.push(d.name);
+      if (this.classify) this.addCallees(d);
       this.used += sizes[i]!;
       this.calls += d.calls.length;
       if (d.damaged) this.damaged++;
@@ -235,6 +280,8 @@ export class FunctionPacker {
     const flags = new Uint8Array(n);
     const spanStart = new Uint32Array(n);
     const spanEnd = new Uint32Array(n);
+    const view = this.classify ? { scan: new Uint8Array(n), callStart: new Uint32Array(n + 1), calls: new Uint32Array(this.callUsed), calleeNames: this.calleeNames } : null;
+    let callAt = 0;
     const fileStart = new Uint32Array(files.length + 1);
     const names = new Map<string, number[]>();
     let k = 0;
@@ -255,6 +302,14 @@ export class FunctionPacker {
         flags[k] = this.rFlags[r]!;
         spanEnd[k] = this.rSpanEnd[r]!;
         spanStart[k] = spanEnd[k] ? this.rSpan[r]! : 0;
+        if (view) {
+          view.scan[k] = this.rScan[r]!;
+          view.callStart[k] = callAt;
+          const from = this.rCallStart[r]!;
+          const to = from + this.rCalls[r]!;
+          view.calls.set(this.callItems.subarray(from, to), callAt);
+          callAt += to - from;
+        }
         const name = this.rName[r]!;
         const l = names.get(name);
         if (!l) names.set(name, [k]);
@@ -265,6 +320,11 @@ export class FunctionPacker {
     fileStart[files.length] = k;
     const trimmed = k === n ? null : k; // records of files not in the list are left out
     const cut = <A extends Uint32Array | Uint8Array>(a: A): A => (trimmed === null ? a : (a.slice(0, trimmed) as A));
+    if (view) {
+      view.callStart[k] = callAt;
+      this.slotView = { scan: cut(view.scan), callStart: view.callStart.slice(0, k + 1), calls: view.calls.slice(0, callAt), calleeNames: view.calleeNames };
+      this.callItems = new Uint32Array(0); // copied into the view
+    }
     return {
       files: [...files], chunks: [...this.chunks], chunk: cut(chunk), starts: cut(starts), lengths: cut(lengths), fileStart, lines: cut(lines), calls: cut(calls), flags: cut(flags),
       spanStart: cut(spanStart), spanEnd: cut(spanEnd), names: packLists(names, this.alloc),

@@ -15,6 +15,7 @@ import { indexCatalog, builtinCatalog, type CatalogIndex } from '../catalog/inde
 import { indexRefcountCatalog, refLikeFieldName, type ContainerKind, type ContainerOpKind, type CounterKind, type RefcountCatalogIndex } from '../catalog/refcount';
 import type { CallFact, FieldFact, FileFacts, FunctionFact, PrototypeFact, TypeRef } from './facts';
 import { learnSummaries, type RefSummary } from './wrappers';
+import { timed } from '../util/timing';
 import { CallerIds, LazyFunctions, LazyTable, packLists, packTable, type FunctionOutline, type FunctionPacker } from './lazy';
 
 export interface StructDef {
@@ -442,16 +443,19 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
     }
   }
   const callbacks = new Set<string>();
-  return finishIndex(index, (d) => {
-    for (const c of d.fact.calls) {
-      let s = callers.get(c.c);
-      if (!s) callers.set(c.c, (s = new Set()));
-      s.add(d.id);
-      const cb = rcuCallbackOf(index, c);
-      if (cb) callbacks.add(cb);
-    }
-  }, () => {
-    index.rcuCallbacks = [...callbacks].sort();
+  return finishIndex(index, {
+    scan: (d) => {
+      for (const c of d.fact.calls) {
+        let s = callers.get(c.c);
+        if (!s) callers.set(c.c, (s = new Set()));
+        s.add(d.id);
+        const cb = rcuCallbackOf(index, c);
+        if (cb) callbacks.add(cb);
+      }
+    },
+    scanned: () => {
+      index.rcuCallbacks = [...callbacks].sort();
+    },
   });
 }
 
@@ -472,38 +476,69 @@ export function buildPackedIndex(allFacts: readonly FileFacts[], packer: Functio
   const t: FileTables = { structs: new Map(), globals: new Map(), prototypes: new Map() };
   const index = emptyIndex(t);
   let n = 0;
-  for (const ff of [...allFacts].sort(byFileName)) {
-    if (tick && (++n & 4095) === 0) tick();
-    addFileTables(index, t, ff);
-  }
+  timed('build:fileTables', () => {
+    for (const ff of [...allFacts].sort(byFileName)) {
+      if (tick && (++n & 4095) === 0) tick();
+      addFileTables(index, t, ff);
+    }
+  });
   // The rest of the build and the workers read the structs, globals and prototypes packed
   // (where the packer puts its bytes: shared memory in the CLI), decoding an entry per use.
   // As objects they were 0.3 GB of the main heap through the build on the whole Linux tree.
-  index.structs = new LazyTable(packTable(t.structs, packer.alloc), BUILD_KEPT_ENTRIES);
-  index.globals = new LazyTable(packTable(t.globals, packer.alloc), BUILD_KEPT_ENTRIES);
-  index.prototypes = new LazyTable(packTable(t.prototypes, packer.alloc), BUILD_KEPT_ENTRIES);
+  timed('build:packTables', () => {
+    index.structs = new LazyTable(packTable(t.structs, packer.alloc), BUILD_KEPT_ENTRIES);
+    index.globals = new LazyTable(packTable(t.globals, packer.alloc), BUILD_KEPT_ENTRIES);
+    index.prototypes = new LazyTable(packTable(t.prototypes, packer.alloc), BUILD_KEPT_ENTRIES);
+  });
   t.structs.clear();
   t.globals.clear();
   t.prototypes.clear();
   factsRead?.(); // the host may drop the facts now
-  const lazy = new LazyFunctions(packer.finish(index.files), maxDecodedBytes);
+  const lazy = new LazyFunctions(timed('build:packerFinish', () => packer.finish(index.files)), maxDecodedBytes);
   index.functions = lazy;
   index.stats.calls = packer.calls;
   index.stats.damagedFunctions = packer.damaged;
   const callers = new Map<string, number[]>();
   const callbacks = new Set<string>();
-  return finishIndex(index, (d, k) => {
-    for (const c of d.fact.calls) {
-      const l = callers.get(c.c);
-      if (!l) callers.set(c.c, [k]);
-      else if (l[l.length - 1] !== k) l.push(k);
-      const cb = rcuCallbackOf(index, c);
-      if (cb) callbacks.add(cb);
-    }
-  }, () => {
-    index.callers = new CallerIds(packLists(callers, packer.alloc), lazy, false);
-    index.rcuCallbacks = [...callbacks].sort();
+  const addCaller = (name: string, k: number): void => {
+    const l = callers.get(name);
+    if (!l) callers.set(name, [k]);
+    else if (l[l.length - 1] !== k) l.push(k);
+  };
+  const view = packer.slotView;
+  return finishIndex(index, {
+    scan: (d, k) => {
+      for (const c of d.fact.calls) {
+        if (!view) addCaller(c.c, k);
+        const cb = rcuCallbackOf(index, c);
+        if (cb) callbacks.add(cb);
+      }
+    },
+    ...(view ? { calleesOf: (k: number, each: (name: string) => void) => {
+      for (let j = view.callStart[k]!; j < view.callStart[k + 1]!; j++) each(view.calleeNames[view.calls[j]!]!);
+    }, addCaller, needsDecode: (k: number) => view.scan[k] !== 0 } : {}),
+    scanned: () => {
+      index.callers = new CallerIds(packLists(callers, packer.alloc), lazy, false);
+      index.rcuCallbacks = [...callbacks].sort();
+      packer.slotView = null;
+    },
   }, tick);
+}
+
+/** Calls to these make a definition count its first argument's counter as a reference count (scanRefCounters). */
+const ATOMIC_REF_OPS = /^atomic(_long)?_(dec_and_test|inc_not_zero|dec_and_lock|dec_and_mutex_lock|sub_and_test|dec_and_lock_irqsave|dec_and_raw_lock)$/;
+
+/**
+ * The packer's `classify` for the CLI's index build: 1 for a definition the
+ * build's per-definition scans act on (it calls an RCU callback primitive, an
+ * rcu_dereference, a container operation, an atomic used as a refcount or a
+ * put that names a release), 0 for the rest, whose call graph and allocator /
+ * refcount calls the build reads from the packer's callee lists without
+ * decoding the definition (on the whole Linux tree most of 680k).
+ */
+export function definitionScanFlags(rc: RefcountCatalogIndex = indexRefcountCatalog()): (d: FunctionFact) => number {
+  return (d) => (d.calls.some((c) => rc.rcuOps.has(c.c) || rc.rcuDereference.has(c.c) || rc.containerOps.has(c.c)
+    || ATOMIC_REF_OPS.test(c.c) || rc.refOps.get(c.c)?.effect === 'put-release') ? 1 : 0);
 }
 
 /** The function a `call_rcu`-style call names as its callback. */
@@ -513,33 +548,62 @@ function rcuCallbackOf(index: WorkspaceIndex, c: CallFact): string | undefined {
   return cb ? cb.replace(/^&/, '') : undefined;
 }
 
+/** What finishIndex's caller adds to its one pass over the definitions. */
+interface FinishHooks {
+  /** The caller's own scan of a decoded definition (e.g. the call graph). */
+  scan: (d: FunctionDef, slot: number) => void;
+  /** After the pass. */
+  scanned: () => void;
+  /** Packed facts with the packer's slot view: slot k's callees without decoding it ... */
+  calleesOf?: (k: number, each: (name: string) => void) => void;
+  /** ... each of which the caller records as called by k (before any scan of k) ... */
+  addCaller?: (name: string, k: number) => void;
+  /** ... and whether k must be decoded for the scans (else none of them acts on it). */
+  needsDecode?: (k: number) => boolean;
+}
+
 /**
  * The tables made from the functions and the call graph, and the stats. One
  * pass over the definitions feeds every scan (`scan`: the caller's own, e.g.
  * the call graph), so packed facts are decoded once for all of them.
  */
-function finishIndex(index: WorkspaceIndex, scan: (d: FunctionDef, slot: number) => void, scanned: () => void, tick?: () => void): WorkspaceIndex {
+function finishIndex(index: WorkspaceIndex, hooks: FinishHooks, tick?: () => void): WorkspaceIndex {
   const lookups = startLookups(index);
   const releaseCandidates: FunctionDef[] = [];
   const lazy = index.functions instanceof LazyFunctions ? index.functions : null;
   /** Packed facts: which slots call a refcount primitive or an allocator (learnSummaries visits only what can have an effect). */
   const direct = lazy ? new Uint8Array(lazy.definitions) : undefined;
+  const isDirect = (name: string): boolean => index.rc.refOps.has(name) || index.rc.allocs.has(name);
   let n = 0;
   const each = (d: FunctionDef, slot: number): void => {
     if (tick && (++n & 4095) === 0) tick();
-    scan(d, slot);
-    if (direct && d.fact.calls.some((c) => index.rc.refOps.has(c.c) || index.rc.allocs.has(c.c))) direct[slot] = 1;
+    hooks.scan(d, slot);
+    if (direct && !hooks.calleesOf && d.fact.calls.some((c) => isDirect(c.c))) direct[slot] = 1;
     scanRefCounters(index, d);
     scanLookups(lookups, d);
     if (callsPutRelease(index, d)) releaseCandidates.push(d);
   };
-  if (lazy) lazy.each(each);
-  else for (const defs of index.functions.values()) for (const d of defs) each(d, -1);
-  scanned();
-  findRefcounted(index, tick);
-  index.summaries = learnSummaries(index, direct, tick);
-  finishLookups(lookups);
-  findReleases(index, releaseCandidates);
+  timed('build:scanDefinitions', () => {
+    const { calleesOf, addCaller, needsDecode } = hooks;
+    if (lazy && calleesOf && addCaller && needsDecode && direct) {
+      // The call graph and the direct calls from the packer's callee lists; only the
+      // definitions some scan acts on are decoded (in the same order as lazy.each).
+      lazy.eachSlot((k) => {
+        calleesOf(k, (name) => {
+          addCaller(name, k);
+          if (isDirect(name)) direct[k] = 1;
+        });
+        if (needsDecode(k)) each(lazy.at(k), k);
+        else if (tick && (++n & 4095) === 0) tick();
+      });
+    } else if (lazy) lazy.each(each);
+    else for (const defs of index.functions.values()) for (const d of defs) each(d, -1);
+    hooks.scanned();
+  });
+  timed('build:findRefcounted', () => findRefcounted(index, tick));
+  index.summaries = timed('build:learnSummaries', () => learnSummaries(index, direct, tick));
+  timed('build:finishLookups', () => finishLookups(lookups));
+  timed('build:findReleases', () => findReleases(index, releaseCandidates));
   const st = index.stats;
   st.files = index.files.length;
   st.structs = index.structs.size;
@@ -577,7 +641,7 @@ function directCounter(index: WorkspaceIndex, f: FieldFact, usedAsRef: Set<strin
 /** Scan of one definition for findRefcounted: atomic_t fields used with dec_and_test / inc_not_zero anywhere. */
 function scanRefCounters(index: WorkspaceIndex, d: FunctionDef): void {
   for (const c of d.fact.calls) {
-    if (!/^atomic(_long)?_(dec_and_test|inc_not_zero|dec_and_lock|dec_and_mutex_lock|sub_and_test|dec_and_lock_irqsave|dec_and_raw_lock)$/.test(c.c)) continue;
+    if (!ATOMIC_REF_OPS.test(c.c)) continue;
     const k = c.a[c.c.includes('sub_and_test') ? 1 : 0];
     if (!k) continue;
     const cls = keyClass(index, d.fact, k);
