@@ -12,7 +12,7 @@
  */
 import type { SyntaxNode as Node } from '../parse/syntax';
 import {
-  ATOMIC_KINDS, CHECKED_KINDS, gfpMaySleep, indexCatalog, isSleepingName,
+  ATOMIC_KINDS, CHECKED_KINDS, gfpMaySleep, indexCatalog, isSleepingName, type FlagGatedSleeper,
   type Catalog, type CatalogIndex, type LockKind,
 } from '../catalog/index';
 import { Allowance } from '../budget';
@@ -71,6 +71,8 @@ export interface ExitRecord {
   retClass: 'error' | 'success' | 'nonzero' | 'unknown' | 'void';
   /** The returned value when it is a literal 0, 1, true or false (conditional-lock functions signalling with it). */
   retConst?: '0' | '1' | 'true' | 'false';
+  /** The returned variable, when the return returns one (`return head;`). */
+  retIdent?: string;
   trace: TraceStep[];
   imprecise: boolean;
 }
@@ -150,6 +152,7 @@ interface State {
   ret: Loc | null;
   retClass: ExitRecord['retClass'];
   retConst?: ExitRecord['retConst'];
+  retIdent?: string;
   imprecise: boolean;
   /** Cached lockPart (states are not mutated after being pushed). */
   lp?: string;
@@ -317,6 +320,13 @@ interface FnCtx {
   order: Map<string, LockOrderRecord> | null;
   /** Classes this function acquires itself (for FunctionSummary.takes). */
   takes: Map<string, LockTake>;
+  /**
+   * Callees with lock takes, by name: true while every visit of a call to it came
+   * after the function released a lock its caller holds (the callee's takes are
+   * then no order against the caller's locks: jffs2_find_nextblock() drops
+   * erase_completion_lock around jffs2_erase_pending_blocks()).
+   */
+  callsAfterRelease: Map<string, boolean>;
 }
 
 function locOf(ctx: FnCtx, start: number, end: number): Loc {
@@ -452,6 +462,13 @@ function noIdentityRef(kind: LockKind): { key: string; cls: string; text: string
 
 /** Translate a summary's param-relative key to a key at the call site. */
 function effectKey(ctx: FnCtx, lock: string, args: Node[]): string | null {
+  const conv = CONVERTED_PARAM.exec(lock);
+  if (conv) {
+    // `EXT4_I($0).i_data_sem`: the caller's argument through the same converter
+    const a = args[Number(conv[3])];
+    const base = a ? lockKey(orig(ctx, a)) : '';
+    return /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/.test(base) && base !== 'NULL' ? `${conv[1]}${conv[2]}(${base})${conv[4]}` : null;
+  }
   const m = /^(\*?)\$(\d+)(.*)$/.exec(lock);
   if (!m) return lock;
   const a = args[Number(m[2])];
@@ -515,6 +532,7 @@ function clone(s: State): State {
     ret: s.ret,
     retClass: s.retClass,
     ...(s.retConst ? { retConst: s.retConst } : {}),
+    ...(s.retIdent ? { retIdent: s.retIdent } : {}),
     imprecise: s.imprecise,
   };
 }
@@ -701,17 +719,62 @@ function sleepReason(ctx: FnCtx, e: CallEffect): string | null {
     return null;
   }
   if (idx.lockOps.has(e.name)) return null;
+  const fg = idx.flagGated.get(e.name);
+  if (fg) return flagGatedSleep(ctx, e, fg);
   const sum = ctx.summaries.get(e.name) ?? ctx.knowledge?.get(e.name);
   if (sum && sum.maySleep) return `${e.name}() (may sleep: ${sum.sleepReason ?? 'summary'})`;
   return null;
 }
 
+/**
+ * A flag-gated sleeper sleeps when this function started its object without the
+ * atomic flag; started with it, or started elsewhere (the object came from the
+ * caller), it is not known to sleep here.
+ */
+function flagGatedSleep(ctx: FnCtx, e: CallEffect, fg: FlagGatedSleeper): string | null {
+  const obj = e.args[fg.objectArg];
+  let fn: Node | null = e.node;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  if (!obj || !fn) return null;
+  const want = lockKey(orig(ctx, obj));
+  const text = ctx.text;
+  const re = new RegExp(`\\b${fg.start}\\s*\\(`, 'g');
+  re.lastIndex = fn.startIndex;
+  for (let m = re.exec(text); m && m.index < fn.endIndex; m = re.exec(text)) {
+    const split = splitArgs(text, m.index + m[0].length - 1);
+    const o = split?.args[fg.startObjectArg];
+    const flags = split?.args[fg.startFlagsArg];
+    if (!o || flags === undefined || lockKey(o) !== want) continue;
+    return new RegExp(`\\b${fg.atomicFlag}\\b`).test(flags) ? null : `${e.name}() (${orig(ctx, obj).trim()} started without ${fg.atomicFlag})`;
+  }
+  return null;
+}
+
 const atomIdsCache = new Map<string, string[]>();
-/** Identifiers an atom fact depends on. */
+const SIZE_OF = /\b(?:sizeof|__alignof__|__alignof|_Alignof|alignof|typeof|__typeof__)\(/g;
+
+/** The key without its `sizeof(...)`-like operands: their value does not depend on what the names hold. */
+function withoutSizeofs(key: string): string {
+  if (!key.includes('sizeof') && !key.includes('align') && !key.includes('typeof')) return key;
+  let out = '';
+  let at = 0;
+  SIZE_OF.lastIndex = 0;
+  for (let m = SIZE_OF.exec(key); m; m = SIZE_OF.exec(key)) {
+    let depth = 1;
+    let i = SIZE_OF.lastIndex;
+    for (; i < key.length && depth > 0; i++) depth += key[i] === '(' ? 1 : key[i] === ')' ? -1 : 0;
+    out += key.slice(at, m.index) + '0';
+    at = i;
+    SIZE_OF.lastIndex = i;
+  }
+  return out + key.slice(at);
+}
+
+/** Identifiers an atom fact depends on (`sizeof(x)` depends on none: assigning x keeps the fact). */
 function atomIds(key: string): string[] {
   let v = atomIdsCache.get(key);
   if (!v) {
-    v = key.match(/[A-Za-z_]\w*/g) ?? [];
+    v = withoutSizeofs(key).match(/[A-Za-z_]\w*/g) ?? [];
     if (atomIdsCache.size > 5000) atomIdsCache.clear();
     atomIdsCache.set(key, v);
   }
@@ -840,6 +903,10 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
     return;
   }
   const sum = ctx.summaries.get(e.name) ?? ctx.knowledge?.get(e.name);
+  if (sum?.takes && sum.name !== ctx.name) {
+    const after = s.callerReleased.length > 0;
+    ctx.callsAfterRelease.set(e.name, (ctx.callsAfterRelease.get(e.name) ?? true) && after);
+  }
   if (ctx.order && sum?.takes && sum.name !== ctx.name) {
     // what the callee takes, against the locks held at the call (those it releases first excepted)
     const dropped = sum.releases.map((r) => effectKey(ctx, r.lock, e.args));
@@ -1137,6 +1204,7 @@ function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: Sta
       exits.push({
         held: s.held, released: s.released, callerReleased: s.callerReleased, at: s.ret, retClass: s.retClass, trace: s.trace, imprecise: s.imprecise,
         ...(s.retConst ? { retConst: s.retConst } : {}),
+        ...(s.retIdent ? { retIdent: s.retIdent } : {}),
       });
       return;
     }
@@ -1168,6 +1236,8 @@ function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: Sta
         st.retClass = r.cls;
         if (r.konst) st.retConst = r.konst;
         else delete st.retConst;
+        if (r.ident) st.retIdent = r.ident;
+        else delete st.retIdent;
         if (r.cls === 'unknown' && r.ident) {
           const f = st.facts.get(r.ident);
           if (f && 'v' in f) st.retClass = f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'nonzero';
@@ -1296,9 +1366,19 @@ function hasAnnotations(a: FunctionSummary['annotations']): boolean {
   return a.acquires.length + a.releases.length + a.mustHold.length + a.condAcquires.length > 0;
 }
 
+/** A key rooted at a converter of a parameter (`EXT4_I($0).i_data_sem`, `to_foo($1).lock`). */
+const CONVERTED_PARAM = /^(\*?)([A-Za-z_]\w*)\(\$(\d+)\)(.*)$/;
+
 /** Param-relative form of a key for summaries; null for locals. */
 function relKey(key: string, params: string[], locals: Set<string>): string | null {
   if (key.startsWith('<')) return key;
+  // `EXT4_I(first).i_data_sem`: a converter applied to a parameter (ext4_double_down_write_data_sem)
+  const conv = /^(\*?)([A-Za-z_]\w*)\(([A-Za-z_]\w*)\)((?:\.[A-Za-z_]\w*)+)$/.exec(key);
+  if (conv) {
+    const i = params.indexOf(conv[3]!);
+    if (i >= 0) return `${conv[1]}${conv[2]}($${i})${conv[4]}`;
+    if (locals.has(conv[3]!)) return null;
+  }
   const root = keyRoot(key);
   if (!root) return null;
   const i = params.indexOf(root);
@@ -1497,9 +1577,11 @@ function analyzeOne(
     if (takes.size >= MAX_TAKES) break;
     if (c === f.name) continue;
     const s = summaries.get(c) ?? knowledge?.get(c);
-    for (const t of s?.takes ?? []) if (!takes.has(t.cls) && takes.size < MAX_TAKES) takes.set(t.cls, { ...t, via: `${c}() -> ${t.via}` });
+    const after = result.callsAfterRelease?.get(c) === true;
+    for (const t of s?.takes ?? []) if (!takes.has(t.cls) && takes.size < MAX_TAKES) takes.set(t.cls, { ...t, via: `${c}() -> ${t.via}`, ...(after ? { afterRelease: true } : {}) });
   }
   delete result.ownTakes;
+  delete result.callsAfterRelease;
   if (takes.size) result.summary.takes = [...takes.values()];
   return result;
 }
@@ -1525,7 +1607,7 @@ function analyzeOneInner(
   atomicCalls: Set<string> | null,
   heldCalls: Set<string> | null,
   lockOrder: boolean,
-): FunctionAnalysis & { ownTakes?: LockTake[] } {
+): FunctionAnalysis & { ownTakes?: LockTake[]; callsAfterRelease?: Map<string, boolean> } {
   const fn = f.node;
   const body = fn.childForFieldName('body');
   const line = fn.startPosition.row + 1;
@@ -1533,13 +1615,13 @@ function analyzeOneInner(
   const ctx: FnCtx = {
     name: f.name, idx, text: parsed.text, starts, file, params: [], types: new Map(), aliases: new Map(), locals: new Set(),
     tracked: new Set(), macroOnly: new Set(), summaries, knowledge, events: new Map(), maySleep: null, effects: new Map(), relevant: new Map(), atoms: new Map(), atomTexts: new Map(), returns: new Map(), fieldKinds, scalarParams: new Set(),
-    atomicCalls, heldCalls, order: lockOrder ? new Map() : null, takes: new Map(),
+    atomicCalls, heldCalls, order: lockOrder ? new Map() : null, takes: new Map(), callsAfterRelease: new Map(),
   };
   const base: FunctionSummary = {
     name: f.name, file, line, params: [], definition: true, acquires: [], releases: [], condAcquires: [], mustHold: [],
     annotations: ann, maySleep: false,
   };
-  const result: FunctionAnalysis & { ownTakes?: LockTake[] } = { name: f.name, line, events: [], exits: [], annotations: ann, summary: base, analysed: false };
+  const result: FunctionAnalysis & { ownTakes?: LockTake[]; callsAfterRelease?: Map<string, boolean> } = { name: f.name, line, events: [], exits: [], annotations: ann, summary: base, analysed: false };
   let interesting = hasAnnotations(ann);
   let sleepy: string | null = null;
   for (const c of f.callees) {
@@ -1613,6 +1695,7 @@ function analyzeOneInner(
     result.exits = exits;
     result.events = wantFindings ? [...ctx.events.values()] : [];
     if (ctx.takes.size) result.ownTakes = [...ctx.takes.values()];
+    if (ctx.callsAfterRelease.size) result.callsAfterRelease = ctx.callsAfterRelease;
     if (ctx.order) result.order = [...ctx.order.values()].sort((a, b) => a.at.offset - b.at.offset);
     if (ctx.maySleep) {
       base.maySleep = true;

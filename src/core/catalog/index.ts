@@ -60,6 +60,23 @@ export interface GuardType {
   conditional?: boolean;
 }
 
+/**
+ * A call that sleeps unless the object it works on was set up by `start` with
+ * `atomicFlag` among its flags: `sg_miter_next(&miter)` maps pages with kmap()
+ * (may sleep) unless `sg_miter_start(&miter, sgl, nents, SG_MITER_ATOMIC | ...)`
+ * chose kmap_atomic().
+ */
+export interface FlagGatedSleeper {
+  name: string;
+  /** Index of the object argument (`&miter`). */
+  objectArg: number;
+  /** The call that sets the object up, its object argument and its flags argument. */
+  start: string;
+  startObjectArg: number;
+  startFlagsArg: number;
+  atomicFlag: string;
+}
+
 export interface GfpCall {
   name: string;
   /** Index of the gfp_t argument. */
@@ -79,6 +96,7 @@ export interface Catalog {
   gfpSleeping: string[];
   /** GFP flag identifiers that never sleep (an expression containing one is atomic). */
   gfpAtomic: string[];
+  flagGatedSleepers: FlagGatedSleeper[];
   noreturn: string[];
   /** Annotation macros in declarations. */
   annotations: { acquires: string[]; releases: string[]; mustHold: string[]; condAcquires: string[] };
@@ -211,6 +229,9 @@ export function builtinCatalog(): Catalog {
       'GFP_TRANSHUGE_LIGHT', '__GFP_DIRECT_RECLAIM', '__GFP_RECLAIM',
     ],
     gfpAtomic: ['GFP_ATOMIC', 'GFP_NOWAIT', 'GFP_DMA_ATOMIC', '__GFP_HIGH', '__GFP_ATOMIC'],
+    flagGatedSleepers: ['sg_miter_next', 'sg_miter_stop', 'sg_miter_skip'].map((name) => ({
+      name, objectArg: 0, start: 'sg_miter_start', startObjectArg: 0, startFlagsArg: 3, atomicFlag: 'SG_MITER_ATOMIC',
+    })),
     noreturn: [
       'BUG', 'panic', 'do_exit', 'kthread_exit', 'make_task_dead', 'kthread_complete_and_exit', 'complete_and_exit', 'machine_halt',
       'machine_power_off', 'machine_restart', 'emergency_restart', '__noreturn_stub', 'unreachable', '__builtin_unreachable', 'abort',
@@ -337,6 +358,7 @@ export interface CatalogIndex {
   gfpCalls: Map<string, number>;
   gfpSleeping: Set<string>;
   gfpAtomic: Set<string>;
+  flagGated: Map<string, FlagGatedSleeper>;
   noreturn: Set<string>;
   assertHeld: Set<string>;
   annotations: Map<string, 'acquires' | 'releases' | 'mustHold' | 'condAcquires'>;
@@ -358,6 +380,7 @@ export function indexCatalog(catalog: Catalog): CatalogIndex {
     gfpCalls: new Map(catalog.gfpCalls.map((g) => [g.name, g.gfpArg])),
     gfpSleeping: new Set(catalog.gfpSleeping),
     gfpAtomic: new Set(catalog.gfpAtomic),
+    flagGated: new Map((catalog.flagGatedSleepers ?? []).map((f) => [f.name, f])),
     noreturn: new Set(catalog.noreturn),
     assertHeld: new Set(catalog.assertHeld),
     annotations,

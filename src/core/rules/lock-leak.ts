@@ -24,6 +24,11 @@ function annotatedFor(fa: FunctionAnalysis, key: string): boolean {
 
 const LOCKISH = /lock|acquire|grab|begin|enter|claim|reserve|_start|prepare|(^|_)get$/i;
 
+/** The variable a lock expression starts from (`&head->lock` -> head), or null. */
+function lockRoot(text: string): string | null {
+  return /^\(?&?\s*([A-Za-z_]\w*)\s*(?:->|\.)/.exec(text.trim())?.[1] ?? null;
+}
+
 function kindName(kind: string): string {
   return kind === 'unknown' ? 'lock' : kind;
 }
@@ -60,8 +65,15 @@ export function lockLeak(fa: FunctionAnalysis, file: string): Finding[] {
       if (boolean || LOCKISH.test(fa.name) || handed) continue;
     }
     // lookup-and-lock functions returning an object with the lock held, NULL/ERR_PTR after unlocking: only
-    // when the name says so (`foo_get_locked`), otherwise it is the classic early return from a search loop
-    if (LOCKISH.test(fa.name) && leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) continue;
+    // when the name says so (`foo_get_locked`), otherwise it is the classic early return from a search loop ...
+    if (leaking.every((e) => e.retClass !== 'error') && releasing.every((e) => e.retClass === 'error')) {
+      if (LOCKISH.test(fa.name)) continue;
+      // ... or when the lock held is the returned object's own, or one handed out with it through a pointer
+      // parameter (`return head;` with `head->lock` held, `*tb_ret = tb`: inet_csk_find_open_port): a search
+      // loop's early return holds the lock of the container it searched, not of what it found
+      const root = lockRoot(leaking[0]!.held.find((h) => h.key === key)!.text);
+      if (root && leaking.every((e) => e.retIdent === root || (fa.handedOut ?? []).includes(root))) continue;
+    }
     leaking.sort((a, b) => a.at!.offset - b.at!.offset);
     const e = leaking[0]!;
     const h = e.held.find((x) => x.key === key && !x.uncertain)!;
