@@ -143,3 +143,16 @@ int f0(struct obj *p) { return f1(p); }
   assert.equal(f0, true, 'f0 reaches the depth cut-off: conservatively escapes');
   assert.equal(f1After, f1Alone, 'f1 asked after f0 answers as asked alone');
 });
+
+test('use-after-put: a callee that puts on some paths only (an error branch, behind a flag) does not drop the caller\'s reference; NULL-checked put wrappers do', async () => {
+  const fs = await run(['use-after-put-some-paths.c', HEADER]);
+  assert.deepEqual(brief(fs), ['ref-leak@126:widget_borrow', 'use-after-put@85:widget_finish_twice', 'use-after-put@91:widget_finish_err']);
+  const parser = await nodeParser();
+  const index = buildWorkspaceIndex(['use-after-put-some-paths.c', HEADER].map((n) => extractFileFacts(parser, readFileSync(join(DIR, n), 'utf8'), `refcount/${n}`)));
+  const put = (fn: string) => summaryOf(index, fn)?.params.find((p) => p.name === 'w');
+  for (const fn of ['widget_register', 'widget_trace_off', 'widget_add_both']) assert.deepEqual([fn, put(fn)?.effect, put(fn)?.partial], [fn, 'put', true]);
+  for (const fn of ['widget_release_ref', 'widget_drop']) assert.deepEqual([fn, put(fn)?.effect, put(fn)?.partial], [fn, 'put', undefined]);
+  // a get on the callee's timeout path only is no reference the caller owns: widget_dereg() leaks nothing
+  assert.deepEqual([put('widget_wait_idle')?.effect, put('widget_wait_idle')?.partial], ['get', true]);
+  assert.deepEqual([put('widget_hold')?.effect, put('widget_hold')?.partial], ['get', undefined]);
+});

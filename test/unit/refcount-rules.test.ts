@@ -60,6 +60,7 @@ test('unchecked-get-unless-zero: ignored and stored-but-untested results (no ind
     'unchecked-get-unless-zero@27:session_find',
     'unchecked-get-unless-zero@38:session_use',
     'unchecked-get-unless-zero@45:session_live',
+    'unchecked-get-unless-zero@56:session_touch',
   ]);
   const stored = fs.find((f) => f.function === 'session_use')!;
   assert.match(stored.message, /stored in `ok` but never tested/);
@@ -105,6 +106,10 @@ test('put-under-release-lock: the seed offset-hash unreference under struct_mute
   assert.match(fs.find((f) => f.function === 'gem_close_object')!.trace[1]!.message, /gem_object_put \(put wrapper\)/);
   // needs the index: without it the rule is silent rather than guessing
   assert.deepEqual(brief(await run(['offset-hash-put-under-struct-mutex.c'], undefined, false)), []);
+});
+
+test('put-under-release-lock: a lock the release takes only in a WARN_ON() branch does not count (btrfs_put_block_group)', async () => {
+  assert.deepEqual(brief(await run(['put-under-release-lock-warn-only.c'])), ['put-under-release-lock@69:drop_item_locked']);
 });
 
 test('put-under-release-lock: kref_put_mutex (seed fix, kref.rst) is silent', async () => {
@@ -163,7 +168,7 @@ test('only: restricts the rules run', async () => {
   try {
     const ctx = { catalog: builtinCatalog() };
     assert.equal(runRefcountRules(parsed, 'x.c', ctx, new Set(['put-under-release-lock'])).length, 0);
-    assert.equal(runRefcountRules(parsed, 'x.c', ctx, new Set(['unchecked-get-unless-zero'])).length, 3);
+    assert.equal(runRefcountRules(parsed, 'x.c', ctx, new Set(['unchecked-get-unless-zero'])).length, 4);
   } finally {
     parsed.dispose();
   }

@@ -23,7 +23,7 @@ import { lockKey } from '../analysis/lockid';
 import { splitArgs } from '../cfg/build';
 
 /** Bump when the shape or content of FileFacts changes: cached facts of another version are ignored. */
-export const FACTS_VERSION = 4;
+export const FACTS_VERSION = 5;
 
 export interface TypeRef {
   /** `struct foo`, `union foo`, `atomic_t`, `u32`... */
@@ -75,6 +75,15 @@ export interface CallFact {
   cond?: 1;
   /** The result is ignored (expression statement). */
   ign?: 1;
+  /**
+   * The call runs on some paths of the function only: in a branch of a test
+   * that is not a NULL/IS_ERR check (`if (x)`, `if (!IS_ERR(x))`), a loop or
+   * switch body, a `?:` arm or the right of `&&`/`||`, or after a return or
+   * goto that such a test guards (a put there drops a reference only sometimes).
+   */
+  g?: 1;
+  /** The call is in the body of `if (WARN_ON(...))` (a "cannot happen" branch). */
+  w?: 1;
   /** An iterator macro (`list_for_each_entry(pos, head, member) {`). */
   it?: 1;
 }
@@ -529,6 +538,52 @@ interface FnState {
   asg: Sides | null;
   /** No ERROR or MISSING node in the function: the text shortcuts apply (damaged ones ask the tree for everything). */
   clean: boolean;
+  /** Depth of regions that run on some paths only (CallFact.g) ... */
+  branch: number;
+  /** ... of branches of NULL/IS_ERR tests (a return there leaves the rest of the function unconditional) ... */
+  nullBranch: number;
+  /** ... and a return or goto seen that only some paths take: everything after it is on some paths only. */
+  jumped: boolean;
+  /** Depth of `if (WARN_ON(...))` bodies (CallFact.w). */
+  warn: number;
+}
+
+/** `(WARN_ON(x))`, `(unlikely(WARN_ON_ONCE(x)))`, `(!WARN(x, ...))`: a test that reports a "cannot happen". */
+const WARN_TEST = /^\(\s*(?:unlikely\s*\(\s*)?!?\s*WARN(?:_ON)?(?:_ONCE)?\s*\(/;
+
+/**
+ * `(!IS_ERR(x))`, `(IS_ERR_OR_NULL(x->y))`, `(x != NULL)`, `(unlikely(!p))`, and
+ * `(x)`/`(!x)` when x is a pointer variable or parameter: a test of whether a
+ * pointer is there at all (a put behind it is the wrapper's whole job, not a
+ * put on some paths only). `(ret)` on an int, or `(!w->flag)`, is not.
+ */
+const POINTER_TEST = /^\(\s*(?:(?:likely|unlikely)\s*\(\s*)?!?\s*(?:(IS_ERR_OR_NULL|IS_ERR|ZERO_OR_NULL_PTR)\s*\(\s*)?([A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*)\s*\)?\s*([!=]=\s*NULL\s*)?\)?\s*\)$/;
+
+function isPointerTest(s: FnState, text: string): boolean {
+  const m = POINTER_TEST.exec(text);
+  if (!m) return false;
+  if (m[1] || m[3]) return true;
+  const name = m[2]!;
+  if (!/^[A-Za-z_]\w*$/.test(name)) return false;
+  const t = s.fact.vars[name] ?? s.fact.params.find((p) => p.n === name);
+  return !!t && t.p > 0;
+}
+
+/** A return or goto: with it taken on some paths only, what follows runs on the others only. */
+function noteJump(s: FnState): void {
+  if (s.branch > 0 || s.nullBranch === 0) s.jumped = true;
+}
+
+/** Walk a region that runs on some paths only (`nullTest`: a branch of a NULL/IS_ERR test). */
+function inBranch(s: FnState, nullTest: boolean, run: () => void): void {
+  if (nullTest) s.nullBranch++;
+  else s.branch++;
+  try {
+    run();
+  } finally {
+    if (nullTest) s.nullBranch--;
+    else s.branch--;
+  }
 }
 
 interface Sides {
@@ -707,6 +762,8 @@ function recordCall(
   const h = heldCopy(s);
   if (h) cf.h = h;
   if (cond) cf.cond = 1;
+  if (s.branch > 0 || s.jumped) cf.g = 1;
+  if (s.warn > 0) cf.w = 1;
   if (parent) {
     if (pt === 'expression_statement') cf.ign = 1;
     else if (pt === 'cast_expression' && gpt === 'expression_statement') cf.ign = 1;
@@ -814,10 +871,18 @@ function walkChildren(s: FnState, n: Node, t: string, pt: string, cond: boolean,
 /** Walk `c` (of type `ct`, child of `parent` of type `pt`, grandchild of a `gpt`) unless its text shows there is nothing to record. */
 function walkChild(s: FnState, c: Node, ct: string, cond: boolean, pt: string, parent: Node, gpt: string): void {
   if (LEAVES.has(ct)) return;
+  if (ct === 'goto_statement') {
+    noteJump(s);
+    return;
+  }
+  if (ct === 'return_statement') {
+    // (the returned expression's calls run before the jump)
+    if (!s.clean || !simpleReturn(s, c)) walk(s, c, ct, cond, pt, parent, gpt);
+    noteJump(s);
+    return;
+  }
   if (ct === 'expression_statement' && s.clean) {
     if (simpleStatement(s, c, pt)) return;
-  } else if (ct === 'return_statement' && s.clean) {
-    if (simpleReturn(s, c)) return;
   } else if (PRUNABLE.has(ct) && inert(s.ctx, c)) return;
   walk(s, c, ct, cond, pt, parent, gpt);
 }
@@ -1006,16 +1071,23 @@ function walk(s: FnState, n: Node, t: string, cond: boolean, pt: string, parent:
         const ct = condNode.type;
         walkChild(s, condNode, ct, true, t, n, pt);
       }
+      const condText = condNode ? s.ctx.text.slice(condNode.startIndex, condNode.endIndex) : '';
+      const nullTest = !!condNode && isPointerTest(s, condText);
+      const warn = WARN_TEST.test(condText) ? 1 : 0;
       const before = s.held.slice();
       let after: string[] | null = null;
       if (cons) {
-        walkChild(s, cons, consType, false, t, n, pt);
+        const c = cons;
+        s.warn += warn;
+        inBranch(s, nullTest, () => walkChild(s, c, consType, false, t, n, pt));
+        s.warn -= warn;
         if (!endsWithJump(cons, consType)) after = s.held.slice();
       }
       if (alt) {
         s.held = before.slice();
+        const a = alt;
         const altType = alt.type;
-        walkChild(s, alt, altType, false, t, n, pt);
+        inBranch(s, nullTest, () => walkChild(s, a, altType, false, t, n, pt));
         if (!endsWithJump(alt, altType) && after === null) after = s.held.slice();
       } else if (after === null) after = before;
       s.held = after ?? before;
@@ -1031,14 +1103,26 @@ function walk(s: FnState, n: Node, t: string, cond: boolean, pt: string, parent:
       const body = n.childForFieldName('body');
       if (body) {
         const bt = body.type;
-        walkChild(s, body, bt, false, t, n, pt);
+        inBranch(s, false, () => walkChild(s, body, bt, false, t, n, pt));
       }
       return;
     }
-    case 'unary_expression':
     case 'binary_expression': {
+      const op = n.childForFieldName('operator')?.type;
+      if (op === '&&' || op === '||') {
+        // the right operand runs only when the left does not decide
+        const left = n.childForFieldName('left');
+        const right = n.childForFieldName('right');
+        if (left) walkChild(s, left, left.type, true, t, n, pt);
+        if (right) inBranch(s, false, () => walkChild(s, right, right.type, true, t, n, pt));
+        return;
+      }
+      walkChildren(s, n, t, pt, cond || op === '==' || op === '!=', undefined);
+      return;
+    }
+    case 'unary_expression': {
       const op = cond ? '' : n.childForFieldName('operator')?.type;
-      walkChildren(s, n, t, pt, cond || op === '!' || op === '&&' || op === '||' || op === '==' || op === '!=', undefined);
+      walkChildren(s, n, t, pt, cond || op === '!', undefined);
       return;
     }
     case 'conditional_expression': {
@@ -1050,19 +1134,29 @@ function walk(s: FnState, n: Node, t: string, cond: boolean, pt: string, parent:
       const cons = n.childForFieldName('consequence');
       if (cons) {
         const ct = cons.type;
-        walkChild(s, cons, ct, false, t, n, pt);
+        inBranch(s, false, () => walkChild(s, cons, ct, false, t, n, pt));
       }
       const alt = n.childForFieldName('alternative');
       if (alt) {
         const at = alt.type;
-        walkChild(s, alt, at, false, t, n, pt);
+        inBranch(s, false, () => walkChild(s, alt, at, false, t, n, pt));
       }
       return;
     }
     case 'do_statement':
     case 'for_statement':
-      walkChildren(s, n, t, pt, false, n.childForFieldName('condition')?.id);
+    case 'switch_statement': {
+      // A for or switch body runs on some paths only (the initialiser, condition and switch value
+      // on all of them); a do body runs at least once (`do { ... } while (0)`).
+      const condId = t === 'switch_statement' ? undefined : n.childForFieldName('condition')?.id;
+      const body = t === 'do_statement' ? null : n.childForFieldName('body');
+      for (const c of n.namedChildren) {
+        if (!c) continue;
+        if (c === body) inBranch(s, false, () => walkChild(s, c, c.type, c.id === condId, t, n, pt));
+        else walkChild(s, c, c.type, c.id === condId, t, n, pt);
+      }
       return;
+    }
     case 'parenthesized_expression':
       walkChildren(s, n, t, pt, cond, undefined);
       return;
@@ -1094,7 +1188,7 @@ function functionFact(ctx: Ctx, fn: Node, name: string, damaged: boolean): Funct
   if (/\binline\b|__always_inline/.test(head)) fact.inline = 1;
   if (damaged) fact.damaged = 1;
   if (body) {
-    const s: FnState = { ctx, fact, held: [], guardStack: [], asg: null, clean: !damaged };
+    const s: FnState = { ctx, fact, held: [], guardStack: [], asg: null, clean: !damaged, branch: 0, nullBranch: 0, jumped: false, warn: 0 };
     if (head.includes('__must_hold')) {
       const annotations = /__must_hold\s*\(([^)]*)\)/g;
       for (let m = annotations.exec(head); m; m = annotations.exec(head)) s.held.push(key(ctx, m[1]!));

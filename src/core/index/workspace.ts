@@ -927,6 +927,9 @@ function describeRelease(index: WorkspaceIndex, def: FunctionDef, r: ReleaseInfo
     if (seen.has(key) || seen.has(d.id) || seen.size > 48) return;
     seen.add(key);
     for (const c of d.fact.calls) {
+      // what a "cannot happen" branch does (`if (WARN_ON(!list_empty(...))) cancel(...)`,
+      // btrfs_put_block_group()) is not what the release does
+      if (c.w) continue;
       const lop = index.cat.lockOps.get(c.c);
       if (direct && lop && lop.op === 'acquire' && lop.lockArg >= 0 && c.a[lop.lockArg]) {
         const cls = keyClass(index, d.fact, c.a[lop.lockArg]!) ?? c.a[lop.lockArg]!;

@@ -43,7 +43,9 @@ export interface ParamSummary {
    * after its last put call, or it returns a status through several returns
    * (`goto err_put` ladders: `ttm_bo_init_reserved`, `i915_gem_object_mmap`), or
    * the put comes from a partial put wrapper. The caller's reference is consumed
-   * only sometimes.
+   * only sometimes. On a `get`: every get runs on some paths only (behind a test
+   * that is not a NULL check: `if (!timeout) { rvt_get_mr(mr); return -EBUSY; }`),
+   * or comes from a partial get wrapper: the caller is not known to hold one.
    */
   partial?: boolean;
 }
@@ -262,7 +264,8 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
       first = list.find((e) => e.kind === 'put');
     }
     if (effect === 'none' || !first) continue;
-    const partial = effect === 'put' && partialPut(index, fn, pi, list, aliases);
+    const partial = effect === 'put' ? partialPut(index, fn, pi, list, aliases)
+      : effect === 'get' && list.filter((e) => e.kind === 'get').every((e) => e.partial === true || e.call.g === 1);
     summary.params.push({
       index: pi, name: fn.params[pi]!.n, effect, via: first.via, line: first.line, ...(first.counter ? { counter: first.counter } : {}),
       ...(partial ? { partial: true } : {}),
@@ -314,6 +317,10 @@ function partialPut(index: WorkspaceIndex, fn: FunctionFact, pi: number, list: E
   }
   const lastPut = puts.find((e) => e.call === last);
   if (!lastPut || lastPut.partial === true) return true;
+  // a put on some paths only: under a test of something else than the pointer being there
+  // (`if (retval) usb_put_gadget(gadget)`), or after a return that only some paths take
+  // (`if (!target->debug_trap_enabled) return 0; ... kfd_unref_process(target)`)
+  if (lastPut.call.g) return true;
   // a function that reports success or failure and has several returns (`goto err_put` ladders:
   // ttm_bo_init_reserved, i915_gem_object_mmap) puts on its failure paths
   const returnsValue = !(fn.ret.t === 'void' && fn.ret.p === 0);

@@ -10,6 +10,7 @@ import type { Finding, TraceStep } from '../../types';
 import { makeFinding } from '../common';
 import { resolveCallee, summaryOf } from '../../index/workspace';
 import { condGetInterest, condGetVia } from './unchecked-get-unless-zero';
+import { atomOf } from './ownership-syntax';
 import { assignedVar, assignedVars, calledNames, callsOf, cfgOf, functionsOf, locOf, lockEffects, makeEnv, plainCopy, rootVar, step, walkRulePaths, type CallSite, type Env, type RefcountRule } from './walk';
 
 export const GET_UNLESS_ZERO_OUTSIDE_LOOKUP = 'get-unless-zero-outside-lookup';
@@ -51,6 +52,24 @@ export function lookupVia(env: Env, c: CallSite): string | null {
   return `${c.name} (lookup)`;
 }
 
+/** Variables whose object the call takes a reference on (a get or a get-unless-zero, primitive or learned). */
+function pinnedBy(env: Env, c: CallSite): string[] {
+  const op = env.rc.refOps.get(c.name);
+  if (op) {
+    if (op.effect !== 'get' && op.effect !== 'get-unless-zero') return [];
+    const v = c.args[op.counterArg] ? rootVar(c.args[op.counterArg]!) : null;
+    return v ? [v] : [];
+  }
+  const s = env.index ? summaryOf(env.index, c.name, env.file) : undefined;
+  const out: string[] = [];
+  for (const p of s?.params ?? []) {
+    if (p.effect !== 'get' && p.effect !== 'cond-get' && p.effect !== 'get-stored') continue;
+    const v = c.args[p.index] ? rootVar(c.args[p.index]!) : null;
+    if (v) out.push(v);
+  }
+  return out;
+}
+
 function keyOf(s: State): string {
   return JSON.stringify(s);
 }
@@ -63,14 +82,21 @@ export const getUnlessZeroOutsideLookup: RefcountRule = (parsed, file, ctx) => {
     const cfg = cfgOf(env, fn);
     if (!cfg) continue;
     const reported = new Set<number>();
-    walkRulePaths<State>(env, fn, GET_UNLESS_ZERO_OUTSIDE_LOOKUP, out, cfg, { held: {}, found: {} }, keyOf, (cn, s) => {
+    walkRulePaths<State>(env, fn, GET_UNLESS_ZERO_OUTSIDE_LOOKUP, out, cfg, { held: {}, found: {} }, keyOf, (cn, s, si) => {
       const calls = callsOf(env, cn);
       const held = { ...s.held };
       const found = { ...s.found };
+      // the edge on which a found pointer is NULL or an error pointer: no object to protect there
+      const atom = cn.kind === 'branch' && cn.ast ? atomOf(cn.ast) : null;
+      if (atom?.v && found[atom.v] && (atom.test === 'truthy' ? (si === 0) !== atom.pol : (atom.test === 'err' || atom.test === 'errnull') && (si === 0) === atom.pol)) delete found[atom.v];
       // a lookup-found pointer passed to a get-unless-zero
       for (const c of calls) {
         if (!c.node) continue;
         const via = condGetVia(env, c.name, c.args);
+        // a reference taken while the lookup's section still protects the object pins it: a get
+        // on it afterwards, on that counter or another (`nbd->refs` inside, `nbd_get_config_unlocked()`
+        // after), cannot meet a freed object
+        for (const v of pinnedBy(env, c)) if (found[v] && !found[v]!.ended) delete found[v];
         if (!via) continue;
         const op = env.rc.refOps.get(c.name);
         const arg = c.args[op ? op.counterArg : 0];

@@ -231,7 +231,7 @@ export function argFateOf(env: Env, c: CallSite, i: number): ArgFate {
   const s = summaryOf(env.index, c.name, env.file);
   const ps = s?.params.find((x) => x.index === i);
   if (ps?.effect === 'put') return ps.partial ? 'put-partial' : 'put';
-  if (ps?.effect === 'get') return 'get';
+  if (ps?.effect === 'get') return ps.partial ? 'none' : 'get'; // a get on some of the callee's paths: not known to be ours
   if (ps?.effect === 'get-stored') return 'get-stored';
   if (ps?.effect === 'cond-get') return 'cond-get';
   const d = resolveCallee(env.index, env.file, c.name);

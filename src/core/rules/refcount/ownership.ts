@@ -232,6 +232,7 @@ function resetWalk(): void {
   leaks = new Map();
   getTargets = new Set();
   paramAlias = new Map();
+  unpublishes = null;
 }
 
 function walkFunction(): void {
@@ -251,6 +252,7 @@ function walkFunction(): void {
   /** Local aliases of parameters through converters (`struct foo *f = to_foo(kref)`). */
   paramAlias = new Map<string, string>();
   scans = new Map<number, NodeScan>();
+  unpublishes = null;
   settled = new Set<number>();
   leaks = new Map<number, LeakRecord>();
   usesSeen = new Set<number>();
@@ -337,6 +339,40 @@ function walkFunction(): void {
 }
 
 const isParamish = (v: string) => params.includes(v) || paramAlias.has(v);
+
+/**
+ * Offsets where the function takes an object out of a structure: a container
+ * removal naming it (`list_del(&v->node)`, `idr_remove(&idr, v->id)`), or NULL
+ * stored into a slot its fields choose (`table[v->minor] = NULL`), by variable.
+ */
+let unpublishes: Map<string, number[]> | null = null;
+function unpublishedBefore(v: string, at: number): boolean {
+  if (!unpublishes) {
+    unpublishes = new Map();
+    const add = (name: string, off: number): void => {
+      const l = unpublishes!.get(name);
+      if (l) l.push(off);
+      else unpublishes!.set(name, [off]);
+    };
+    for (const cn of cfg.nodes) {
+      let scan = scans.get(cn.id);
+      if (!scan) scans.set(cn.id, (scan = scanNode(env, cn)));
+      for (const c of scan.calls) {
+        if (env.rc.containerOps.get(c.name)?.op !== 'remove') continue;
+        for (const a of c.args) {
+          const m = /^&?\s*\(?\s*([A-Za-z_]\w*)\s*\)?\s*->/.exec(a.trim());
+          if (m) add(m[1]!, c.start);
+        }
+      }
+      for (const asg of scan.assigns) {
+        if (!asg.left || asg.left.type !== 'subscript_expression' || !asg.right || !/^(NULL|0)$/.test(asg.right.text.trim())) continue;
+        const index = asg.left.childForFieldName('index') ?? asg.left.namedChild(1);
+        for (const m of (index?.text ?? '').matchAll(/\b([A-Za-z_]\w*)\s*->/g)) add(m[1]!, asg.left.startIndex);
+      }
+    }
+  }
+  return (unpublishes.get(v) ?? []).some((off) => off < at);
+}
 const objOf = (s: State, v: string): Obj | undefined => {
   const id = s.names[v];
   return id ? s.objs[id] : undefined;
@@ -398,7 +434,9 @@ const release = (s: State, v: string, c: CallSite, tested: boolean): void => {
   // A put of a reference we did not take is the caller's only when unconditional:
   // `if (cancel_work(&g->work)) group_put(g)` drops the work's reference.
   const known = u !== undefined || (isParamish(v) && c.node !== null && topAt(c.node));
-  if (remaining <= 0 && known && !tested && !isRelease) s.put[v] = { at: c.start, line: c.line, via: c.name, ...(u ? { got: u } : {}) };
+  // (a put right after taking the object out of a structure may be the structure's reference, not
+  // the last one we held: `dvb_minors[dvbdev->minor] = NULL; dvb_device_put(dvbdev);`, dvb_remove_device())
+  if (remaining <= 0 && known && !tested && !isRelease && !unpublishedBefore(v, c.start)) s.put[v] = { at: c.start, line: c.line, via: c.name, ...(u ? { got: u } : {}) };
 };
 /*
  * Per-node syntax and callee knowledge, computed once: the walk visits a node

@@ -9,7 +9,8 @@ import type { SyntaxNode as Node } from '../../parse/syntax';
 import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { summaryOf } from '../../index/workspace';
-import { anyName, assignedVar, calledNames, callsOf, cfgOf, functionsOf, locOf, makeEnv, step, type Env, type InterestEnv, type RefcountRule, type RuleInterest } from './walk';
+import type { Cfg } from '../../cfg/build';
+import { anyName, assignedVar, calledNames, callsOf, cfgOf, functionsOf, locOf, makeEnv, rootVar, step, type CallSite, type Env, type InterestEnv, type RefcountRule, type RuleInterest } from './walk';
 
 export const UNCHECKED_GET_UNLESS_ZERO = 'unchecked-get-unless-zero';
 
@@ -64,6 +65,51 @@ function readAfter(body: Node, name: string, from: number): boolean {
   return found;
 }
 
+/** The variable a reference-count call acts on, and whether it gets or puts (primitives and learned wrappers). */
+function refEffect(env: Env, c: CallSite): { v: string; kind: 'get' | 'put' } | null {
+  const op = env.rc.refOps.get(c.name);
+  if (op) {
+    const v = c.args[op.counterArg] ? rootVar(c.args[op.counterArg]!) : null;
+    if (!v) return null;
+    if (op.effect === 'get' || op.effect === 'get-unless-zero' || op.effect === 'init') return { v, kind: 'get' };
+    if (op.effect === 'put' || op.effect === 'put-release') return { v, kind: 'put' };
+    return null;
+  }
+  const s = env.index ? summaryOf(env.index, c.name, env.file) : undefined;
+  for (const p of s?.params ?? []) {
+    const v = c.args[p.index] ? rootVar(c.args[p.index]!) : null;
+    if (!v) continue;
+    if (p.effect === 'put') return { v, kind: 'put' };
+    if (p.effect === 'get' || p.effect === 'cond-get' || p.effect === 'get-stored') return { v, kind: 'get' };
+  }
+  return null;
+}
+
+/**
+ * Does the function drop more references on the conditional get's object than
+ * it takes (this get included)? Then it came in holding one, which keeps the
+ * count above zero until it is dropped: the get cannot fail
+ * (sctp_generate_probe_event(): the timer's reference, put at its end).
+ */
+function ownsReference(env: Env, cfg: Cfg, get: CallSite): boolean {
+  const target = refEffect(env, get)?.v;
+  if (!target) return false;
+  let gets = 0;
+  let puts = 0;
+  const seen = new Set<number>();
+  for (const cn of cfg.nodes) {
+    for (const c of callsOf(env, cn)) {
+      if (seen.has(c.start)) continue;
+      seen.add(c.start);
+      const e = refEffect(env, c);
+      if (e?.v !== target) continue;
+      if (e.kind === 'get') gets++;
+      else puts++;
+    }
+  }
+  return puts > gets;
+}
+
 /** A finding needs a conditional get (a primitive or a learned wrapper). */
 export const condGetInterest: RuleInterest = (env, _fn, names) => anyName(names, (n) => mayCondGet(env, n));
 
@@ -83,6 +129,7 @@ export const uncheckedGetUnlessZero: RefcountRule = (parsed, file, ctx) => {
         done.add(c.start);
         const via = condGetVia(env, c.name, c.args);
         if (!via) continue;
+        if (ownsReference(env, cfg, c)) continue;
         const what = via === c.name ? `\`${c.name}\`` : `\`${c.name}\` (a conditional get through \`${via}\`)`;
         if (ignored(c.node)) {
           out.push(makeFinding(UNCHECKED_GET_UNLESS_ZERO, file, fn.name, locOf(env, c.start, c.end),
