@@ -144,6 +144,8 @@ test('regressions from drm triage: callee dropping the caller\'s locks, lock-pai
   assert.deepEqual(pairs(await edgesOf('lock-order-callee-drops-caller-lock.c')), [
     'struct process.mutex > struct manager.lock @28', 'struct process.mutex > struct manager.lock @37',
   ]);
+  // f2fs_zero_post_eof_page(): a take a by-value parameter chooses gives its callers no order
+  assert.deepEqual(pairs(await edgesOf('lock-order-param-chosen.c')), ['struct fsinfo.invalidate_lock > struct fsinfo.gc_lock @33']);
   // amdgpu lock_spi_csq_mutexes(): the wrapper's own order only; drm_vblank: `reg_select_reverse()` in a comment is no call
   const pairEdges = await edgesOf('lock-order-lock-pair-wrapper.c');
   assert.deepEqual(pairs(pairEdges), ['struct adev.srbm_mutex > struct adev.grbm_idx_mutex @17', 'struct adev.srbm_mutex > struct adev.grbm_idx_mutex @34']);

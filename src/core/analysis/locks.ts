@@ -604,10 +604,17 @@ function noteOrder(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at
   const to = callee ? callee.cls : orderClass(ctx, ref.key, ref.text, ref.kind, via);
   if (!to) return;
   const toShared = callee ? callee.shared === true : ref.kind === 'rwlock' && ref.mode === 'read';
-  if (!callee && !ctx.takes.has(to) && ctx.takes.size < MAX_TAKES) {
-    // taken after dropping a lock the caller holds (`unlock(caller's); wait; lock(x); lock(caller's)`): no order against the caller's locks
-    const afterRelease = s.callerReleased.length > 0;
-    ctx.takes.set(to, { cls: to, kind: ref.kind, ...(toShared ? { shared: true } : {}), ...(afterRelease ? { afterRelease } : {}), file: ctx.file, line: at.line, via });
+  if (!callee) {
+    // Taken after dropping a lock the caller holds (`unlock(caller's); wait; lock(x); lock(caller's)`), or on a
+    // path a by-value parameter chose (`if (lock) filemap_invalidate_lock(...)`: callers holding it pass false):
+    // no order against the caller's locks. Only when every acquire of the class here is so.
+    const afterRelease = s.callerReleased.length > 0 || dependsOnScalarParam(ctx, s);
+    const prev = ctx.takes.get(to);
+    if (prev) {
+      if (prev.afterRelease && !afterRelease) delete prev.afterRelease;
+    } else if (ctx.takes.size < MAX_TAKES) {
+      ctx.takes.set(to, { cls: to, kind: ref.kind, ...(toShared ? { shared: true } : {}), ...(afterRelease ? { afterRelease } : {}), file: ctx.file, line: at.line, via });
+    }
   }
   if (!ctx.order) return;
   for (const h of s.held) {

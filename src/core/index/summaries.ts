@@ -69,7 +69,8 @@ export interface LockTake {
   via: string;
   /**
    * Taken after the function released a lock its caller holds (and usually
-   * retakes it after: `unlock(caller's); wait; lock(x); lock(caller's)`): no order
+   * retakes it after: `unlock(caller's); wait; lock(x); lock(caller's)`), or only
+   * on paths a by-value parameter chooses (`if (lock) mutex_lock(...)`): no order
    * against the caller's locks can be derived.
    */
   afterRelease?: boolean;
