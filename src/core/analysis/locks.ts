@@ -806,35 +806,6 @@ function idsOf(key: string): string[] {
   return v;
 }
 
-/** `x->done = 1;`, `st.inited = true;`: fields a function sets once it did something (atom keys, `#x.done`). */
-function onceFlagsOf(body: string): Set<string> {
-  const out = new Set<string>();
-  if (!body.includes('= 1') && !body.includes('= true') && !body.includes('=1') && !body.includes('=true')) return out;
-  for (const m of body.matchAll(/([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+)\s*=\s*(?:1|true)\s*;/g)) out.add(`#${m[1]!.replace(/\s+/g, '').replace(/->/g, '.')}`);
-  return out;
-}
-
-const onceMemo = new WeakMap<Node, Set<string>>();
-
-/**
- * Is this path inside a once-only block: past a test that found a field false,
- * in a function that sets that field to 1/true (`if (pc->setup_done) goto out;
- * ... setup that sleeps ...; pc->setup_done = 1;`)? Such a sleep happens on the
- * object's first call only (ssb_pcicore_dev_irqvecs_enable(), at probe): it
- * does not make the function's summary "may sleep" for later callers.
- */
-function inOnceBlock(ctx: FnCtx, s: State, e: CallEffect): boolean {
-  if (!s.facts.size) return false;
-  let fn: Node | null = e.node;
-  while (fn && fn.type !== 'function_definition') fn = fn.parent;
-  if (!fn) return false;
-  let flags = onceMemo.get(fn);
-  if (!flags) onceMemo.set(fn, (flags = onceFlagsOf(ctx.text.slice(fn.startIndex, fn.endIndex))));
-  if (!flags.size) return false;
-  for (const [k, f] of s.facts) if ('v' in f && f.v === 'Z' && flags.has(k)) return true;
-  return false;
-}
-
 /** Is this path selected by a test of a scalar parameter (`if (atomic) udelay(); else usleep_range();`)? */
 function dependsOnScalarParam(ctx: FnCtx, s: State): boolean {
   if (!ctx.scalarParams.size) return false;
@@ -911,7 +882,7 @@ function applyCall(ctx: FnCtx, s: State, e: CallEffect, condInBranch: boolean): 
         a.key, `${sr} may sleep in atomic context`);
     } else if (!s.imprecise && !s.held.some((h) => h.uncertain && (ATOMIC_KINDS as readonly string[]).includes(h.kind))) {
       const d = drops || s.callerReleased.length > 0;
-      if (!(memo.warn ??= inWarnBranch(e.node)) && (!ctx.maySleep || (ctx.maySleep.dropsLock && !d)) && !dependsOnScalarParam(ctx, s) && !inOnceBlock(ctx, s, e)) ctx.maySleep = { reason: sr, dropsLock: d };
+      if (!(memo.warn ??= inWarnBranch(e.node)) && (!ctx.maySleep || (ctx.maySleep.dropsLock && !d)) && !dependsOnScalarParam(ctx, s)) ctx.maySleep = { reason: sr, dropsLock: d };
     }
   }
   const op = idx.lockOps.get(e.name);
@@ -1676,8 +1647,6 @@ function analyzeOneInner(
       const d = p?.childForFieldName('declarator');
       if (d && d.type === 'identifier' && new RegExp(`\\b(if|while)\\s*\\([^;{]*\\b${d.text}\\b`).test(btext)) interesting = true;
     }
-    // ... and so does one in a once-only block (`if (pc->setup_done) goto out; ... pc->setup_done = 1;`)
-    if (onceFlagsOf(btext).size) interesting = true;
   }
   if (!interesting) {
     if (sleepy) {
