@@ -608,7 +608,7 @@ function noteOrder(ctx: FnCtx, s: State, ref: ReturnType<typeof refFromText>, at
     // Taken after dropping a lock the caller holds (`unlock(caller's); wait; lock(x); lock(caller's)`), or on a
     // path a by-value parameter chose (`if (lock) filemap_invalidate_lock(...)`: callers holding it pass false):
     // no order against the caller's locks. Only when every acquire of the class here is so.
-    const afterRelease = s.callerReleased.length > 0 || dependsOnScalarParam(ctx, s);
+    const afterRelease = s.callerReleased.length > 0 || chosenByFlagParam(ctx, s);
     const prev = ctx.takes.get(to);
     if (prev) {
       if (prev.afterRelease && !afterRelease) delete prev.afterRelease;
@@ -804,6 +804,17 @@ function idsOf(key: string): string[] {
     idsCache.set(key, v);
   }
   return v;
+}
+
+/**
+ * Is this path selected by a by-value parameter tested as a flag, on its own
+ * (`if (lock)`, `if (!route_frame)`)? Narrower than dependsOnScalarParam: a
+ * comparison that involves one (`if (ins_len > 0)`) does not count.
+ */
+function chosenByFlagParam(ctx: FnCtx, s: State): boolean {
+  if (!ctx.scalarParams.size) return false;
+  for (const k of s.facts.keys()) if (ctx.scalarParams.has(k.startsWith('#') ? k.slice(1) : k)) return true;
+  return false;
 }
 
 /** Is this path selected by a test of a scalar parameter (`if (atomic) udelay(); else usleep_range();`)? */
