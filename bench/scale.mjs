@@ -58,7 +58,9 @@ try {
     if (!same) console.log('  WARNING: warm findings differ from cold');
     rows.push({ dir, files: files.length, bytes, lines, floor, cold, warm, same });
     if (dir === '.' || di === o.dirs.length - 1) {
-      const per = {};
+      // every rule, those without findings too (the rule ids are the settings' enum in package.json)
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+      const per = Object.fromEntries(pkg.contributes.configuration.properties['refscope.disabledRules'].items.enum.map((r) => [r, 0]));
       for (const f of cold.json.findings) per[f.rule] = (per[f.rule] ?? 0) + 1;
       perRuleTable = `Findings per rule on \`${dir}\` (${(lines / 1000).toFixed(0)} kLOC of .c/.h):\n\n| rule | findings | per kLOC |\n| --- | --- | --- |\n`
         + Object.entries(per).sort((a, b) => b[1] - a[1]).map(([r, n]) => `| \`${r}\` | ${n} | ${(n / (lines / 1000)).toFixed(4)} |`).join('\n')
