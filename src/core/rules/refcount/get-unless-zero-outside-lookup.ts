@@ -11,7 +11,7 @@ import { makeFinding } from '../common';
 import { resolveCallee, summaryOf } from '../../index/workspace';
 import { condGetInterest, condGetVia } from './unchecked-get-unless-zero';
 import { atomOf } from './ownership-syntax';
-import { assignedVar, assignedVars, calledNames, callsOf, cfgOf, functionsOf, locOf, lockEffects, makeEnv, plainCopy, rootVar, step, walkRulePaths, type CallSite, type Env, type RefcountRule } from './walk';
+import { assignedVar, assignedVars, calledNames, callsOf, cfgOf, functionsOf, locOf, lockEffects, makeEnv, plainCopy, refEffects, rootVar, step, walkRulePaths, type CallSite, type Env, type RefcountRule } from './walk';
 
 export const GET_UNLESS_ZERO_OUTSIDE_LOOKUP = 'get-unless-zero-outside-lookup';
 
@@ -52,24 +52,6 @@ export function lookupVia(env: Env, c: CallSite): string | null {
   return `${c.name} (lookup)`;
 }
 
-/** Variables whose object the call takes a reference on (a get or a get-unless-zero, primitive or learned). */
-function pinnedBy(env: Env, c: CallSite): string[] {
-  const op = env.rc.refOps.get(c.name);
-  if (op) {
-    if (op.effect !== 'get' && op.effect !== 'get-unless-zero') return [];
-    const v = c.args[op.counterArg] ? rootVar(c.args[op.counterArg]!) : null;
-    return v ? [v] : [];
-  }
-  const s = env.index ? summaryOf(env.index, c.name, env.file) : undefined;
-  const out: string[] = [];
-  for (const p of s?.params ?? []) {
-    if (p.effect !== 'get' && p.effect !== 'cond-get' && p.effect !== 'get-stored') continue;
-    const v = c.args[p.index] ? rootVar(c.args[p.index]!) : null;
-    if (v) out.push(v);
-  }
-  return out;
-}
-
 function keyOf(s: State): string {
   return JSON.stringify(s);
 }
@@ -96,7 +78,7 @@ export const getUnlessZeroOutsideLookup: RefcountRule = (parsed, file, ctx) => {
         // a reference taken while the lookup's section still protects the object pins it: a get
         // on it afterwards, on that counter or another (`nbd->refs` inside, `nbd_get_config_unlocked()`
         // after), cannot meet a freed object
-        for (const v of pinnedBy(env, c)) if (found[v] && !found[v]!.ended) delete found[v];
+        for (const { v, kind } of refEffects(env, c)) if (kind === 'get' && found[v] && !found[v]!.ended) delete found[v];
         if (!via) continue;
         const op = env.rc.refOps.get(c.name);
         const arg = c.args[op ? op.counterArg : 0];

@@ -10,7 +10,7 @@ import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { summaryOf } from '../../index/workspace';
 import type { Cfg } from '../../cfg/build';
-import { anyName, assignedVar, calledNames, callsOf, cfgOf, functionsOf, locOf, makeEnv, rootVar, step, type CallSite, type Env, type InterestEnv, type RefcountRule, type RuleInterest } from './walk';
+import { anyName, assignedVar, calledNames, callsOf, cfgOf, functionsOf, locOf, makeEnv, refEffects, step, type CallSite, type Env, type InterestEnv, type RefcountRule, type RuleInterest } from './walk';
 
 export const UNCHECKED_GET_UNLESS_ZERO = 'unchecked-get-unless-zero';
 
@@ -65,26 +65,6 @@ function readAfter(body: Node, name: string, from: number): boolean {
   return found;
 }
 
-/** The variable a reference-count call acts on, and whether it gets or puts (primitives and learned wrappers). */
-function refEffect(env: Env, c: CallSite): { v: string; kind: 'get' | 'put' } | null {
-  const op = env.rc.refOps.get(c.name);
-  if (op) {
-    const v = c.args[op.counterArg] ? rootVar(c.args[op.counterArg]!) : null;
-    if (!v) return null;
-    if (op.effect === 'get' || op.effect === 'get-unless-zero' || op.effect === 'init') return { v, kind: 'get' };
-    if (op.effect === 'put' || op.effect === 'put-release') return { v, kind: 'put' };
-    return null;
-  }
-  const s = env.index ? summaryOf(env.index, c.name, env.file) : undefined;
-  for (const p of s?.params ?? []) {
-    const v = c.args[p.index] ? rootVar(c.args[p.index]!) : null;
-    if (!v) continue;
-    if (p.effect === 'put') return { v, kind: 'put' };
-    if (p.effect === 'get' || p.effect === 'cond-get' || p.effect === 'get-stored') return { v, kind: 'get' };
-  }
-  return null;
-}
-
 /**
  * Does the function drop more references on the conditional get's object than
  * it takes (this get included)? Then it came in holding one, which keeps the
@@ -92,7 +72,7 @@ function refEffect(env: Env, c: CallSite): { v: string; kind: 'get' | 'put' } | 
  * (sctp_generate_probe_event(): the timer's reference, put at its end).
  */
 function ownsReference(env: Env, cfg: Cfg, get: CallSite): boolean {
-  const target = refEffect(env, get)?.v;
+  const target = refEffects(env, get)[0]?.v;
   if (!target) return false;
   let gets = 0;
   let puts = 0;
@@ -101,10 +81,11 @@ function ownsReference(env: Env, cfg: Cfg, get: CallSite): boolean {
     for (const c of callsOf(env, cn)) {
       if (seen.has(c.start)) continue;
       seen.add(c.start);
-      const e = refEffect(env, c);
-      if (e?.v !== target) continue;
-      if (e.kind === 'get') gets++;
-      else puts++;
+      for (const e of refEffects(env, c)) {
+        if (e.v !== target) continue;
+        if (e.kind === 'get') gets++;
+        else puts++;
+      }
     }
   }
   return puts > gets;

@@ -12,7 +12,7 @@ import { indexCatalog, type CatalogIndex } from '../../catalog';
 import { indexRefcountCatalog, type RefcountCatalogIndex } from '../../catalog/refcount';
 import { buildCfg, splitArgs, type Cfg, type CfgNode } from '../../cfg/build';
 import type { FunctionFact } from '../../index/facts';
-import { functionsInFile, keyClass, resolveCallee, type WorkspaceIndex } from '../../index/workspace';
+import { functionsInFile, keyClass, resolveCallee, summaryOf, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import { Allowance } from '../../budget';
 import type { Finding, IncompleteFunction, TraceStep } from '../../types';
@@ -184,6 +184,31 @@ function callsOfUncached(env: Env, cn: CfgNode): CallSite[] {
     }
   };
   visit(ast);
+  return out;
+}
+
+/**
+ * What a call does to reference counts, per variable it acts on: a get (get,
+ * get-unless-zero, init; a learned get, conditional or stored get) or a put
+ * (a put primitive or a learned put), primitive or learned wrapper alike.
+ */
+export function refEffects(env: Env, c: CallSite): { v: string; kind: 'get' | 'put' }[] {
+  const op = env.rc.refOps.get(c.name);
+  if (op) {
+    const v = c.args[op.counterArg] ? rootVar(c.args[op.counterArg]!) : null;
+    if (!v) return [];
+    if (op.effect === 'get' || op.effect === 'get-unless-zero' || op.effect === 'init') return [{ v, kind: 'get' }];
+    if (op.effect === 'put' || op.effect === 'put-release') return [{ v, kind: 'put' }];
+    return [];
+  }
+  const out: { v: string; kind: 'get' | 'put' }[] = [];
+  const s = env.index ? summaryOf(env.index, c.name, env.file) : undefined;
+  for (const p of s?.params ?? []) {
+    const v = c.args[p.index] ? rootVar(c.args[p.index]!) : null;
+    if (!v) continue;
+    if (p.effect === 'put') out.push({ v, kind: 'put' });
+    else if (p.effect === 'get' || p.effect === 'cond-get' || p.effect === 'get-stored') out.push({ v, kind: 'get' });
+  }
   return out;
 }
 
