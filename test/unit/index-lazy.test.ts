@@ -16,7 +16,7 @@ import { builtinCatalog } from '../../src/core/catalog';
 import { analyzeRefcount } from '../../src/core/analyze';
 import { buildWorkspaceIndex, extractFileFacts } from '../../src/core/index/index';
 import { buildPackedIndex, definitionScanFlags, functionById, functionsInFile, resolveCallee, type WorkspaceIndex } from '../../src/core/index/workspace';
-import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packLists, packTable, SlotLists, SLOT_SUMMARIZABLE, type PackedFunctions } from '../../src/core/index/lazy';
+import { CallerIds, FunctionPacker, LazyFunctions, LazyTable, packFactJson, packLists, packTable, SlotLists, SLOT_SUMMARIZABLE, unpackFactJson, type PackedFunctions } from '../../src/core/index/lazy';
 import { refcountFocus } from '../../src/core/rules/refcount/focus';
 import { runRefcountRules } from '../../src/core/rules/refcount/index';
 import { indexCatalog } from '../../src/core/catalog';
@@ -286,4 +286,29 @@ test('packed slot lists read back in place: names in order, each list as packed,
   assert.equal(none.size, 0);
   assert.equal(none.get(''), undefined);
   assert.throws(() => packLists(new Map([['a\nb', [1]]])), /newline/);
+});
+
+test('packed fact JSON: shorter, and every string round-trips exactly, fragments inside values and escaped control characters too', async () => {
+  const { index } = await workspace();
+  let json = 0;
+  let packedBytes = 0;
+  for (const f of index.files) {
+    for (const d of functionsInFile(index, f)) {
+      const j = JSON.stringify(d.fact);
+      const p = packFactJson(j);
+      assert.equal(unpackFactJson(p), j, d.id);
+      assert.doesNotMatch(p, /"name":|,"col":|,"line":/, `${d.id}: the frequent fragments are coded`);
+      assert.deepEqual(JSON.parse(unpackFactJson(p)), d.fact);
+      json += j.length;
+      packedBytes += p.length;
+    }
+  }
+  assert.ok(json > 10000, 'the fixtures have facts');
+  assert.ok(packedBytes < 0.8 * json, `packed ${packedBytes} of ${json} bytes`);
+  // Fragments inside string values, next to each other, at the ends; escapes JSON.stringify writes for control characters.
+  const odd = { name: '"name":"', a: [',"col":', '],"],"', '\u0001\u001f\n\t', '}],"', ',"g":1,"g":1'], s: ',{"c":"x"}', h: ['":{"'] };
+  const j = JSON.stringify(odd);
+  assert.equal(unpackFactJson(packFactJson(j)), j);
+  assert.deepEqual(JSON.parse(unpackFactJson(packFactJson(j))), odd);
+  for (const raw of ['', ',"l":', ',"l":,"l":', '{"name":"x","line":1,"endLine":2}', 'no fragments here']) assert.equal(unpackFactJson(packFactJson(raw)), raw, raw);
 });
