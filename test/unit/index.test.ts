@@ -67,6 +67,11 @@ test('get/put wrappers are learned from their bodies, across files and through w
   assert.equal(summaryOf(index, 'foo_tryget_ptr')?.params[0]?.effect, 'cond-get');
   assert.notEqual(summaryOf(index, 'foo_table_link')?.params[0]?.effect ?? 'none', 'cond-get');
   assert.equal(summaryOf(index, 'foo_table_link')?.params.find((p) => p.index === 1)?.effect ?? 'none', 'get-stored');
+  // Get or initialise (hwrng_init): a conditional get that fails only with an error, for its callers too;
+  // a plain tryget is no such thing.
+  assert.deepEqual(['foo_init_ref', 'foo_register'].map((n) => [summaryOf(index, n)?.params[0]?.effect, summaryOf(index, n)?.params[0]?.errorOnly]),
+    [['cond-get', true], ['cond-get', true]]);
+  assert.equal(summaryOf(index, 'foo_tryget')?.params[0]?.errorOnly, undefined);
 });
 
 test('recursion in the call graph: the fixpoint terminates and propagates through the cycle', async () => {

@@ -73,6 +73,10 @@ test('unchecked-get-unless-zero: tested, returned and later-tested results are s
   assert.deepEqual(brief(await run(['unchecked-get-unless-zero-tested.c'])), []);
 });
 
+test('unchecked-get-unless-zero: a get-or-initialise wrapper (hwrng_init) fails only with an error, its ignored result is silent; a real tryget ignored is reported', async () => {
+  assert.deepEqual(brief(await run(['unchecked-get-unless-zero-get-or-init.c'])), ['unchecked-get-unless-zero@58:peek']);
+});
+
 test('seed design 1 / kref.rst get_entry: kref_get_unless_zero inside the lookup, lock only in release: no finding', async () => {
   assert.deepEqual(brief(await run(['kref-get-unless-zero-inside-lookup.c'])), []);
 });

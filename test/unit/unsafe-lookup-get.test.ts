@@ -166,3 +166,15 @@ test('regression from infiniband triage: refcount_dec_and_test then unlink under
   assert.match(fs[0]!.trace[3]!.message, /the release dec_refcnt_listen\(\) removes it from struct cm_core\.listen_list only once the count is zero/);
   assert.deepEqual(brief(await run(['unsafe-lookup-get-dec-and-lock.c'])), []);
 });
+
+test('a get on a counter the path already holds (a get-unless-zero that succeeded, an earlier get, an alias of either) is silent; after a put, or on the failed edge, it is reported', async () => {
+  const fs = await run(['unsafe-lookup-get-after-unless-zero.c']);
+  // pick_best (batman-adv: kref_get_unless_zero, then `best = gw; kref_get(&best->refcount)`) is silent;
+  // pick_first's second get is not reported again
+  assert.deepEqual(brief(fs), [
+    'unsafe-lookup-get@104:pick_on_failure',
+    'unsafe-lookup-get@68:pick_first',
+    'unsafe-lookup-get@88:pick_after_put',
+  ]);
+  assert.match(fs.find((f) => f.function === 'pick_on_failure')!.message, /^`kref_get` takes a plain reference on `gw`, found by hlist_for_each_entry_rcu/);
+});

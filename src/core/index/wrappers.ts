@@ -48,6 +48,15 @@ export interface ParamSummary {
    * or comes from a partial get wrapper: the caller is not known to hold one.
    */
   partial?: boolean;
+  /**
+   * A `cond-get` that fails only with an error, never on a count found at zero:
+   * the function initialises a count it finds at zero again (`if
+   * (kref_get_unless_zero(&rng->ref)) goto skip_init; ... kref_init(&rng->ref);`,
+   * hwrng_init), or its conditional get comes from such a callee. The reference is
+   * still the caller's only when the call succeeds; ignoring the result is an
+   * unchecked error, not an unchecked get-unless-zero.
+   */
+  errorOnly?: boolean;
 }
 
 export interface RefSummary {
@@ -71,6 +80,8 @@ const LOOKUP_NAMES = /lookup|find|search|_get_next|idr_find|xa_load/;
 interface Effect {
   param: number;
   kind: 'get' | 'put' | 'cond-get';
+  /** A cond-get from a callee whose conditional get fails only with an error (ParamSummary.errorOnly). */
+  errorOnly?: boolean;
   counter?: string;
   via: string;
   line: number;
@@ -139,6 +150,7 @@ interface CallEffect {
   /** The key is a counter field (`obj.refcount`) rather than the object (`obj`, `&obj->base`). */
   isCounter: boolean;
   partial?: boolean;
+  errorOnly?: boolean;
 }
 
 function callEffects(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summaries: Map<string, RefSummary>): CallEffect[] {
@@ -174,7 +186,10 @@ function callEffects(index: WorkspaceIndex, def: FunctionDef, c: CallFact, summa
   for (const p of s.params) {
     const k = c.a[p.index];
     if (!k || p.effect === 'none' || p.effect === 'get-stored') continue;
-    out.push({ key: k, kind: p.effect, ...(p.counter ? { counter: p.counter } : {}), via: c.c, isCounter: false, ...(p.partial ? { partial: true } : {}) });
+    out.push({
+      key: k, kind: p.effect, ...(p.counter ? { counter: p.counter } : {}), via: c.c, isCounter: false, ...(p.partial ? { partial: true } : {}),
+      ...(p.errorOnly ? { errorOnly: true } : {}),
+    });
   }
   return out;
 }
@@ -230,7 +245,7 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
         if (kind === 'cond-get' && returnsVoid) kind = 'get';
         effects.push({
           param: r.param, kind, ...(e.counter ? { counter: e.counter } : {}), via: e.via, line: c.l, call: c, stored: !!c.s && !/^[A-Za-z_]\w*$/.test(c.s),
-          ...(e.partial ? { partial: true } : {}),
+          ...(e.partial ? { partial: true } : {}), ...(e.errorOnly ? { errorOnly: true } : {}),
         });
         if (e.release && kind === 'put') release = e.release;
       } else if (r.root) {
@@ -239,6 +254,17 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
         l.push({ kind: e.kind, via: e.via });
       }
     }
+  }
+  // `if (kref_get_unless_zero(&rng->ref)) goto skip_init; ... kref_init(&rng->ref);` (hwrng_init): a count
+  // found at zero is initialised again, so a conditional get on that parameter fails only with an error
+  const inits = new Set<number>();
+  for (const c of fn.calls) {
+    const op = index.rc.refOps.get(c.c);
+    if (!op || op.effect !== 'init' || op.objectArg) continue;
+    if ((c.c === 'atomic_set' || c.c.startsWith('refcount_set')) && c.a[1]?.trim() !== '1') continue;
+    const k = c.a[op.counterArg];
+    const r = k ? resolveKey(index, fn, k, aliases) : null;
+    if (r && r.param >= 0 && ownsObject(r, true)) inits.add(r.param);
   }
   const byParam = new Map<number, Effect[]>();
   for (const e of effects) {
@@ -266,9 +292,10 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
     if (effect === 'none' || !first) continue;
     const partial = effect === 'put' ? partialPut(index, fn, pi, list, aliases)
       : effect === 'get' && list.filter((e) => e.kind === 'get').every((e) => e.partial === true || e.call.g === 1);
+    const errorOnly = effect === 'cond-get' && (inits.has(pi) || conds.every((e) => e.errorOnly === true));
     summary.params.push({
       index: pi, name: fn.params[pi]!.n, effect, via: first.via, line: first.line, ...(first.counter ? { counter: first.counter } : {}),
-      ...(partial ? { partial: true } : {}),
+      ...(partial ? { partial: true } : {}), ...(errorOnly ? { errorOnly: true } : {}),
     });
   }
   if (release && summary.params.some((p) => p.effect === 'put')) summary.release = release;

@@ -27,7 +27,8 @@ export function condGetVia(env: Env, name: string, args: readonly string[] = [])
   const s = summaryOf(env.index, name, env.file);
   if (!s) return null;
   if (s.returnsRef === 'cond-get' && s.params.length === 0) return null; // returns the object: a NULL check is another rule
-  const p = s.params.find((x) => x.effect === 'cond-get');
+  // (a conditional get that fails only with an error, never on a count at zero: hwrng_init's get-or-initialise)
+  const p = s.params.find((x) => x.effect === 'cond-get' && !x.errorOnly);
   return p ? p.via : null;
 }
 

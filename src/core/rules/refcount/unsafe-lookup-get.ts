@@ -27,8 +27,9 @@ import type { CallFact, FunctionFact } from '../../index/facts';
 import { functionById, functionsInFile, keyClass, resolveCallee, resolveCalleeId, resolveKey, summaryOf, type FunctionDef, type LookupStructure, type WorkspaceIndex } from '../../index/workspace';
 import { isConverter } from '../../index/wrappers';
 import { lookupVia } from './get-unless-zero-outside-lookup';
+import { atomOf } from './ownership-syntax';
 import {
-  anyName, assignedVar, assignedVars, calledNames, callsOf, cfgOf, factOf, functionsOf, lockEffects, lockWrapperEffects, locOf, wrapperLocks, makeEnv, plainCopy, rootVar, step, walkRulePaths, type RuleInterest,
+  anyName, assignedVar, assignedVars, calledNames, callsOf, cfgOf, factOf, functionsOf, lockEffects, lockWrapperEffects, locOf, wrapperLocks, makeEnv, plainCopy, refEffects, rootVar, step, walkRulePaths, type RuleInterest,
   type CallSite, type Env, type RefcountRule,
 } from './walk';
 
@@ -41,6 +42,12 @@ interface Found {
   prot: string[];
   /** Lookup structure id (index.lookups), when known. */
   structure: string | null;
+  /**
+   * Counters (classes) the path holds a reference on for this object, from a
+   * get-unless-zero that succeeded or an earlier get: a get on one of them
+   * cannot meet it at zero. Dropped by a put through the same name.
+   */
+  pinned?: string[];
 }
 
 interface State {
@@ -486,6 +493,18 @@ function plainGet(env: Env, fact: FunctionFact | null, c: CallSite): PlainGet | 
   return v ? { v, counter: p.counter!, via: `${c.name} (get wrapper)` } : null;
 }
 
+/** A get-unless-zero primitive on an object rooted in a variable, with the counter class it touches (plainGet's twin). */
+function condGet(env: Env, fact: FunctionFact | null, c: CallSite): PlainGet | null {
+  const index = env.index!;
+  const op = env.rc.refOps.get(c.name);
+  if (!op || op.effect !== 'get-unless-zero' || op.counterKind === 'percpu_ref') return null;
+  const arg = c.args[op.counterArg];
+  const k = arg ? resolveKey(index, fact, lockKey(arg)) : null;
+  const v = k?.root && k.path.length > 0 && k.inRoot === true ? k.root : null;
+  const counter = v ? counterOfCall(index, fact, c.name, c.args) : null;
+  return v && counter ? { v, counter, via: c.name } : null;
+}
+
 /** Structure a lookup call reads, by class. */
 function structureOfLookup(env: Env, fact: FunctionFact | null, c: CallSite): string | null {
   const index = env.index!;
@@ -533,15 +552,33 @@ export const unsafeLookupGet: RefcountRule = (parsed, file, ctx) => {
     const reported = new Set<number>();
     /** The wrapper that took each WRAPPED key (for the trace). */
     const takenBy = new Map<string, string>();
-    walkRulePaths<State>(env, fn, UNSAFE_LOOKUP_GET, out, cfg, { held: {}, found: {} }, (s) => JSON.stringify(s), (cn, s) => {
+    walkRulePaths<State>(env, fn, UNSAFE_LOOKUP_GET, out, cfg, { held: {}, found: {} }, (s) => JSON.stringify(s), (cn, s, si) => {
       const calls = callsOf(env, cn);
       const held = { ...s.held };
       const found = { ...s.found };
+      const pin = (v: string, counter: string): void => {
+        const f = found[v];
+        if (f && !f.pinned?.includes(counter)) found[v] = { ...f, pinned: [...(f.pinned ?? []), counter] };
+      };
+      // `if (!kref_get_unless_zero(&gw->refcount)) continue;`: past it the path holds a reference
+      const atom = cn.kind === 'branch' && cn.ast ? atomOf(cn.ast) : null;
+      if (atom?.call && (si === 0) === atom.pol) {
+        const c = calls.find((x) => x.node?.id === atom.call!.id);
+        const got = c ? condGet(env, fact, c) : null;
+        if (got) pin(got.v, got.counter);
+      }
       for (const c of calls) {
-        if (!c.node || reported.has(c.start)) continue;
+        if (!c.node) continue;
+        // a put through a name gives back the reference it held (its aliases keep theirs)
+        for (const e of refEffects(env, c)) if (e.kind === 'put' && found[e.v]?.pinned) found[e.v] = { ...found[e.v]!, pinned: [] };
+        if (reported.has(c.start)) continue;
         const g = plainGet(env, fact, c);
         const f = g ? found[g.v] : undefined;
         if (!g || !f) continue;
+        // a reference already held on the same counter (batman-adv's `best = gw; kref_get(&best->refcount)`
+        // after kref_get_unless_zero(&gw->refcount)): the count is not zero; this get pins it for the next
+        if (f.pinned?.includes(g.counter)) continue;
+        pin(g.v, g.counter);
         const heldNow = Object.keys(held);
         const inside = f.prot.some((k) => heldNow.includes(k));
         const lockClasses = heldNow.filter((k) => k !== 'rcu').map(cls);
