@@ -119,6 +119,29 @@ test('focused parse: unreportable definitions blanked in place, findings of ever
   assert.ok(blanked > 0, 'some fixture has definitions no rule can report on');
 });
 
+test('focused text: a blanked definition is spaces with its line ends kept, long lines and CRLF included; the rest is the text itself', async () => {
+  const parser = await nodeParser();
+  const file = 'refcount/focus-blank.c';
+  const long = `\tint x = ${'1 + '.repeat(700)}1;`; // a line longer than the run of spaces the blanking cuts from
+  const text = [
+    '#include <linux/kref.h>', 'struct obj { struct kref ref; };', 'static void obj_release(struct kref *ref) { }',
+    'static int quiet(int a)\r', '{', long, '\treturn x + a;\r', '}',
+    'void obj_put(struct obj *o)', '{', '\tkref_put(&o->ref, obj_release);', '}', '',
+  ].join('\n');
+  const index = buildWorkspaceIndex([extractFileFacts(parser, text, file)]);
+  const focus = refcountFocus(text, { file, index, rc: index.rc, cat: indexCatalog(builtinCatalog()) });
+  assert.ok(focus && focus.blanked >= 1, 'quiet() is blanked');
+  const from = text.indexOf('static int quiet');
+  const to = text.indexOf('}', text.indexOf(long)) + 1;
+  assert.equal(focus.text.slice(from, to), text.slice(from, to).replace(/[^\n]/g, ' '));
+  const put = text.indexOf('void obj_put');
+  assert.equal(focus.text.slice(put), text.slice(put), 'obj_put() is kept as it is');
+  assert.equal(focus.text.length, text.length);
+  for (let i = 0; i < text.length; i++) {
+    if (focus.text[i] !== text[i]) assert.ok(focus.text[i] === ' ' && text[i] !== '\n', `offset ${i}: only blanked, never a line end`);
+  }
+});
+
 test('focused parse keeps the whole file when the facts do not match the text', async () => {
   const parser = await nodeParser();
   const file = 'refcount/ref-leak-drm-regressions.c';

@@ -26,8 +26,23 @@ export interface Focus {
   blanked: number;
 }
 
-function blank(text: string, from: number, to: number): string {
-  return text.slice(from, to).replace(/[^\n]/g, ' ');
+const SPACES = ' '.repeat(1024);
+
+/**
+ * Push `text[from, to)` blanked onto `parts`: every character but line ends a
+ * space. One run of spaces per line, cut from a shared string (a per-character
+ * regex replace was half of the focus's time on the whole tree).
+ */
+function pushBlank(parts: string[], text: string, from: number, to: number): void {
+  let at = from;
+  for (;;) {
+    const nl = text.indexOf('\n', at);
+    const end = nl < 0 || nl >= to ? to : nl;
+    for (let n = end - at; n > 0; n -= SPACES.length) parts.push(n >= SPACES.length ? SPACES : SPACES.slice(0, n));
+    if (end === to) return;
+    parts.push('\n');
+    at = end + 1;
+  }
 }
 
 /**
@@ -56,7 +71,8 @@ export function refcountFocus(text: string, env: InterestEnv & { index: Workspac
   const parts: string[] = [];
   let at = 0;
   for (const [a, b] of drop) {
-    parts.push(text.slice(at, a), blank(text, a, b));
+    parts.push(text.slice(at, a));
+    pushBlank(parts, text, a, b);
     at = b;
   }
   parts.push(text.slice(at));
