@@ -297,6 +297,13 @@ export function freeOp(name: string, idx: RefcountCatalogIndex = indexRefcountCa
 export function rcuOp(name: string, idx: RefcountCatalogIndex = indexRefcountCatalog()): RcuOp | undefined {
   return idx.rcuOps.get(name);
 }
+/**
+ * An `init` call that gives its caller the initial reference: `kref_init()`,
+ * `refcount_set(r, 1)`, `atomic_set(a, 1)` (other values are no initial reference).
+ */
+export function initsFirstReference(name: string, args: readonly string[]): boolean {
+  return !((name === 'atomic_set' || name.startsWith('refcount_set')) && args[1]?.trim() !== '1');
+}
 /** Is this a primitive get of any kind (plain or unless-zero)? */
 export function isGetEffect(e: RefEffect): boolean {
   return e === 'get' || e === 'get-unless-zero';

@@ -5,8 +5,8 @@
  * that runs the refcount rules on its files touches the definitions of only
  * the names those files call. So the facts are packed: each definition's facts
  * as JSON text (shortened by packFactJson) in byte chunks (shared memory, one
- * copy for all threads), with
- * the definitions of each file and of each name, and what the index build
+ * copy for all threads), with the definitions of each file and of each name,
+ * and what the index build
  * needs of each without decoding it (line, call count, flags).
  * `LazyFunctions` answers `index.functions` lookups from them, parsing a
  * definition when it is asked for (and keeping it, within a budget).

@@ -17,7 +17,7 @@ import type { CallFact, FunctionFact } from './facts';
 import type { FunctionDef, WorkspaceIndex } from './workspace';
 import { resolveCallee, resolveCalleeId, resolveKey, type KeyInfo } from './workspace';
 import { CallerIds, LazyFunctions, SLOT_SUMMARIZABLE } from './lazy';
-import { refLikeFieldName } from '../catalog/refcount';
+import { initsFirstReference, refLikeFieldName } from '../catalog/refcount';
 
 /**
  * `get`: the caller receives a new reference on the parameter; `put`: the
@@ -261,7 +261,7 @@ function summarize(index: WorkspaceIndex, def: FunctionDef, summaries: Map<strin
   for (const c of fn.calls) {
     const op = index.rc.refOps.get(c.c);
     if (!op || op.effect !== 'init' || op.objectArg) continue;
-    if ((c.c === 'atomic_set' || c.c.startsWith('refcount_set')) && c.a[1]?.trim() !== '1') continue;
+    if (!initsFirstReference(c.c, c.a)) continue;
     const k = c.a[op.counterArg];
     const r = k ? resolveKey(index, fn, k, aliases) : null;
     if (r && r.param >= 0 && ownsObject(r, true)) inits.add(r.param);

@@ -24,6 +24,7 @@ import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import type { TraceStep } from '../../types';
 import { cyclicNodes, type Cfg, type CfgNode } from '../../cfg/build';
 import type { FunctionFact } from '../../index/facts';
+import { initsFirstReference } from '../../catalog/refcount';
 import { anyName, calledNames, cfgOf, factOf, functionsOf, makeEnv, markIncomplete, step, walkPaths, type CallSite, type Env, type RefcountRuleContext, type RuleInterest } from './walk';
 import {
   argFate, type ArgFate, assignedTo, atomOf, CONVERTER, declaredNames, isTestedCall, lifetimeCounter, loopOf, NON_CONSUMING, objVar, paramDepth,
@@ -609,7 +610,7 @@ function stepCalls(cn: CfgNode, s: State, si: number, scan: NodeScan): void {
       if (op.effect === 'get' || op.effect === 'init') {
         // an initial reference is ours only on an object this function allocated (not an embedded kobject of a long-lived one)
         if (op.effect === 'init' && (!v || !allocated.has(v))) continue;
-        if (op.effect === 'init' && (c.name === 'atomic_set' || c.name.startsWith('refcount_set')) && c.args[1]?.trim() !== '1') continue;
+        if (op.effect === 'init' && !initsFirstReference(c.name, c.args)) continue;
         if (op.returnsObject && handedOf(c.node)) continue; // `bridge_init(get_device(&pdev->dev))`: the reference goes with the value
         if (op.returnsObject && target) acquire(s, target, u, true, c.node);
         else if (v && !op.onlyIfRefLike) acquire(s, v, u, false, c.node);
