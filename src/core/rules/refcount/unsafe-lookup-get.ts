@@ -460,6 +460,17 @@ function isCondGet(index: WorkspaceIndex, file: string, name: string): boolean {
 const MAX_WRAPPER_CALLS = 4;
 
 /**
+ * The variable whose own object `arg` names: a counter reached without following
+ * a pointer (`&obj->base.refcount`), or the object itself or an embedded part.
+ */
+function ownRoot(index: WorkspaceIndex, fact: FunctionFact | null, arg: string, counterArg: boolean): string | null {
+  const k = resolveKey(index, fact, lockKey(arg));
+  if (!k.root) return null;
+  if (k.path.length === 0) return counterArg ? null : k.root;
+  return k.inRoot === true && (counterArg || k.lastEmbedded === true) ? k.root : null;
+}
+
+/**
  * A plain get on a variable's own object, with the counter class, or null: a
  * get primitive on a counter reached without following a pointer
  * (`&obj->base.refcount`, not `&obj->timeline->kref`), or a small learned get
@@ -469,16 +480,10 @@ const MAX_WRAPPER_CALLS = 4;
 function plainGet(env: Env, fact: FunctionFact | null, c: CallSite): PlainGet | null {
   const index = env.index!;
   const op = env.rc.refOps.get(c.name);
-  const own = (arg: string, counterArg: boolean): string | null => {
-    const k = resolveKey(index, fact, lockKey(arg));
-    if (!k.root) return null;
-    if (k.path.length === 0) return counterArg ? null : k.root;
-    return k.inRoot === true && (counterArg || k.lastEmbedded === true) ? k.root : null;
-  };
   if (op) {
     if (op.effect !== 'get' || op.counterKind === 'percpu_ref') return null;
     const arg = c.args[op.counterArg];
-    const v = arg ? own(arg, !op.objectArg) : null;
+    const v = arg ? ownRoot(index, fact, arg, !op.objectArg) : null;
     const counter = v ? counterOfCall(index, fact, c.name, c.args) : null;
     return v && counter ? { v, counter, via: c.name } : null;
   }
@@ -489,7 +494,7 @@ function plainGet(env: Env, fact: FunctionFact | null, c: CallSite): PlainGet | 
   const p = s.params.find((x) => x.effect === 'get' && x.counter);
   if (!p || isCondGet(index, d.file, p.via)) return null;
   const arg = c.args[p.index];
-  const v = arg ? own(arg, false) : null;
+  const v = arg ? ownRoot(index, fact, arg, false) : null;
   return v ? { v, counter: p.counter!, via: `${c.name} (get wrapper)` } : null;
 }
 
@@ -499,8 +504,7 @@ function condGet(env: Env, fact: FunctionFact | null, c: CallSite): PlainGet | n
   const op = env.rc.refOps.get(c.name);
   if (!op || op.effect !== 'get-unless-zero' || op.counterKind === 'percpu_ref') return null;
   const arg = c.args[op.counterArg];
-  const k = arg ? resolveKey(index, fact, lockKey(arg)) : null;
-  const v = k?.root && k.path.length > 0 && k.inRoot === true ? k.root : null;
+  const v = arg ? ownRoot(index, fact, arg, true) : null;
   const counter = v ? counterOfCall(index, fact, c.name, c.args) : null;
   return v && counter ? { v, counter, via: c.name } : null;
 }
@@ -570,7 +574,12 @@ export const unsafeLookupGet: RefcountRule = (parsed, file, ctx) => {
       for (const c of calls) {
         if (!c.node) continue;
         // a put through a name gives back the reference it held (its aliases keep theirs)
-        for (const e of refEffects(env, c)) if (e.kind === 'put' && found[e.v]?.pinned) found[e.v] = { ...found[e.v]!, pinned: [] };
+        for (const e of refEffects(env, c)) {
+          if (e.kind !== 'put' || !found[e.v]?.pinned) continue;
+          const unpinned = { ...found[e.v]! };
+          delete unpinned.pinned; // (no field, not an empty list: the same path state as never pinned)
+          found[e.v] = unpinned;
+        }
         if (reported.has(c.start)) continue;
         const g = plainGet(env, fact, c);
         const f = g ? found[g.v] : undefined;
