@@ -9,10 +9,11 @@ import { timed } from '../core/util/timing';
  * which worker analysed which file.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Catalog } from '../core/catalog/index';
 import type { CParser } from '../core/parse/parser';
 import { summarizeFile, type FunctionSummary } from '../core/index/summaries';
+import { archOf } from '../core/util/arch';
 
 /** What an include line is (the reference definition; scanIncludes finds the same lines faster). */
 export const INCLUDE_LINE = /^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\r\n]+)[>"]/gm;
@@ -52,26 +53,18 @@ export function scanIncludes(text: string): Include[] {
   return out;
 }
 
-/** A read-only view over several maps: the first map that has a name wins. */
-export class LayeredMap<V> implements ReadonlyMap<string, V> {
-  private merged: Map<string, V> | undefined;
-  constructor(private readonly layers: readonly ReadonlyMap<string, V>[]) {}
-  get(key: string): V | undefined {
-    for (const l of this.layers) {
-      const v = l.get(key);
-      if (v !== undefined) return v;
-    }
-    return undefined;
-  }
-  has(key: string): boolean {
-    return this.layers.some((l) => l.has(key));
-  }
+/**
+ * A read-only map whose lookups are the subclass's own and whose iteration goes
+ * through a Map built on first use (`build()`): the analysis looks names up,
+ * and iterates rarely.
+ */
+abstract class DerivedMap<V> implements ReadonlyMap<string, V> {
+  private built: Map<string, V> | undefined;
+  abstract get(key: string): V | undefined;
+  abstract has(key: string): boolean;
+  protected abstract build(): Map<string, V>;
   private all(): Map<string, V> {
-    if (!this.merged) {
-      this.merged = new Map();
-      for (const l of this.layers) for (const [k, v] of l) if (!this.merged.has(k)) this.merged.set(k, v);
-    }
-    return this.merged;
+    return (this.built ??= this.build());
   }
   get size(): number {
     return this.all().size;
@@ -90,6 +83,28 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   }
   [Symbol.iterator](): MapIterator<[string, V]> {
     return this.all().entries();
+  }
+}
+
+/** A read-only view over several maps: the first map that has a name wins. */
+export class LayeredMap<V> extends DerivedMap<V> {
+  constructor(private readonly layers: readonly ReadonlyMap<string, V>[]) {
+    super();
+  }
+  get(key: string): V | undefined {
+    for (const l of this.layers) {
+      const v = l.get(key);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+  has(key: string): boolean {
+    return this.layers.some((l) => l.has(key));
+  }
+  protected build(): Map<string, V> {
+    const merged = new Map<string, V>();
+    for (const l of this.layers) for (const [k, v] of l) if (!merged.has(k)) merged.set(k, v);
+    return merged;
   }
 }
 
@@ -167,6 +182,42 @@ class LazyHeaderMap implements ReadonlyMap<string, FunctionSummary> {
   }
 }
 
+/** The architecture whose tree (`arch/<a>/` below the root) an absolute path is in, or null. */
+export function archOfFile(root: string, abs: string): string | null {
+  const rel = relative(root, abs);
+  return rel.startsWith('..') || isAbsolute(rel) ? null : archOf(rel.split(sep).join('/'));
+}
+
+/**
+ * The cross-file summaries as a file in `arch` (null: outside every
+ * architecture's tree) sees them: without the names another architecture's
+ * tree defines, with the ones only its own tree resolves (CrossFilePlan).
+ */
+export function archKnowledge(global: ReadonlyMap<string, FunctionSummary>, archOfName: ReadonlyMap<string, string>, adds: ReadonlyMap<string, FunctionSummary> | undefined, arch: string | null): ReadonlyMap<string, FunctionSummary> {
+  if (arch === null) return global;
+  const own = new ArchView(global, archOfName, arch);
+  return adds && adds.size ? new LayeredMap<FunctionSummary>([adds, own]) : own;
+}
+
+/** `global` without the names another architecture's tree defines. */
+class ArchView extends DerivedMap<FunctionSummary> {
+  constructor(private readonly global: ReadonlyMap<string, FunctionSummary>, private readonly archOfName: ReadonlyMap<string, string>, private readonly arch: string) {
+    super();
+  }
+  get(key: string): FunctionSummary | undefined {
+    const a = this.archOfName.get(key);
+    return a !== undefined && a !== this.arch ? undefined : this.global.get(key);
+  }
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+  protected build(): Map<string, FunctionSummary> {
+    const kept = new Map<string, FunctionSummary>();
+    for (const [k, v] of this.global) if (this.get(k) !== undefined) kept.set(k, v);
+    return kept;
+  }
+}
+
 export class HeaderKnowledge {
   private readonly includeDirs: string[];
   private readonly exists = new Map<string, boolean>();
@@ -180,7 +231,28 @@ export class HeaderKnowledge {
     root: string,
     private readonly cwd: string,
   ) {
-    this.includeDirs = ['include', 'arch/x86/include', 'include/uapi', 'arch/x86/include/uapi', 'arch/x86/include/generated'].map((d) => join(root, d));
+    this.root = root;
+    this.includeDirs = this.dirsOf('x86');
+  }
+
+  private readonly root: string;
+  private readonly archDirs = new Map<string, string[]>();
+
+  private dirsOf(arch: string): string[] {
+    return ['include', `arch/${arch}/include`, 'include/uapi', `arch/${arch}/include/uapi`, `arch/${arch}/include/generated`].map((d) => join(this.root, d));
+  }
+
+  /**
+   * The include path for a file: a file in an architecture's tree (`arch/<a>/`)
+   * is built for that architecture and finds `<asm/...>` in `arch/<a>/include`;
+   * any other file as for x86.
+   */
+  private dirsFor(abs: string): string[] {
+    const arch = archOfFile(this.root, abs);
+    if (arch === null || arch === 'x86') return this.includeDirs;
+    let dirs = this.archDirs.get(arch);
+    if (!dirs) this.archDirs.set(arch, (dirs = this.dirsOf(arch)));
+    return dirs;
   }
 
   /**
@@ -206,12 +278,13 @@ export class HeaderKnowledge {
     return v;
   }
 
-  resolve(inc: Include, fromDir: string): string | undefined {
+  /** Where an include in a file (`from`: its absolute path) is found: beside it when quoted, else on the file's include path. */
+  resolve(inc: Include, from: string): string | undefined {
     if (!inc.angled) {
-      const local = join(fromDir, inc.name);
+      const local = join(dirname(from), inc.name);
       if (this.isFile(local)) return local;
     }
-    for (const d of this.includeDirs) {
+    for (const d of this.dirsFor(from)) {
       const p = join(d, inc.name);
       if (this.isFile(p)) return p;
     }
@@ -235,11 +308,10 @@ export class HeaderKnowledge {
     } catch {
       return null;
     }
-    const dir = dirname(abs);
     const quoted: string[] = [];
     for (const inc of scanIncludes(text)) {
       if (inc.angled) continue;
-      const p = this.resolve(inc, dir);
+      const p = this.resolve(inc, abs);
       if (p) quoted.push(p);
     }
     const candidates = candidateNames(text);
@@ -271,10 +343,9 @@ export class HeaderKnowledge {
   /** The headers a file includes (absolute; quoted ones only when `quotedOnly`), resolved as the analysis does. */
   includesOf(abs: string, text: string, quotedOnly = false): string[] {
     const out: string[] = [];
-    const dir = dirname(abs);
     for (const inc of scanIncludes(text)) {
       if (quotedOnly && inc.angled) continue;
-      const p = this.resolve(inc, dir);
+      const p = this.resolve(inc, abs);
       if (p && !out.includes(p)) out.push(p);
     }
     return out;
@@ -292,9 +363,8 @@ export class HeaderKnowledge {
       if (h.entry.candidates.size) layers.push(h.view);
       if (depth < MAX_DEPTH) for (const q of h.entry.quoted) visit(q, depth + 1);
     };
-    const dir = dirname(abs);
     for (const inc of scanIncludes(text)) {
-      const p = this.resolve(inc, dir);
+      const p = this.resolve(inc, abs);
       if (p) visit(p, 1);
     }
     return new LayeredMap(layers);

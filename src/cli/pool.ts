@@ -12,6 +12,7 @@ import type { Finding, IncompleteFunction, LockOrderEdge } from '../core/types';
 import type { InputFile } from './files';
 import type { IndexSummary } from './format/shared';
 import { planCrossFile } from './crossfile';
+import { archOfFile } from './knowledge';
 import { collectGarbage, HeapBudget } from '../node/gc';
 import { enableTiming, timed, timings } from '../core/util/timing';
 import { affectedByChanges, sha256, shardOf, type BlobRef, type IndexedFile, type IndexedHeader, type IndexManifest, type IndexReader, type IndexWriter } from './index-file';
@@ -399,7 +400,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       }
       Object.assign(crossFile, stored.crossFile);
       summary = { ...(stored.summary as IndexSummary), cachedFacts: summary.cachedFacts };
-      const none = (): Pass2LockMessage => ({ kind: 'pass2-lock', tasks: [], knowledge: [], next: new SharedArrayBuffer(4) });
+      const none = (): Pass2LockMessage => ({ kind: 'pass2-lock', tasks: [], knowledge: [], archOf: [], archAdds: [], next: new SharedArrayBuffer(4) });
       for (const t of threads) t.postMessage(none());
       const refcountMsg: Pass2RefcountMessage = { kind: 'pass2-refcount', tasks: [], index: null, next: new SharedArrayBuffer(4) };
       for (const t of threads) t.postMessage(refcountMsg);
@@ -417,7 +418,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
       for (const e of warmHeaders.values()) if (e.facts) headerFacts.push(keepFacts(parseFacts(reader.text(e.facts))));
     }
     const offers = outcomes.map((o) => (o && o.kind === 'ok' ? o.crossFile : undefined));
-    const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')));
+    const plan = planCrossFile(offers, files.map((f) => f.abs.endsWith('.c')), files.map((f) => archOfFile(opts.root, f.abs)));
     for (const o of outcomes) if (o && o.kind === 'ok') delete o.crossFile;
     crossFile.summaries = plan.knowledge.length;
     crossFile.ambiguous = plan.ambiguous;
@@ -425,7 +426,7 @@ async function runPoolImpl(files: InputFile[], opts: PoolOptions): Promise<PoolR
     const queueAt = new Map(order.map((fileIndex, q) => [fileIndex, q]));
     // Every file a summary can change, in the shard or not: their lock-order edges feed the shard's inversions.
     const lockTasks = plan.reanalyse.map((i) => queueAt.get(i)!).sort((a, b) => a - b);
-    const lockMsg: Pass2LockMessage = { kind: 'pass2-lock', tasks: lockTasks, knowledge: plan.knowledge, next: new SharedArrayBuffer(4) };
+    const lockMsg: Pass2LockMessage = { kind: 'pass2-lock', tasks: lockTasks, knowledge: plan.knowledge, archOf: plan.archOf, archAdds: plan.archAdds, next: new SharedArrayBuffer(4) };
     for (const t of threads) t.postMessage(lockMsg);
 
     const refcountTasks: number[] = [];

@@ -116,6 +116,9 @@ export interface Pass2LockMessage {
   kind: 'pass2-lock';
   tasks: number[];
   knowledge: FunctionSummary[];
+  /** Names of `knowledge` defined in an architecture's tree, and per architecture what its files know besides (CrossFilePlan). */
+  archOf: [string, string][];
+  archAdds: [string, FunctionSummary[]][];
   next: SharedArrayBuffer;
 }
 

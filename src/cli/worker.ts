@@ -21,7 +21,7 @@ import { nodeParser } from '../node/assets';
 import { NodeFactsCache } from '../node/cache';
 import { collectGarbage, HeapBudget } from '../node/gc';
 import type { InputFile } from './files';
-import { HeaderKnowledge, LayeredMap } from './knowledge';
+import { archKnowledge, archOfFile, HeaderKnowledge, LayeredMap } from './knowledge';
 import type { FileOutcome, HeadersMessage, Pass1Extras, Pass2LockMessage, Pass2RefcountMessage, ShippedTables, WorkerInput, WorkerMessage } from './protocol';
 import { CallerIds, LazyFunctions, LazyTable } from '../core/index/lazy';
 import { sha256 } from './index-file';
@@ -176,6 +176,15 @@ class CheckWorker {
   pass2Lock(m: Pass2LockMessage): void {
     const global = new Map<string, FunctionSummary>();
     for (const s of m.knowledge) global.set(s.name, s);
+    // A file in an architecture's tree sees the summaries that architecture links to (one view per architecture).
+    const archOfName = new Map(m.archOf);
+    const adds = new Map(m.archAdds.map(([a, l]) => [a, new Map(l.map((s) => [s.name, s]))]));
+    const views = new Map<string | null, ReadonlyMap<string, FunctionSummary>>();
+    const viewFor = (arch: string | null): ReadonlyMap<string, FunctionSummary> => {
+      let v = views.get(arch);
+      if (!v) views.set(arch, (v = archKnowledge(global, archOfName, arch === null ? undefined : adds.get(arch), arch)));
+      return v;
+    };
     const budget = new HeapBudget(LOCK2_HEAP_SLACK, PASS2_HEAP_SHARE);
     workerMem(`lock re-analysis of ${m.tasks.length} files starts`);
     let traced = performance.now();
@@ -187,7 +196,7 @@ class CheckWorker {
       }
       const file = this.input.files[i]!;
       const read = readSource(file);
-      if (read.ok) post({ kind: 'lock2', index: i, lock: this.lockFile(file, read.text, read.bytes, global).outcome }); // else pass 1 reported it
+      if (read.ok) post({ kind: 'lock2', index: i, lock: this.lockFile(file, read.text, read.bytes, viewFor(archOfFile(this.input.root, file.abs))).outcome }); // else pass 1 reported it
     });
     // The lock analysis is over: its header summaries are garbage from here on. Freed now,
     // while the main thread is still building the index (the process peak was both at once:

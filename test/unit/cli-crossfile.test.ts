@@ -91,6 +91,20 @@ before(() => {
   }
   // a second non-static obj_wait() that does not sleep makes the name ambiguous
   writeFileSync(join(tmp, 'dup', 'other.c'), `${HEADER}\nvoid obj_wait(struct obj *o)\n{\n\to->n--;\n}\n`);
+  // Architecture trees: obj_wait() sleeps in arch/sh's tree and not in arch/mips'; arch/loongarch has neither.
+  const at = (path: string, text: string) => {
+    mkdirSync(join(tmp, 'tree', path, '..'), { recursive: true });
+    writeFileSync(join(tmp, 'tree', path), text);
+  };
+  at('arch/sh/kernel/fpu.c', CALLEE_C(''));
+  at('arch/mips/kernel/fpu.c', `${HEADER}\nvoid obj_wait(struct obj *o)\n{\n\to->n--;\n}\n`);
+  for (const dir of ['arch/sh/kernel', 'arch/mips/kernel', 'arch/loongarch/kernel', 'drivers/obj']) at(`${dir}/poke.c`, CALLER_C);
+  // <asm/objlock.h> as each architecture has it: loongarch's lock helper sleeps, x86's (the default) does not
+  at('arch/loongarch/include/asm/objlock.h', '#include <linux/delay.h>\nstruct obj;\nstatic inline void obj_settle(struct obj *o)\n{\n\tmsleep(1);\n}\n');
+  at('arch/x86/include/asm/objlock.h', 'struct obj;\nstatic inline void obj_settle(struct obj *o)\n{\n}\n');
+  const settle = `${HEADER}#include <asm/objlock.h>\n\nvoid obj_hold(struct obj *o)\n{\n\tspin_lock(&o->sl);\n\tobj_settle(o);\n\tspin_unlock(&o->sl);\n}\n`;
+  at('arch/loongarch/kernel/settle.c', settle);
+  at('drivers/obj/settle.c', settle);
   mkdirSync(join(tmp, 'harmless'), { recursive: true });
   writeFileSync(join(tmp, 'harmless', 'caller.c'), `${HEADER}\nint obj_count(struct obj *o);\n\nint obj_get(struct obj *o)\n{\n\tint n;\n\n\tspin_lock(&o->sl);\n\tn = obj_count(o);\n\tspin_unlock(&o->sl);\n\treturn n;\n}\n`);
   writeFileSync(join(tmp, 'harmless', 'callee.c'), HARMLESS_C);
@@ -129,6 +143,17 @@ describe('refscope check: knowledge from the other .c files', () => {
     const r = check(join(tmp, 'dup'), '.');
     assert.deepEqual(summary(r), []);
     assert.equal(r.stats.crossFile?.ambiguous, 1);
+  });
+
+  test('architecture trees: a file under arch/<a>/ never calls into another architecture, and finds <asm/...> in its own', () => {
+    const r = check(join(tmp, 'tree'), '.');
+    const sleeps = r.findings.filter((f) => f.rule === 'sleep-in-atomic').map((f) => `${f.function} ${f.file}`).sort();
+    assert.deepEqual(sleeps, [
+      // arch/sh sees its own sleeping obj_wait(); arch/mips its own that does not sleep; arch/loongarch
+      // neither; drivers/ sees two non-static definitions: ambiguous, as before
+      'obj_hold arch/loongarch/kernel/settle.c', // loongarch's <asm/objlock.h>; drivers/ gets x86's, which does not sleep
+      'obj_poke arch/sh/kernel/poke.c',
+    ]);
   });
 
   test('a callee summary that cannot change the result causes no second analysis', () => {

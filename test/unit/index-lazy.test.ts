@@ -207,6 +207,8 @@ test('an index built from facts packed as they arrive equals the one built from 
   const facts = () => [...texts].map(([file, text]) => extractFileFacts(parser, text, file));
   const catalog = builtinCatalog();
   const want = tablesOf(index);
+  // (the callers' use of a conditional get's result is counted on both builds: conn_hold's 4 calls, 3 ignored)
+  assert.ok([...index.summaries.values()].some((s) => s.name === 'conn_hold' && s.resultUse?.calls === 4 && s.resultUse.ignored === 3), 'resultUse counted');
   for (const [budget, classify] of [[Infinity, false], [4096, false], [1, false], [Infinity, true], [1, true]] as const) {
     // Arrival order is not index order: the packer takes the files last first. With `classify`
     // (the CLI's packer) the build reads the call graph from the packer's callee lists and

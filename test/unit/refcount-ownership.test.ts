@@ -104,6 +104,10 @@ test('use-after-put: a caller reference kept, two references, pointer reset, pri
   assert.deepEqual(brief(await run(['use-after-put-negatives.c', HEADER])), []);
 });
 
+test('use-after-put: a put after which the function frees the object itself, or waits for its release\'s completion, was not the last; the twins are reported', async () => {
+  assert.deepEqual(brief(await run(['use-after-put-still-owned.c', HEADER])), ['use-after-put@42:card_drop', 'use-after-put@52:card_drop_maybe']);
+});
+
 test('regressions from drm/fs triage: every function silent; a put on failure paths only is a partial put', async () => {
   const fs = await run(['ref-leak-drm-regressions.c', HEADER]);
   assert.deepEqual(brief(fs), []);

@@ -77,6 +77,16 @@ test('unchecked-get-unless-zero: a get-or-initialise wrapper (hwrng_init) fails 
   assert.deepEqual(brief(await run(['unchecked-get-unless-zero-get-or-init.c'])), ['unchecked-get-unless-zero@58:peek']);
 });
 
+test('unchecked-get-unless-zero: a wrapper most callers ignore is used as a plain get (silent); ignoring one most callers test is reported with the count; a primitive always', async () => {
+  const fs = await run(['unchecked-get-unless-zero-convention.c']);
+  assert.deepEqual(brief(fs), ['unchecked-get-unless-zero@61:conn_poke', 'unchecked-get-unless-zero@86:sess_kick']);
+  const kick = fs.find((f) => f.function === 'sess_kick')!;
+  assert.match(kick.message, /Its result is tested or used at 3 of its 4 call sites\.$/);
+  assert.doesNotMatch(fs.find((f) => f.function === 'conn_poke')!.message, /call sites/);
+  // without the index there is no learned wrapper and no count: only the primitive
+  assert.deepEqual(brief(await run(['unchecked-get-unless-zero-convention.c'], undefined, false)), ['unchecked-get-unless-zero@61:conn_poke']);
+});
+
 test('seed design 1 / kref.rst get_entry: kref_get_unless_zero inside the lookup, lock only in release: no finding', async () => {
   assert.deepEqual(brief(await run(['kref-get-unless-zero-inside-lookup.c'])), []);
 });
@@ -114,6 +124,10 @@ test('put-under-release-lock: the seed offset-hash unreference under struct_mute
 
 test('put-under-release-lock: a lock the release takes only in a WARN_ON() branch does not count (btrfs_put_block_group)', async () => {
   assert.deepEqual(brief(await run(['put-under-release-lock-warn-only.c'])), ['put-under-release-lock@69:drop_item_locked']);
+});
+
+test('put-under-release-lock: a put wrapper whose put is a plain refcount_dec() runs no release (irdma_free_retrans_entry); its dec_and_test twin does', async () => {
+  assert.deepEqual(brief(await run(['put-under-release-lock-plain-dec.c'])), ['put-under-release-lock@61:timer_tick_bad']);
 });
 
 test('put-under-release-lock: kref_put_mutex (seed fix, kref.rst) is silent', async () => {

@@ -26,6 +26,7 @@
  * the order of the index's (sorted) files, and within a file in text order;
  * iterating the whole map decodes every definition.
  */
+import { archOf, linkable } from '../util/arch';
 import type { FunctionFact } from './facts';
 import type { FunctionDef } from './workspace';
 import { utf8ByteLength as utf8Length } from '../util/text';
@@ -149,6 +150,17 @@ export const SLOT_STATIC = 2;
 /** The definition has parse damage (FunctionFact.damaged). */
 export const SLOT_DAMAGED = 4;
 
+/** How a function's callers use its result (RefSummary.resultUse). */
+export interface ResultUse {
+  /** Calls of the name in the index. */
+  calls: number;
+  /** Those whose result is discarded (an expression statement, CallFact.ign). */
+  ignored: number;
+}
+
+/** The bit of a packed callee item that marks a call whose result is discarded (the rest is the callee id). */
+const IGNORED_CALL = 0x80000000;
+
 /** What the index build reads of each slot without decoding it (FunctionPacker.slotView). */
 export interface SlotView {
   /** The packer's `classify` flags of the slot's definition (non-zero: the build decodes it to scan it). */
@@ -237,6 +249,9 @@ export class FunctionPacker {
   private readonly rScan: number[] = [];
   /** After finish(): the build's view of each slot without decoding it (null without `classify`). */
   slotView: SlotView | null = null;
+  /** After finish() with `classify`: per callee id, its calls in the index, and those whose result is discarded. */
+  private useCalls = new Uint32Array(0);
+  private useIgnored = new Uint32Array(0);
 
   /**
    * `alloc`: where the packed bytes go (shared memory, to ship them to workers).
@@ -261,8 +276,19 @@ export class FunctionPacker {
         this.calleeIds.set(c.c, id);
         this.calleeNames.push(c.c);
       }
-      this.callItems[this.callUsed++] = id;
+      this.callItems[this.callUsed++] = c.ign ? (id | IGNORED_CALL) >>> 0 : id;
     }
+  }
+
+  /**
+   * How the index's calls of `name` use its result (with `classify`, after
+   * finish()): how many there are, and how many discard it (an expression
+   * statement). Undefined when nothing calls `name`.
+   */
+  resultUse(name: string): ResultUse | undefined {
+    const id = this.calleeIds.get(name);
+    if (id === undefined || !this.useCalls[id]) return undefined;
+    return { calls: this.useCalls[id]!, ignored: this.useIgnored[id]! };
   }
 
   /** The function facts of one file (a file added twice gets both sets). */
@@ -315,6 +341,9 @@ export class FunctionPacker {
     const spanEnd = new Uint32Array(n);
     const view = this.classify ? { scan: new Uint8Array(n), callStart: new Uint32Array(n + 1), calls: new Uint32Array(this.callUsed), calleeNames: this.calleeNames } : null;
     let callAt = 0;
+    // (counted over the definitions placed, so a file left out or added twice counts as the index has it)
+    const useCalls = this.classify ? new Uint32Array(this.calleeNames.length) : new Uint32Array(0);
+    const useIgnored = new Uint32Array(useCalls.length);
     const fileStart = new Uint32Array(files.length + 1);
     const names = new Map<string, number[]>();
     let k = 0;
@@ -340,8 +369,13 @@ export class FunctionPacker {
           view.callStart[k] = callAt;
           const from = this.rCallStart[r]!;
           const to = from + this.rCalls[r]!;
-          view.calls.set(this.callItems.subarray(from, to), callAt);
-          callAt += to - from;
+          for (let j = from; j < to; j++) {
+            const item = this.callItems[j]!;
+            const id = item & ~IGNORED_CALL;
+            useCalls[id]++;
+            if (item & IGNORED_CALL) useIgnored[id]++;
+            view.calls[callAt++] = id;
+          }
         }
         const name = this.rName[r]!;
         const l = names.get(name);
@@ -357,6 +391,8 @@ export class FunctionPacker {
       view.callStart[k] = callAt;
       this.slotView = { scan: cut(view.scan), callStart: view.callStart.slice(0, k + 1), calls: view.calls.slice(0, callAt), calleeNames: view.calleeNames };
       this.callItems = new Uint32Array(0); // copied into the view
+      this.useCalls = useCalls;
+      this.useIgnored = useIgnored;
     }
     return {
       files: [...files], chunks: [...this.chunks], chunk: cut(chunk), starts: cut(starts), lengths: cut(lengths), fileStart, lines: cut(lines), calls: cut(calls), flags: cut(flags),
@@ -637,8 +673,11 @@ export class LazyFunctions implements ReadonlyMap<string, FunctionDef[]> {
 
   /** The slot resolve() answers with, decoding nothing (staticness is in the slot flags). */
   resolveSlot(callerFile: string, name: string): number | undefined {
-    const slots = this.names.get(name);
-    if (!slots || slots.length === 0) return undefined;
+    const all = this.names.get(name);
+    if (!all || all.length === 0) return undefined;
+    // (never into another architecture's tree)
+    const slots = archOf(callerFile) === null ? all : Array.from(all).filter((k) => linkable(callerFile, this.packed.files[this.fileOf(k)]!));
+    if (slots.length === 0) return undefined;
     if (slots.length === 1) return slots[0]!;
     const fi = this.fileIndex.get(callerFile);
     if (fi !== undefined) {

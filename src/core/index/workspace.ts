@@ -16,7 +16,8 @@ import { indexRefcountCatalog, refLikeFieldName, type ContainerKind, type Contai
 import type { CallFact, FieldFact, FileFacts, FunctionFact, PrototypeFact, TypeRef } from './facts';
 import { learnSummaries, type RefSummary } from './wrappers';
 import { timed } from '../util/timing';
-import { CallerIds, LazyFunctions, LazyTable, packLists, packTable, type FunctionOutline, type FunctionPacker } from './lazy';
+import { archOf, linkable } from '../util/arch';
+import { CallerIds, LazyFunctions, LazyTable, packLists, packTable, type FunctionOutline, type FunctionPacker, type ResultUse } from './lazy';
 
 export interface StructDef {
   name: string;
@@ -359,8 +360,11 @@ export function firstDefinition(index: WorkspaceIndex, name: string): FunctionDe
 /** Resolve a callee name from a caller's file: same file first, then a header, then a non-static definition. */
 export function resolveCallee(index: WorkspaceIndex, callerFile: string, name: string): FunctionDef | undefined {
   if (index.functions instanceof LazyFunctions) return index.functions.resolve(callerFile, name);
-  const defs = index.functions.get(name);
+  let defs = index.functions.get(name);
   if (!defs || defs.length === 0) return undefined;
+  // (never into another architecture's tree)
+  if (archOf(callerFile) !== null) defs = defs.filter((d) => linkable(callerFile, d.file));
+  if (defs.length === 0) return undefined;
   if (defs.length === 1) return defs[0];
   return defs.find((d) => d.file === callerFile) ?? defs.find((d) => d.file.endsWith('.h')) ?? defs.find((d) => !d.fact.static) ?? defs[0];
 }
@@ -443,8 +447,11 @@ export function buildWorkspaceIndex(allFacts: readonly FileFacts[]): WorkspaceIn
     }
   }
   const callbacks = new Set<string>();
+  const use = resultUseCounter();
   return finishIndex(index, {
+    resultUse: use.get,
     scan: (d) => {
+      use.add(d);
       for (const c of d.fact.calls) {
         let s = callers.get(c.c);
         if (!s) callers.set(c.c, (s = new Set()));
@@ -506,8 +513,12 @@ export function buildPackedIndex(allFacts: readonly FileFacts[], packer: Functio
     else if (l[l.length - 1] !== k) l.push(k);
   };
   const view = packer.slotView;
+  // (with the slot view the packer counted every call; without it each definition is decoded and counted here)
+  const use = view ? null : resultUseCounter();
   return finishIndex(index, {
+    resultUse: use ? use.get : (name) => packer.resultUse(name),
     scan: (d, k) => {
+      use?.add(d);
       for (const c of d.fact.calls) {
         if (!view) addCaller(c.c, k);
         const cb = rcuCallbackOf(index, c);
@@ -560,6 +571,36 @@ interface FinishHooks {
   addCaller?: (name: string, k: number) => void;
   /** ... and whether k must be decoded for the scans (else none of them acts on it). */
   needsDecode?: (k: number) => boolean;
+  /** After the pass: how the index's calls of a name use its result (RefSummary.resultUse). */
+  resultUse: (name: string) => ResultUse | undefined;
+}
+
+/** Counts of calls and of calls whose result is discarded, per callee name, from decoded definitions. */
+function resultUseCounter(): { add: (d: FunctionDef) => void; get: (name: string) => ResultUse | undefined } {
+  const counts = new Map<string, ResultUse>();
+  return {
+    add: (d) => {
+      for (const c of d.fact.calls) {
+        let u = counts.get(c.c);
+        if (!u) counts.set(c.c, (u = { calls: 0, ignored: 0 }));
+        u.calls++;
+        if (c.ign) u.ignored++;
+      }
+    },
+    get: (name) => counts.get(name),
+  };
+}
+
+/**
+ * Give each summary with a conditional get on a parameter how its callers use
+ * the result (whether checking it is the convention: unchecked-get-unless-zero).
+ */
+function noteResultUse(summaries: ReadonlyMap<string, RefSummary>, resultUse: (name: string) => ResultUse | undefined): void {
+  for (const s of summaries.values()) {
+    if (!s.params.some((p) => p.effect === 'cond-get' && !p.errorOnly)) continue;
+    const u = resultUse(s.name);
+    if (u) s.resultUse = { calls: u.calls, ignored: u.ignored };
+  }
 }
 
 /**
@@ -602,6 +643,7 @@ function finishIndex(index: WorkspaceIndex, hooks: FinishHooks, tick?: () => voi
   });
   timed('build:findRefcounted', () => findRefcounted(index, tick));
   index.summaries = timed('build:learnSummaries', () => learnSummaries(index, direct, tick));
+  noteResultUse(index.summaries, hooks.resultUse);
   timed('build:finishLookups', () => finishLookups(lookups));
   timed('build:findReleases', () => findReleases(index, releaseCandidates));
   const st = index.stats;

@@ -16,7 +16,7 @@
 import type { CallFact, FunctionFact } from './facts';
 import type { FunctionDef, WorkspaceIndex } from './workspace';
 import { resolveCallee, resolveCalleeId, resolveKey, type KeyInfo } from './workspace';
-import { CallerIds, LazyFunctions, SLOT_SUMMARIZABLE } from './lazy';
+import { CallerIds, LazyFunctions, SLOT_SUMMARIZABLE, type ResultUse } from './lazy';
 import { initsFirstReference, refLikeFieldName } from '../catalog/refcount';
 
 /**
@@ -72,6 +72,11 @@ export interface RefSummary {
   release?: string;
   /** Parameters (pointer-to-pointer) through which a new reference is handed out (`*objp = obj`, `objs[i] = obj`). */
   outRefs?: number[];
+  /**
+   * With a conditional get on a parameter (not errorOnly): how the workspace's
+   * calls of this name use the result, counted when the index is built.
+   */
+  resultUse?: ResultUse;
 }
 
 const CONVERTER_CALL = /^(container_of|container_of_const|to_[a-z0-9_]+|[a-z0-9_]+_to_[a-z0-9_]+)$/;

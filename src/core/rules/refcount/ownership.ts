@@ -187,6 +187,16 @@ let allocated = new Set<string>();
 let putLoops = new Map<string, Set<number>>();
 /** Offsets of the put calls on each variable. */
 let putSites = new Map<string, number[]>();
+/**
+ * Puts (by offset) after which some path shows the function still owns the
+ * object's memory: it frees the object itself (`mISDN_unregister_device(
+ * &card->dch.dev); ... kfree(card);`), or waits for a completion inside it that
+ * the release signals (`kobject_put(&sdp->kobj); wait_for_completion(
+ * &sdp->kobj_unregister);`). Such a put was not the object's last: its uses are
+ * not reported.
+ */
+let ownedPuts = new Set<number>();
+const COMPLETION_WAIT = /^wait_for_completion(_[a-z_]+)?$/;
 let tests = new Map<string, number>();
 let testedInCycle = new Set<string>();
 /** The memo tables of the helpers below (cleared for each function). */
@@ -283,6 +293,7 @@ function walkFunction(): void {
   putLoops = new Map<string, Set<number>>();
   /** Offsets of the put calls on each variable. */
   putSites = new Map<string, number[]>();
+  ownedPuts = new Set<number>();
   for (const cn of cfg.nodes) {
     for (const v of cn.kind === 'loopHead' ? cn.assigns ?? [] : []) iterVars.add(v);
     for (const c of scans.get(cn.id)?.calls ?? []) {
@@ -335,6 +346,11 @@ function walkFunction(): void {
     markIncomplete(env, fn, 'ref-leak', stop);
     markIncomplete(env, fn, 'use-after-put', stop);
     return;
+  }
+  if (ownedPuts.size) {
+    const kept = res.uses.slice(usesBefore).filter((u) => !ownedPuts.has(u.put.at));
+    res.uses.length = usesBefore;
+    res.uses.push(...kept);
   }
   for (const l of leaks.values()) if (settled.has(l.unit.at)) res.leaks.push(l);
 }
@@ -629,9 +645,14 @@ function stepCalls(cn: CfgNode, s: State, si: number, scan: NodeScan): void {
       }
       continue;
     }
+    // a wait for a completion inside an object put on this path: its release signals it and does not free it
+    const waited = COMPLETION_WAIT.test(c.name) ? /^&\s*(\w+)\s*->/.exec(c.args[0] ?? '')?.[1] : undefined;
+    if (waited && s.put[waited]) ownedPuts.add(s.put[waited].at);
     if (env.rc.frees.has(c.name)) {
       const fo = env.rc.frees.get(c.name)!;
       const v = c.args[fo.objectArg] !== undefined ? objVarOf(c.args[fo.objectArg]!) : null;
+      // freeing an object put on this path: the function owns its memory, the put was not its last
+      if (v && s.put[v]) ownedPuts.add(s.put[v].at);
       if (v && objOf(s, v)?.units.length) consumeAll(s, v);
       continue;
     }

@@ -21,6 +21,24 @@ function releasesOfType(index: WorkspaceIndex, type: string): ReleaseInfo[] {
   return out;
 }
 
+const MAX_VIA_DEPTH = 4;
+
+/**
+ * Can a put through `via` (a primitive or a learned wrapper) run a release? A
+ * plain `refcount_dec()` / `atomic_dec()` never does (a refcount_t reaching zero
+ * there is a saturation warning, not a free): a wrapper whose puts all go through
+ * one drops a reference that is never the last (irdma_free_retrans_entry()).
+ */
+function mayRelease(env: Env, via: string, depth: number): boolean {
+  const op = env.rc.refOps.get(via);
+  // (kobject_put, put_device, percpu_ref_put are plain puts that do release)
+  if (op) return op.effect === 'put-release' || (op.effect === 'put' && op.counterKind !== 'refcount' && op.counterKind !== 'atomic');
+  if (!env.index || depth >= MAX_VIA_DEPTH) return true;
+  const s = summaryOf(env.index, via, env.file);
+  if (!s) return true;
+  return !!s.release || s.params.some((p) => p.effect === 'put' && mayRelease(env, p.via, depth + 1));
+}
+
 /** Release callbacks a put call may run, with how it was determined. */
 export function releasesOfPut(env: Env, fact: FunctionFact | null, c: CallSite): { via: string; releases: ReleaseInfo[] } | null {
   const index = env.index;
@@ -40,14 +58,14 @@ export function releasesOfPut(env: Env, fact: FunctionFact | null, c: CallSite):
     return rs.length ? { via: c.name, releases: rs } : null;
   }
   const s = summaryOf(index, c.name, env.file);
-  if (!s || !s.params.some((p) => p.effect === 'put')) return null;
+  if (!s || !s.params.some((p) => p.effect === 'put' && mayRelease(env, p.via, 0))) return null;
   if (s.release) {
     const r = index.releases.get(s.release);
     if (r) return { via: `${c.name} (put wrapper)`, releases: [r] };
   }
   const rs: ReleaseInfo[] = [];
   for (const p of s.params) {
-    if (p.effect !== 'put' || !p.counter) continue;
+    if (p.effect !== 'put' || !p.counter || !mayRelease(env, p.via, 0)) continue;
     const dot = p.counter.lastIndexOf('.');
     if (dot > 0) rs.push(...releasesOfType(index, p.counter.slice(0, dot)));
   }
