@@ -312,8 +312,11 @@ const CALLED = /\b([A-Za-z_]\w*)\s*\(/g;
  * the whole tree's process peak (3.47 GB, sampled every 0.5 s) was the two
  * workers' lock re-analysis, each heap 256 MB over its live size just before it
  * ended (beside the index build), and pass 2 reached 3.0 GB; hence 128 MB and a quarter.
+ * On 2026-12-08 the process peak was the refcount pass's end again (2.78 GB
+ * sampled: each worker's heap 451-525 MB before its last collection, 365-370 MB
+ * live): 64 MB and a fifth.
  */
-const PASS2_HEAP_SLACK = 128 * 1048576;
+const PASS2_HEAP_SLACK = 64 * 1048576;
 /**
  * The lock re-analysis runs beside the main thread's index build, the process
  * peak (whole tree, 2026-12-07: 3.16 GB at the build, each worker's heap between
@@ -322,7 +325,7 @@ const PASS2_HEAP_SLACK = 128 * 1048576;
  */
 const LOCK2_HEAP_SLACK = 64 * 1048576;
 const DECODED_MB = 48;
-const PASS2_HEAP_SHARE = 0.25;
+const PASS2_HEAP_SHARE = 0.2;
 
 /** REFSCOPE_DEBUG_TIME=1: where each worker's time went, by phase and section (src/core/util/timing.ts), on stderr at its end. */
 const TRACE_TIME = !!process.env.REFSCOPE_DEBUG_TIME;
