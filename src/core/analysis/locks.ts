@@ -134,7 +134,14 @@ export interface UnresolvedCallees {
   atomic: Set<string>;
 }
 
-type Val = 'Z' | 'NZ' | 'NEG';
+/**
+ * What a path knows about a tested integer or pointer: its sign, as a set of
+ * {negative, zero, positive} (`if (n < 0) return; ... if (n > 0) lock(); ...
+ * if (n > 0) unlock();` pairs the two tests on n >= 0 known).
+ */
+type Val = 'Z' | 'NZ' | 'NEG' | 'POS' | 'NONNEG' | 'NONPOS';
+const SIGNS: Record<Val, number> = { NEG: 4, Z: 2, POS: 1, NZ: 5, NONNEG: 3, NONPOS: 6 };
+const OF_SIGNS: (Val | null)[] = [null, 'POS', 'Z', 'NONNEG', 'NEG', 'NZ', 'NONPOS', null];
 interface Pending {
   held: HeldLock;
   success: 'zero' | 'nonzero';
@@ -512,10 +519,11 @@ function mergeFacts(a: Map<string, Fact>, b: Map<string, Fact>): Map<string, Fac
       continue;
     }
     const g = b.get(n);
-    if (g && 'v' in g && g.v === f.v) out.set(n, f);
-    else if (g && 'v' in g && g.v !== 'Z' && f.v !== 'Z') {
-      out.set(n, { v: 'NZ' }); // NEG joined with NZ
-      if (f.v !== 'NZ') changed = true;
+    const joined = g && 'v' in g ? OF_SIGNS[SIGNS[g.v] | SIGNS[f.v]] : null; // (NEG joined with NZ is NZ; Z with POS, NONNEG)
+    if (joined === f.v) out.set(n, f);
+    else if (joined) {
+      out.set(n, { v: joined });
+      changed = true;
     } else changed = true;
   }
   return changed ? out : null;
@@ -813,15 +821,24 @@ function idsOf(key: string): string[] {
  */
 function chosenByFlagParam(ctx: FnCtx, s: State): boolean {
   if (!ctx.scalarParams.size) return false;
-  for (const k of s.facts.keys()) if (ctx.scalarParams.has(k.startsWith('#') ? k.slice(1) : k)) return true;
+  for (const [k, f] of s.facts) if (selects(f) && ctx.scalarParams.has(k.startsWith('#') ? k.slice(1) : k)) return true;
   return false;
+}
+
+/**
+ * Does a fact say which way a test went, as a flag's value does? A sign range
+ * known after a bounds check (`if (irq < 0) return -ENOSPC;` leaves irq >= 0)
+ * selects no path of the caller's choosing: the sleep after it is the function's.
+ */
+function selects(f: Fact): boolean {
+  return 'p' in f || (f.v !== 'NONNEG' && f.v !== 'NONPOS');
 }
 
 /** Is this path selected by a test of a scalar parameter (`if (atomic) udelay(); else usleep_range();`)? */
 function dependsOnScalarParam(ctx: FnCtx, s: State): boolean {
   if (!ctx.scalarParams.size) return false;
-  for (const k of s.facts.keys()) {
-    if (k.startsWith('#') ? atomIds(k).some((i) => ctx.scalarParams.has(i)) : ctx.scalarParams.has(k)) return true;
+  for (const [k, f] of s.facts) {
+    if (selects(f) && (k.startsWith('#') ? atomIds(k).some((i) => ctx.scalarParams.has(i)) : ctx.scalarParams.has(k))) return true;
   }
   return false;
 }
@@ -1044,11 +1061,7 @@ function analyseAtom(ctx: FnCtx, atom: Node, effects: Effect[]): Atom {
 
 /** Is a value in relation `r` compatible with abstract value v? */
 function compatible(v: Val, r: Rel): boolean {
-  switch (v) {
-    case 'Z': return r === 'Z' || r === 'NONNEG' || r === 'NONPOS';
-    case 'NZ': return r !== 'Z';
-    case 'NEG': return r === 'NZ' || r === 'NEG' || r === 'NONPOS';
-  }
+  return (SIGNS[v] & SIGNS[r]) !== 0;
 }
 
 /** Did the conditional acquire succeed, given that its result satisfies r? */
@@ -1063,8 +1076,8 @@ function succeeded(success: 'zero' | 'nonzero', r: Rel): boolean | undefined {
   return undefined;
 }
 
-function relToVal(r: Rel): Val | null {
-  return r === 'Z' ? 'Z' : r === 'NZ' || r === 'POS' ? 'NZ' : r === 'NEG' ? 'NEG' : null;
+function relToVal(r: Rel): Val {
+  return r;
 }
 
 function atomText(ctx: FnCtx, node: CfgNode): { where: { line: number; column: number }; short: string; loc: Loc } {
@@ -1106,8 +1119,8 @@ function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, ta
     const f = s.facts.get(subj.var);
     if (f && 'v' in f) {
       if (!compatible(f.v, r)) return null;
-      const nv = relToVal(r);
-      if (nv && f.v === 'NZ' && nv === 'NEG') s.facts.set(subj.var, { v: 'NEG' });
+      const met = OF_SIGNS[SIGNS[f.v] & SIGNS[r]]!;
+      if (met !== f.v) s.facts.set(subj.var, { v: met });
     } else if (f && 'p' in f) {
       const ok = succeeded(f.p.success, r);
       if (ok === true) {
@@ -1258,7 +1271,7 @@ function transfer(ctx: FnCtx, node: CfgNode, s: State, out: (to: number, st: Sta
         else delete st.retIdent;
         if (r.cls === 'unknown' && r.ident) {
           const f = st.facts.get(r.ident);
-          if (f && 'v' in f) st.retClass = f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'nonzero';
+          if (f && 'v' in f && f.v !== 'NONNEG' && f.v !== 'NONPOS') st.retClass = f.v === 'NEG' ? 'error' : f.v === 'Z' ? 'success' : 'nonzero';
         }
       } else {
         const off = ctx.starts[node.line - 1] ?? 0;
