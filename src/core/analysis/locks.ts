@@ -1007,7 +1007,8 @@ function relevantEffects(ctx: FnCtx, n: Node): Effect[] {
 
 /* ----------------------------------------------------------------- branches */
 
-type Rel = 'Z' | 'NZ' | 'NEG' | 'NONNEG' | 'POS' | 'NONPOS';
+/** The relation a branch edge gives its subject: a sign set, as a value is. */
+type Rel = Val;
 
 interface Atom {
   subject: { call: CallEffect } | { var: string } | { value: Val } | null;
@@ -1076,10 +1077,6 @@ function succeeded(success: 'zero' | 'nonzero', r: Rel): boolean | undefined {
   return undefined;
 }
 
-function relToVal(r: Rel): Val {
-  return r;
-}
-
 function atomText(ctx: FnCtx, node: CfgNode): { where: { line: number; column: number }; short: string; loc: Loc } {
   let t = ctx.atomTexts.get(node.id);
   if (!t) {
@@ -1134,11 +1131,9 @@ function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, ta
         note = ` (${f.p.held.via ?? 'lock'}() failed)`;
         if (!s.held.some((h) => h.key === f.p.held.key)) s.failed = addSorted(s.failed, f.p.held.key);
       }
-      const nv = relToVal(r);
-      if (ok !== undefined && nv && ctx.tracked.has(subj.var)) s.facts.set(subj.var, { v: nv });
+      if (ok !== undefined && ctx.tracked.has(subj.var)) s.facts.set(subj.var, { v: r });
     } else if (ctx.tracked.has(subj.var)) {
-      const nv = relToVal(r);
-      if (nv) s.facts.set(subj.var, { v: nv });
+      s.facts.set(subj.var, { v: r });
     }
   }
   if (atom.key && !subj) {
@@ -1146,8 +1141,7 @@ function refineEdge(ctx: FnCtx, s0: State, atom: Atom, r: Rel, node: CfgNode, ta
     if (f && 'v' in f) {
       if (!compatible(f.v, r)) return null;
     } else if (node.construct === 'if' || node.construct === '?:') {
-      const nv = relToVal(r);
-      if (nv) s.facts.set(atom.key, { v: nv });
+      s.facts.set(atom.key, { v: r });
     }
   }
   const shown = node.negated ? `!${/^[\w.>()[\]&*-]+$/.test(short) ? short : `(${short})`}` : short;

@@ -50,19 +50,20 @@ export function mayCondGet(env: InterestEnv, name: string): boolean {
 const CONVENTION_IGNORED_SHARE = 0.5;
 const CONVENTION_MIN_IGNORED = 2;
 
-/** How the workspace's calls of a learned wrapper use its result, when ignoring it is their convention; else null. */
-function ignoredByConvention(env: Env, name: string): ResultUse | null {
-  if (env.rc.refOps.has(name) || !env.index) return null;
-  const u = summaryOf(env.index, name, env.file)?.resultUse;
-  return u && u.ignored >= CONVENTION_MIN_IGNORED && u.ignored >= CONVENTION_IGNORED_SHARE * u.calls ? u : null;
+/** How the workspace's calls of a learned wrapper use its result (undefined for a primitive, or uncounted). */
+function resultUseOf(env: Env, name: string): ResultUse | undefined {
+  if (env.rc.refOps.has(name) || !env.index) return undefined;
+  return summaryOf(env.index, name, env.file)?.resultUse;
 }
 
-/** ` Its result is tested at 9 of its 10 call sites.` for a learned wrapper with counted calls. */
-function deviation(env: Env, name: string): string {
-  if (env.rc.refOps.has(name) || !env.index) return '';
-  const u = summaryOf(env.index, name, env.file)?.resultUse;
-  if (!u || u.calls < 2) return '';
-  return ` Its result is tested or used at ${u.calls - u.ignored} of its ${u.calls} call sites.`;
+/** Is discarding the result the convention of the wrapper's callers? */
+function ignoredByConvention(u: ResultUse | undefined): boolean {
+  return !!u && u.ignored >= CONVENTION_MIN_IGNORED && u.ignored >= CONVENTION_IGNORED_SHARE * u.calls;
+}
+
+/** ` Its result is tested or used at 9 of its 10 call sites.` for a wrapper with counted calls. */
+function deviation(u: ResultUse | undefined): string {
+  return u && u.calls >= 2 ? ` Its result is tested or used at ${u.calls - u.ignored} of its ${u.calls} call sites.` : '';
 }
 
 function ignored(call: Node): boolean {
@@ -140,9 +141,10 @@ export const uncheckedGetUnlessZero: RefcountRule = (parsed, file, ctx) => {
         if (ownsReference(env, cfg, c)) continue;
         const what = via === c.name ? `\`${c.name}\`` : `\`${c.name}\` (a conditional get through \`${via}\`)`;
         if (ignored(c.node)) {
-          if (ignoredByConvention(env, c.name)) continue;
+          const use = resultUseOf(env, c.name);
+          if (ignoredByConvention(use)) continue;
           out.push(makeFinding(UNCHECKED_GET_UNLESS_ZERO, file, fn.name, locOf(env, c.start, c.end),
-            `The result of ${what} is ignored: when the count was already zero no reference is taken and the object may be freed.${deviation(env, c.name)}`,
+            `The result of ${what} is ignored: when the count was already zero no reference is taken and the object may be freed.${deviation(use)}`,
             [step(env, c.start, `${c.name}() may fail (count already zero); its result is discarded`)]));
           continue;
         }
