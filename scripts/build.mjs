@@ -1,7 +1,8 @@
 // Bundles each target with esbuild and copies the WASM files next to the bundles.
 // usage: node scripts/build.mjs [--watch]
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -16,9 +17,30 @@ const cjsMeta = {
   banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__importMetaUrl' },
 };
+/**
+ * The analysis sources' fingerprint: an index artifact records the build that
+ * made it, so one made by another build of the same package version (other
+ * rules, another analysis) is stale, not trusted.
+ */
+function sourceFingerprint() {
+  const h = createHash('sha256');
+  const walk = (d) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.(ts|json)$/.test(name)) h.update(`${p}\0`).update(readFileSync(p)).update('\0');
+    }
+  };
+  for (const d of ['src/core', 'src/cli', 'src/node', 'src/shared']) if (existsSync(d)) walk(d);
+  return h.digest('hex').slice(0, 12);
+}
+
 const targets = [
   // The CLI bundle is also the worker-thread entry (it checks isMainThread).
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', ...cjsMeta },
+  {
+    ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', ...cjsMeta,
+    define: { ...cjsMeta.define, __REFSCOPE_BUILD__: JSON.stringify(sourceFingerprint()) },
+  },
 ];
 if (existsSync('src/vscode/extension.ts')) {
   targets.push({ ...common, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'], ...cjsMeta });

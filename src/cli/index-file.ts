@@ -31,7 +31,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FACTS_VERSION } from '../core/index/index';
-import { VERSION } from './version';
+import { TOOL_BUILD } from './version';
 
 export const INDEX_FORMAT = 2;
 const TRAILER_BYTES = 64;
@@ -90,7 +90,7 @@ export function sha256(data: string | Uint8Array): string {
 
 /** Identity of a run's analysis configuration: an index made under another one is stale. */
 export function configIdentity(catalogJson: string): Pick<IndexManifest, 'format' | 'tool' | 'factsVersion' | 'catalog'> {
-  return { format: INDEX_FORMAT, tool: VERSION, factsVersion: FACTS_VERSION, catalog: sha256(catalogJson) };
+  return { format: INDEX_FORMAT, tool: TOOL_BUILD, factsVersion: FACTS_VERSION, catalog: sha256(catalogJson) };
 }
 
 /** Why an index file cannot be used, for the run's log line. */

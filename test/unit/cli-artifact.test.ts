@@ -224,6 +224,18 @@ describe('index artifact, shards and merge', () => {
       assert.match(stale.stderr, /stale \(made with another catalog/);
       assert.equal(stale.report.stats.indexFile!.reusedFiles, 0);
       assert.equal(check(ws, '--index', idx, 'drivers').report.stats.indexFile!.pass2Reused, true);
+      // another build of the same version (other rules): the manifest's tool carries the build's source fingerprint
+      const bytes = readFileSync(idx);
+      const at = bytes.indexOf('"tool":"');
+      const tool = /^"tool":"([^"]+)"/.exec(bytes.subarray(at, at + 80).toString('latin1'))![1]!;
+      assert.match(tool, /^\d+\.\d+\.\d+\+[0-9a-f]{12}$/, 'the built CLI records version+fingerprint');
+      const other = tool.slice(0, -1) + (tool.endsWith('0') ? '1' : '0');
+      bytes.write(other, at + '"tool":"'.length, 'latin1');
+      writeFileSync(idx, bytes);
+      const rebuilt = check(ws, '--index', idx, 'drivers');
+      assert.match(rebuilt.stderr, new RegExp(`stale \\(made by refscope ${other.replace(/[.+]/g, '\\$&')}`));
+      assert.equal(rebuilt.report.stats.indexFile!.reusedFiles, 0);
+      assert.deepStrictEqual(rebuilt.report.findings, check(ws, '--index', idx, 'drivers').report.findings);
     } finally {
       rmSync(ws, { recursive: true, force: true });
     }
