@@ -1185,9 +1185,28 @@ function retClassOf(ret: Node | null): ExitRecord['retClass'] {
   return 'unknown';
 }
 
-function entryState(ctx: FnCtx, ann: FunctionSummary['annotations']): State {
+/**
+ * Is `lock` (an annotation's text) first acquired in the function body, before
+ * any release of it? `__acquires(x) __releases(x)` on a function that takes and
+ * drops x itself (wil6210's `wil_rx_reorder()`) does not mean x is held on
+ * entry; on one that drops and retakes its caller's lock (mlx5's
+ * `resize_available_mrs()`, same annotations) the first operation is a release.
+ */
+function firstTakenInBody(ctx: FnCtx, lock: string, body: string): boolean {
+  const arg = lock.replace(/\s+/g, '');
+  const call = /\b([A-Za-z_]\w*)\s*\(([^,()]*)[,)]/g;
+  for (let m = call.exec(body); m; m = call.exec(body)) {
+    const op = ctx.idx.lockOps.get(m[1]!);
+    if (!op || op.lockArg !== 0 || m[2]!.replace(/\s+/g, '') !== arg) continue;
+    return op.op === 'acquire';
+  }
+  return false;
+}
+
+function entryState(ctx: FnCtx, ann: FunctionSummary['annotations'], body: string): State {
   const s: State = { held: [], released: [], failed: [], callerReleased: [], facts: new Map(), trace: [], ret: null, retClass: 'void', imprecise: false };
-  for (const t of [...ann.mustHold, ...ann.releases]) {
+  const both = new Set(ann.acquires.map((t) => t.replace(/\s+/g, '')));
+  for (const t of [...ann.mustHold, ...ann.releases.filter((r) => !both.has(r.replace(/\s+/g, '')) || !firstTakenInBody(ctx, r, body))]) {
     const ref = refFromText(ctx, t, kindOfField(ctx, t));
     s.held.push({ ...ref, line: 0, uncertain: false, fromCaller: true });
   }
@@ -1711,7 +1730,7 @@ function analyzeOneInner(
         if (l?.type === 'identifier') ctx.tracked.add(l.text);
       }
     }
-    const { exits, failed } = run(ctx, cfg, entryState(ctx, ann));
+    const { exits, failed } = run(ctx, cfg, entryState(ctx, ann, parsed.text.slice(body.startIndex, body.endIndex)));
     result.analysed = true;
     if (failed) {
       result.failed = failed;
