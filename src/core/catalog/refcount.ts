@@ -298,6 +298,16 @@ export function rcuOp(name: string, idx: RefcountCatalogIndex = indexRefcountCat
   return idx.rcuOps.get(name);
 }
 /**
+ * Can this put primitive run the object's release? All but the plain decrements:
+ * `refcount_dec()` / `atomic_dec()` never free (a refcount_t reaching zero there
+ * is a saturation warning), while `kobject_put()`, `put_device()` and
+ * `percpu_ref_put()` are plain puts that do release.
+ */
+export function putMayRelease(op: RefOp): boolean {
+  return op.effect !== 'put' || op.objectArg === true || op.counterKind === 'percpu_ref';
+}
+
+/**
  * An `init` call that gives its caller the initial reference: `kref_init()`,
  * `refcount_set(r, 1)`, `atomic_set(a, 1)` (other values are no initial reference).
  */

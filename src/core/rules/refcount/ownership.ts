@@ -24,7 +24,7 @@ import type { FunctionInfo, ParsedFile } from '../../parse/source';
 import type { TraceStep } from '../../types';
 import { cyclicNodes, type Cfg, type CfgNode } from '../../cfg/build';
 import type { FunctionFact } from '../../index/facts';
-import { initsFirstReference } from '../../catalog/refcount';
+import { initsFirstReference, putMayRelease } from '../../catalog/refcount';
 import { anyName, calledNames, cfgOf, factOf, functionsOf, makeEnv, markIncomplete, step, walkPaths, type CallSite, type Env, type RefcountRuleContext, type RuleInterest } from './walk';
 import {
   argFate, type ArgFate, assignedTo, atomOf, CONVERTER, declaredNames, isTestedCall, lifetimeCounter, loopOf, NON_CONSUMING, objVar, paramDepth,
@@ -640,8 +640,7 @@ function stepCalls(cn: CfgNode, s: State, si: number, scan: NodeScan): void {
         else if (!tested) acquire(s, v, u, false, c.node);
       } else if ((op.effect === 'put' || op.effect === 'put-release' || op.effect === 'kill') && v && !op.onlyIfRefLike) {
         // refcount_dec/atomic_dec never free: not a last put
-        const canFree = op.effect !== 'put' || op.objectArg === true || op.counterKind === 'percpu_ref';
-        release(s, v, c, tested || !!target || !canFree);
+        release(s, v, c, tested || !!target || !putMayRelease(op));
       }
       continue;
     }

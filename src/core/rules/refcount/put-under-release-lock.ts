@@ -11,6 +11,7 @@ import type { Finding } from '../../types';
 import { makeFinding } from '../common';
 import { keyClass, resolveCallee, resolveKey, summaryOf, type ReleaseInfo, type WorkspaceIndex } from '../../index/workspace';
 import type { FunctionFact } from '../../index/facts';
+import { putMayRelease } from '../../catalog/refcount';
 import { anyName, calledNames, callsOf, cfgOf, factOf, functionsOf, locOf, lockEffects, makeEnv, step, walkRulePaths, type CallSite, type Env, type RefcountRule, type RuleInterest } from './walk';
 
 export const PUT_UNDER_RELEASE_LOCK = 'put-under-release-lock';
@@ -31,8 +32,7 @@ const MAX_VIA_DEPTH = 4;
  */
 function mayRelease(env: Env, via: string, depth: number): boolean {
   const op = env.rc.refOps.get(via);
-  // (kobject_put, put_device, percpu_ref_put are plain puts that do release)
-  if (op) return op.effect === 'put-release' || (op.effect === 'put' && op.counterKind !== 'refcount' && op.counterKind !== 'atomic');
+  if (op) return (op.effect === 'put' || op.effect === 'put-release') && putMayRelease(op);
   if (!env.index || depth >= MAX_VIA_DEPTH) return true;
   const s = summaryOf(env.index, via, env.file);
   if (!s) return true;
